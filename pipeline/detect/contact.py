@@ -1,0 +1,3 @@
+"""placeholder"""
+from pipeline.detect.registry import DetectContext, register
+

@@ -1,0 +1,82 @@
+"""The analyzer factory: one Presidio engine per process over the policy's spaCy model and recognizers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+from pipeline.detect.registry import DetectContext, build_recognizers
+from pipeline.offline import make_offline
+from pipeline.policy import Policy
+from pipeline.roster import Roster
+
+NLP_BATCH_SIZE = 64
+# Presidio logs each decision at INFO/DEBUG; those lines can quote text, so keep them off.
+for _name in ("presidio-analyzer", "presidio-anonymizer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected entity: where it is, what it is, and (for roster hits) whose it is."""
+
+    start: int
+    end: int
+    entity: str
+    score: float
+    subject: str | None = None  # the employee_id behind a roster match, used for the pseudonym
+
+
+class Detector:
+    """Detect entities in batches of texts; build once per worker process and reuse."""
+
+    def __init__(self, policy: Policy, roster: Roster | None = None) -> None:
+        make_offline()
+        self.policy = policy
+        context = DetectContext(policy=policy, roster=roster or Roster())
+        registry = RecognizerRegistry(supported_languages=[policy.language])
+        for recognizer in build_recognizers(context):
+            registry.add_recognizer(recognizer)
+        if not registry.recognizers:
+            raise ValueError("the policy enables no recognizer family")
+        nlp_engine = NlpEngineProvider(
+            nlp_configuration={
+                "nlp_engine_name": "spacy",
+                "models": [{"lang_code": policy.language, "model_name": policy.model}],
+            }
+        ).create_engine()
+        self.analyzer = AnalyzerEngine(
+            registry=registry, nlp_engine=nlp_engine, supported_languages=[policy.language]
+        )
+
+    def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings for each text, in input order; empty and repeated texts are analysed once."""
+        unique = list(dict.fromkeys(t for t in texts if t and t.strip()))
+        by_text: dict[str, list[Finding]] = {}
+        artifacts = self.analyzer.nlp_engine.process_batch(
+            unique, language=self.policy.language, batch_size=NLP_BATCH_SIZE
+        )
+        for text, nlp_artifacts in artifacts:
+            results = self.analyzer.analyze(
+                text=text,
+                language=self.policy.language,
+                nlp_artifacts=nlp_artifacts,
+                score_threshold=self.policy.score_threshold,
+            )
+            by_text[text] = [_finding(r) for r in results]
+        return [by_text.get(t, []) for t in texts]
+
+
+def _finding(result: RecognizerResult) -> Finding:
+    metadata = result.recognition_metadata or {}
+    return Finding(
+        start=result.start,
+        end=result.end,
+        entity=result.entity_type,
+        score=float(result.score),
+        subject=metadata.get("subject"),
+    )

@@ -1,0 +1,54 @@
+"""The recognizer registry: each family module registers a factory; the policy switches families on or off.
+
+A family factory takes the run's context (policy and roster) and returns Presidio recognizers.
+Adding a family means: write a module under pipeline/detect/, decorate its factory with @register,
+import it in `_load_families`, and name it in policy.RECOGNIZER_FAMILIES and the default policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from presidio_analyzer import EntityRecognizer
+
+from pipeline.policy import Policy
+from pipeline.roster import Roster
+
+
+@dataclass(frozen=True)
+class DetectContext:
+    policy: Policy
+    roster: Roster
+
+
+RecognizerFactory = Callable[[DetectContext], list[EntityRecognizer]]
+_REGISTRY: dict[str, RecognizerFactory] = {}
+
+
+def register(family: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
+    def decorate(factory: RecognizerFactory) -> RecognizerFactory:
+        _REGISTRY[family] = factory
+        return factory
+
+    return decorate
+
+
+def _load_families() -> None:
+    # Importing a family module runs its @register decorator.
+    from pipeline.detect import builtin, contact, credentials, performance, roster  # noqa: F401
+
+
+def registered_families() -> list[str]:
+    _load_families()
+    return sorted(_REGISTRY)
+
+
+def build_recognizers(context: DetectContext) -> list[EntityRecognizer]:
+    """Every recognizer of every family the policy enables."""
+    _load_families()
+    recognizers: list[EntityRecognizer] = []
+    for family, factory in sorted(_REGISTRY.items()):
+        if context.policy.recognizer_enabled(family):
+            recognizers.extend(factory(context))
+    return recognizers
