@@ -1,3 +1,318 @@
-"""placeholder"""
-from pipeline.detect.registry import DetectContext, register
+"""Contact and internal identifiers: phone numbers with extensions, street addresses, dates of birth,
+employee ids and internal hostnames.
 
+Presidio's PhoneRecognizer scores every phone-shaped number at 0.4 and drops extensions; these patterns
+keep the extension in the span and score formatted numbers higher. Dates and bare numbers are everywhere
+in work chat, so a date only becomes a DATE_OF_BIRTH next to a birth cue, and a bare number only an
+EMPLOYEE_ID or a phone number next to its cue.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from presidio_analyzer import EntityRecognizer
+
+from pipeline.detect.credentials import Check, SpanPattern, SpanRecognizer
+from pipeline.detect.registry import DetectContext, register
+from pipeline.roster import Roster
+
+PHONE = "PHONE_NUMBER"
+ADDRESS = "STREET_ADDRESS"
+DOB = "DATE_OF_BIRTH"
+EMPLOYEE_ID = "EMPLOYEE_ID"
+HOSTNAME = "HOSTNAME"
+_I = re.IGNORECASE
+
+
+def _pattern(name: str, regex: str, score: float, check: Check | None = None, flags: int = 0) -> SpanPattern:
+    return SpanPattern(name=name, regex=re.compile(regex, flags), score=score, check=check)
+
+
+def _cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
+    """A check passing when `cue` occurs within `before` characters ahead of the span (or `after` behind it),
+    on the same line."""
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        text = match.string
+        ahead = text[max(0, start - before) : start].rsplit("\n", 1)[-1]
+        behind = text[end : end + after].split("\n", 1)[0]
+        return bool(cue.search(ahead) or (after and cue.search(behind)))
+
+    return check
+
+
+# --- phone numbers -------------------------------------------------------------------------------------------------
+
+_EXTENSION = r"(?:\s*,?\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\b)?"
+_PHONE_START = r"(?<![\w+.-])"
+_PHONE_END = r"(?![\d-]|\.\d)"
+_PHONE_CUE = re.compile(
+    r"(?i)\b(?:call|calling|called|phone|ph|tel|telephone|cell|mobile|mob|text|txt|sms|whatsapp|signal|fax|dial"
+    r"|number|reach|contact|ring|extension|ext|desk|landline|hotline)\b"
+)
+_NANP = r"(?:\+?1[\s.-]?)?(?:\(\s*[2-9]\d{2}\s*\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4}"
+# E.164 allows at most 15 digits; at least 8 keeps "+1 2" or "+33 1" fragments out.
+_INTERNATIONAL = r"\+[1-9]\d{0,2}(?:[\s.-]?\(?\d{1,4}+\)?){2,6}"
+_UK_NATIONAL = r"0(?:\d{2}\s\d{4}\s\d{4}|\d{3}\s\d{3}\s\d{4}|\d{4}\s?\d{6}|\d{4}\s\d{3}\s\d{3})"
+
+
+def _e164_length(match: re.Match[str], start: int, end: int) -> bool:
+    number = re.split(r"(?i)\s*,?\s*(?:ext|extension|x|#)", match.string[start:end])[0]
+    return 8 <= sum(c.isdigit() for c in number) <= 15
+
+
+def phone_recognizer(language: str = "en") -> SpanRecognizer:
+    """NANP, international and UK numbers with extensions; bare digit runs and extensions only after a phone cue."""
+    cue = _cue_check(_PHONE_CUE, before=40)
+    patterns = [
+        _pattern("nanp", _PHONE_START + _NANP + _EXTENSION + _PHONE_END, 0.7),
+        _pattern("international", _PHONE_START + _INTERNATIONAL + _EXTENSION + _PHONE_END, 0.7, _e164_length),
+        _pattern("uk_national", _PHONE_START + _UK_NATIONAL + _EXTENSION + _PHONE_END, 0.6),
+        _pattern("bare_ten_digits", _PHONE_START + r"(?:\+?1)?[2-9]\d{2}[2-9]\d{6}" + _PHONE_END, 0.6, cue),
+        _pattern("local_seven_digits", _PHONE_START + r"[2-9]\d{2}-\d{4}" + _EXTENSION + _PHONE_END, 0.5, cue),
+        _pattern("extension_only", r"\b(?:ext\.?|extension|x)\s?\d{2,6}\b", 0.5, cue, flags=_I),
+    ]
+    return SpanRecognizer(PHONE, patterns, name="PhoneExtensionRecognizer", supported_language=language)
+
+
+# --- street addresses ----------------------------------------------------------------------------------------------
+
+# Suffixes that are rarely anything but a street; the others ("Court", "Way", "Drive") need more address around them.
+_STRONG_SUFFIX = (
+    r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Dr|Ct|Pl|Parkway|Pkwy|Highway|Hwy|Terrace|Ter"
+    r"|Crescent|Cres|Mews"
+)
+_WEAK_SUFFIX = r"Drive|Court|Way|Place|Circle|Cir|Square|Sq|Close|Grove|Gardens|Row|Walk|Trail|Trl|Loop|Plaza"
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH "
+    "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
+).split()
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_HOUSE_NUMBER = r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?"
+_DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
+_NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
+_UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Flat|#)\.?\s*#?[A-Za-z0-9-]{1,6}\b)?"
+_REGION = (
+    r"(?:,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}(?=,?\s+(?:[A-Z]{2}\b|\d{5}|" + _UK_POSTCODE + r")))?"
+    r"(?:,?\s+(?:" + "|".join(_US_STATES) + r")\b)?(?:,?\s+\d{5}(?:-\d{4})?\b)?(?:,?\s+" + _UK_POSTCODE + r"\b)?"
+)
+
+
+def _street(name_word: str, suffix: str, flags: str = "") -> str:
+    return (
+        _HOUSE_NUMBER + r"\s+" + _DIRECTION + name_word + r"(?:\s+" + name_word + r"){0,3}\s+"
+        + r"(?" + flags + r":" + suffix + r")\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _REGION
+    )
+
+
+_ADDRESS_CUE = re.compile(
+    r"(?i)\b(?:live[sd]?\s+(?:at|on)|living\s+at|address(?:\s+is)?|located\s+at|ship(?:ped)?\s+to|send\s+(?:it\s+)?to"
+    r"|deliver(?:ed)?\s+to|mail\s+(?:it\s+)?to|moved\s+to|staying\s+at|my\s+(?:place|house|apartment|flat)\s+(?:is|at))"
+)
+
+
+def _weak_street(match: re.Match[str], start: int, end: int) -> bool:
+    """"9 Supreme Court" or "2 Large Drive" only count with a unit, region or postcode after, or a cue before."""
+    span = match.string[start:end]
+    has_tail = bool(re.search(r",|\d{5}|\b(?:Apt|Suite|Ste|Unit|Flat)\b|" + _UK_POSTCODE + "$", span.split(None, 2)[-1]))
+    return has_tail or _cue_check(_ADDRESS_CUE, before=30)(match, start, end)
+
+
+def address_recognizer(language: str = "en") -> SpanRecognizer:
+    """US and UK street addresses: number, capitalised street name, suffix, then optional unit, city, state and ZIP."""
+    lowercase_word = r"(?:[a-z][a-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
+    patterns = [
+        _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX, "i"), 0.7),
+        _pattern("street_weak_suffix", _street(_NAME_WORD, _WEAK_SUFFIX, "i"), 0.65, _weak_street),
+        # Chat is often all lowercase: "i live at 12 oak street" counts after an address cue.
+        _pattern(
+            "street_lowercase",
+            _street(lowercase_word, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX, "i"),
+            0.6,
+            _cue_check(_ADDRESS_CUE, before=30),
+        ),
+        _pattern("po_box", r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", 0.7, flags=_I),
+    ]
+    return SpanRecognizer(ADDRESS, patterns, name="StreetAddressRecognizer", supported_language=language)
+
+
+# --- dates of birth ------------------------------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_DATE = (
+    r"(?<![\w/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}"
+    r"|" + _MONTH + r"\.?\s+\d{1,2}" + _ORDINAL + r"(?:,?\s+\d{4})?|\d{1,2}" + _ORDINAL + r"\s+(?:of\s+)?"
+    + _MONTH + r"\.?(?:,?\s+\d{4})?|" + _MONTH + r"\.?\s+\d{4})(?![\w/-]|\.\d)"
+)
+_BIRTH_CUE = re.compile(
+    r"(?i)\b(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|birthdate|date\s+of\s+birth)\b"
+)
+
+
+def _plausible_date(text: str) -> bool:
+    """Some reading of the numeric parts is a real calendar date in a birth-year range."""
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    if len(numbers) < 3:
+        return True  # textual month: the regex already bounds the day
+    first, second, third = numbers
+    if first > 31:  # year first
+        year, candidates = first, [(second, third)]
+    else:
+        year = third + (1900 if 30 < third < 100 else 2000 if third < 100 else 0)
+        candidates = [(first, second), (second, first)]
+    if not 1900 <= year <= date.today().year:
+        return False
+    return any(1 <= month <= 12 and 1 <= day <= 31 for month, day in candidates)
+
+
+def dob_recognizer(language: str = "en") -> SpanRecognizer:
+    """A date with a birth cue ("born", "DOB", "birthday") just before it, or right after it."""
+    near_birth = _cue_check(_BIRTH_CUE, before=40, after=15)
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        return _plausible_date(match.string[start:end]) and near_birth(match, start, end)
+
+    return SpanRecognizer(DOB, [_pattern("dob", _DATE, 0.85, check, _I)], name="DateOfBirthRecognizer",
+                          supported_language=language)
+
+
+# --- employee ids --------------------------------------------------------------------------------------------------
+
+_EMPLOYEE_CUE = (
+    r"(?:(?:employee|emp|staff|worker|personnel|payroll|badge|associate|hr)[\s_-]*(?:id|number|no\.?|num|#)|eid"
+    r"|employee)"
+)
+_ERROR_CUE = re.compile(r"(?i)\b(?:error|errno|err|code|exception|fail\w*|warn\w*)\b")
+
+
+def _not_an_error_code(match: re.Match[str], start: int, end: int) -> bool:
+    """"E11000 duplicate key error": the E+5 digits shape is also a common error-code shape."""
+    text = match.string
+    return not _ERROR_CUE.search(text[max(0, start - 30) : end + 30])
+
+
+def _cued_employee_id(match: re.Match[str], start: int, end: int) -> bool:
+    """After the bare word "employee" a plain number ("employee 2024 survey") needs a prefix or five digits."""
+    value = match.string[start:end]
+    if match.group("cue").lower() != "employee":
+        return True
+    return not value.isdigit() or len(value) >= 5
+
+
+def _known_ids(roster: Roster) -> list[str]:
+    """Roster ids specific enough to match verbatim anywhere: four characters or more, with a digit."""
+    return sorted(
+        {e.employee_id for e in roster.employees if len(e.employee_id) >= 4 and any(c.isdigit() for c in e.employee_id)},
+        key=len,
+        reverse=True,
+    )
+
+
+class EmployeeIdRecognizer(SpanRecognizer):
+    """Internal employee ids: the roster's own ids anywhere (with their subject), id formats and cued numbers."""
+
+    def __init__(self, roster: Roster, supported_language: str = "en") -> None:
+        patterns = [
+            _pattern("e_five_digits", r"\bE\d{5}\b", 0.6, _not_an_error_code),
+            _pattern("emp_prefixed", r"\bEMP[-_]?\d{3,8}\b", 0.85, flags=_I),
+            _pattern(
+                "cued_id",
+                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:is|:|=|#)?\s*(?P<value>[A-Z]{0,4}-?\d{3,10})\b",
+                0.85,
+                _cued_employee_id,
+                flags=_I,
+            ),
+        ]
+        super().__init__(EMPLOYEE_ID, patterns, name="EmployeeIdRecognizer", supported_language=supported_language)
+        ids = _known_ids(roster)
+        self._known = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])") if ids else None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list:
+        results = super().analyze(text, entities, nlp_artifacts)
+        if self._known is None or (entities and EMPLOYEE_ID not in entities):
+            return results
+        known = [self.result(m.start(), m.end(), 0.95, subject=m.group()) for m in self._known.finditer(text)]
+        return EntityRecognizer.remove_duplicates(results + known)
+
+
+# --- internal hostnames --------------------------------------------------------------------------------------------
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_START = r"(?:(?<=//)|(?<![\w.@/-]))"
+_HOST_END = r"(?![\w-]|\.\w)"
+_INTERNAL_TLD = r"(?:internal|corp|local|lan|intranet|intra|private|localdomain|localnet|home\.arpa)"
+_INTERNAL_LABEL = r"(?:corp|internal|intra|intranet|int|lan|ad|office|vpn|priv|private|prod|stg|staging|dev|qa|uat)"
+# First labels of reverse-domain package names ("com.acme.internal"), which share the internal suffixes.
+_PACKAGE_ROOTS = frozenset({"com", "org", "net", "io", "java", "javax", "android", "androidx", "kotlin", "scala", "sun"})
+_FILE_LIKE_TLDS = frozenset({"local", "private"})  # settings.local, .env.local, key.private
+_HOST_CUE = re.compile(
+    r"(?i)\b(?:ssh|host(?:name)?|server|node|box|machine|vm|instance|ping|rdp|connect(?:ed)?\s+to|logged\s+into)\b"
+)
+
+
+def _internal_host(match: re.Match[str], start: int, end: int) -> bool:
+    labels = match.string[start:end].lower().split(".")
+    if labels[0] in _PACKAGE_ROOTS:
+        return False
+    first, tld = labels[0], labels[-1]
+    if len(labels) == 2 and tld in _FILE_LIKE_TLDS:
+        return any(c.isdigit() or c == "-" for c in first)  # "nas-01.local" yes, "settings.local" no
+    return True
+
+
+def _valid_octets(match: re.Match[str], start: int, end: int) -> bool:
+    octets = re.match(r"ip-(\d+)-(\d+)-(\d+)-(\d+)", match.string[start:end], _I)
+    return octets is not None and all(int(o) <= 255 for o in octets.groups())
+
+
+def hostname_recognizer(language: str = "en") -> SpanRecognizer:
+    """Internal hostnames: internal TLDs (.internal, .corp, .local), corp subdomains, EC2 names, UNC hosts."""
+    patterns = [
+        _pattern(
+            "ec2_private_dns",
+            r"\bip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:\." + _LABEL + r")*?(?:\.(?:ec2|compute)\.internal)?" + _HOST_END,
+            0.85,
+            _valid_octets,
+            _I,
+        ),
+        _pattern(
+            "internal_tld",
+            _HOST_START + r"(?:" + _LABEL + r"\.)+" + _INTERNAL_TLD + _HOST_END,
+            0.75,
+            _internal_host,
+            _I,
+        ),
+        _pattern(
+            "internal_subdomain",
+            _HOST_START + r"(?:" + _LABEL + r"\.)+" + _INTERNAL_LABEL + r"\.(?:" + _LABEL + r"\.)*[a-z]{2,24}" + _HOST_END,
+            0.75,
+            _internal_host,
+            _I,
+        ),
+        _pattern("unc_host", r"(?<!\\)\\\\(?P<value_host>[A-Za-z0-9][A-Za-z0-9-]{0,62})\\", 0.7),
+        _pattern(
+            "env_host",
+            r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:prod|prd|stg|stage|staging|dev|qa|uat)(?:-[a-z0-9]+)*-?\d{1,3}\b",
+            0.6,
+            _cue_check(_HOST_CUE, before=25),
+        ),
+    ]
+    return SpanRecognizer(HOSTNAME, patterns, name="InternalHostnameRecognizer", supported_language=language)
+
+
+@register("contact")
+def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
+    language = context.policy.language
+    return [
+        phone_recognizer(language),
+        address_recognizer(language),
+        dob_recognizer(language),
+        EmployeeIdRecognizer(context.roster, supported_language=language),
+        hostname_recognizer(language),
+    ]

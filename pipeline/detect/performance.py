@@ -1,3 +1,339 @@
-"""placeholder"""
+"""Performance: ratings, PIPs and discipline, pay figures, promotion and termination talk about a person.
+
+Most of this vocabulary is also ordinary work English ("promote the build to prod", "the alert fired",
+"sales were below expectations", "raise the limit to 5%"), so every pattern is anchored on a person-shaped
+reading: a rating verb or review context, a pronoun or name as object, a possessive before a pay noun, a
+subject that is not a process, instance or build. Spans cover the whole sensitive phrase, figure included.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import EntityRecognizer
+
+from pipeline.detect.credentials import Check, SpanPattern, SpanRecognizer
 from pipeline.detect.registry import DetectContext, register
 
+ENTITY = "PERFORMANCE"
+_I = re.IGNORECASE
+
+_PRONOUN = r"(?:me|him|her|them|us|you)"
+_POSSESSIVE = r"(?:my|his|her|their|your|our)"
+_AUX = r"(?:being|been|was|were|got|get|gets|getting|is|are|am|will\s+be|gonna\s+be|to\s+be|'s|'re|'m)"
+_ADVERB = r"(?:(?:just|finally|officially|quietly|not|never|also|already|actually)\s+)?"
+
+# Subjects that make "was terminated", "got fired", "was promoted" about software or paperwork, not a person.
+_NON_PERSON = frozenset(
+    """alert alerts event events trigger triggers job jobs process processes pod pods instance instances container
+    containers node nodes server servers session sessions task tasks thread threads connection connections request
+    requests worker workers service services vm vms build builds run runs query queries script scripts callback
+    hook webhook signal interrupt cron lambda function program app application daemon contract agreement lease
+    subscription license deal project feature release artifact image replica branch commit deployment version
+    candidate tag message ticket bug handler listener rule alarm timer loop it that this which what cluster
+    machine box host database db transaction call stream shard account order change pr mr post""".split()
+)
+_SUBJECT_WINDOW = 3  # words before the phrase that are checked for a non-person subject
+
+
+def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
+    """False when one of the few words before the phrase names a thing ("the instance was terminated")."""
+    words = re.findall(r"[\w']+", match.string[max(0, start - 40) : start].lower())
+    return not _NON_PERSON.intersection(words[-_SUBJECT_WINDOW:])
+
+
+def _pattern(name: str, regex: str, score: float, check: Check | None = None, flags: int = _I) -> SpanPattern:
+    return SpanPattern(name=name, regex=re.compile(regex, flags), score=score, check=check)
+
+
+# --- ratings and calibration ---------------------------------------------------------------------------------------
+
+_EXPECTATIONS = (
+    r"(?:(?:strongly|partially|mostly|consistently|fully)\s+)?"
+    r"(?:meets|met|meeting|exceeds|exceeded|exceeding|below|above|does\s+not\s+meet|doesn't\s+meet|did\s+not\s+meet"
+    r"|didn't\s+meet|not\s+meeting)\s+(?:all\s+|most\s+|some\s+)?expectations"
+)
+_RATING_LABEL = (
+    r"(?:" + _EXPECTATIONS + r"|needs\s+improvement|needs\s+development|unsatisfactory|top\s+performer"
+    r"|low\s+performer|under-?performer|under-?performing)"
+)
+_RATING_LEAD = (
+    r"\b(?:rated|rating(?:\s+(?:of|was|is))?\s*:?|got|get|gets|received|given|gave\s+" + _PRONOUN
+    + r"|scored|landed|calibrated\s+(?:to|at))\s+(?:(?:a|an|as|at|with)\s+)?"
+)
+_QUOTE_OPEN = r"[\"'“‘]?"
+_QUOTE_CLOSE = r"[\"'”’]?"
+# Words near a bare rating label that place it in a review rather than a sales or project update.
+_REVIEW_CONTEXT = re.compile(
+    r"(?i)\b(?:rat(?:ed|ing)|review|calibrat\w*|perf|performance|cycle|manager|mid-?year|year-?end|annual"
+    r"|promo(?:tion)?|feedback|self-?assessment|appraisal|1:1|one-on-one|scorecard|boss)\b"
+)
+_CONTEXT_WINDOW = 100
+_RATED_VALUE = (
+    r"(?:outstanding|exceptional|unsatisfactory|satisfactory|needs\s+improvement|below\s+average|above\s+average"
+    r"|average|(?:a\s+|an\s+)?[1-5](?:\.\d)?(?:\s*(?:/|out\s+of)\s*(?:5|10))?)"
+)
+
+
+def _rating_in_context(match: re.Match[str], start: int, end: int) -> bool:
+    """A bare label counts when quoted, written as a title ("Meets Expectations"), or near review words."""
+    label = match.group("label")
+    if match.group("lead") or match.group("quote") or label[:1].isupper() and label.split()[-1][:1].isupper():
+        return True
+    text = match.string
+    return bool(_REVIEW_CONTEXT.search(text[max(0, start - _CONTEXT_WINDOW) : end + _CONTEXT_WINDOW]))
+
+
+def rating_recognizer(language: str = "en") -> SpanRecognizer:
+    """Review ratings ("rated 'below expectations'", "got a 2 out of 5") and calibration outcomes."""
+    patterns = [
+        _pattern(
+            "rating_label",
+            r"(?P<lead>" + _RATING_LEAD + r")?(?P<quote>[\"'“‘])?(?P<label>" + _RATING_LABEL + r")\b" + _QUOTE_CLOSE,
+            0.85,
+            _rating_in_context,
+        ),
+        _pattern("rated_value", r"\brated\s+(?:as\s+)?" + _QUOTE_OPEN + _RATED_VALUE + r"\b" + _QUOTE_CLOSE, 0.8),
+        # "a 2 out of 5" needs its article: "got 3 out of 5 tickets done" is a count, not a rating.
+        _pattern(
+            "score_out_of",
+            r"\b(?:got|get|gets|received|given|gave\s+" + _PRONOUN + r"|scored|landed)\s+(?:a|an)\s+[1-5](?:\.\d)?"
+            r"\s*(?:out\s+of|/)\s*(?:5|10)\b(?!\s+[a-z]+s\b)",
+            0.8,
+        ),
+        _pattern(
+            "rating_figure",
+            r"\b(?:perf(?:ormance)?\s+)?rating\s*(?:of|was|is|:|=)\s*(?:a\s+|an\s+)?[1-5](?:\.\d)?"
+            r"(?:\s*(?:/|out\s+of)\s*(?:5|10))?\b|\b(?:a|an|my|his|her|their)\s+[1-5]\s+rating\b",
+            0.75,
+        ),
+        _pattern(
+            "calibration",
+            r"\b(?:got\s+|was\s+|were\s+|been\s+|being\s+)?calibrated\s+(?:(?:me|him|her|them|us|[A-Z][a-z]+)\s+)?"
+            r"(?:down|up|lower|higher)\b|\bcalibration\s+(?:moved|bumped|dropped|knocked|pushed)\s+"
+            + _PRONOUN + r"\s+(?:down|up)\b",
+            0.8,
+        ),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="PerformanceRatingRecognizer", supported_language=language)
+
+
+# --- PIPs and discipline -----------------------------------------------------------------------------------------
+
+def disciplinary_recognizer(language: str = "en") -> SpanRecognizer:
+    """Performance improvement plans, warnings, probation, suspension and disciplinary process."""
+    patterns = [
+        _pattern("pip_expanded", r"\bperformance\s+improvement\s+plan\b", 0.85),
+        # Lowercase "pip" is Python's installer, so only "on a pip" style phrasing is taken in any case.
+        _pattern(
+            "on_a_pip",
+            r"\b(?:(?:put|placed)\s+)?(?:on|onto|off)\s+(?:a|the|" + _POSSESSIVE + r")\s+(?:formal\s+|\d+[- ]day\s+)?"
+            r"pip\b(?!\s+install)",
+            0.85,
+        ),
+        _pattern(
+            "pip_acronym",
+            r"\b(?:(?:a|the|his|her|their|my|your|formal|\d+[- ]day)\s+PIP\b|PIP(?:'d|'ed|ed)\b"
+            r"|PIP\s+(?:plan|meeting|process|period|document|paperwork|timeline|goals|conversation|review)\b)",
+            0.85,
+            flags=0,
+        ),
+        _pattern(
+            "warning",
+            r"\b(?:(?:final|first|second|last)\s+)?(?:written|verbal|formal)\s+warning\b|\bfinal\s+warning\b"
+            r"|\b(?:got|get|getting|been|being)\s+written\s+up\b",
+            0.85,
+        ),
+        _pattern(
+            "disciplinary_process",
+            r"\bdisciplinary\s+(?:action|hearing|meeting|process|procedure|record|letter|notice|review|measures?)\b",
+            0.85,
+        ),
+        _pattern(
+            "leave_or_probation",
+            r"\b(?:placed|put|is|was|been|being)\s+on\s+(?:administrative\s+leave|(?:performance\s+)?probation)\b"
+            r"|\bsuspended\s+(?:with|without)\s+pay\b",
+            0.85,
+        ),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="DisciplinaryRecognizer", supported_language=language)
+
+
+# --- compensation --------------------------------------------------------------------------------------------------
+
+_MONEY = (
+    r"(?:[$£€]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:[kKmM]\b|million|thousand|grand))?"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:[kK]\b|grand\b)|\d[\d,]*(?:\.\d+)?\s?(?:dollars|usd|eur|gbp|pounds|euros)\b)"
+)
+_PERCENT = r"\d+(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)"
+_FIGURE = r"(?:" + _MONEY + "|" + _PERCENT + r"|\d[\d,]*\s+(?:RSUs|shares|options))"
+_PAY_NOUN = (
+    r"(?:(?:annual|year-?end|signing|sign-on|retention|performance|spot|target|quarterly)\s+)?bonus(?:es)?"
+    r"|raise|pay\s+(?:rise|raise|bump|increase|cut)|merit\s+(?:increase|raise|adjustment)|salary|base\s+(?:pay|salary)"
+    r"|compensation|comp|(?-i:TC)|total\s+comp(?:ensation)?|equity\s+(?:refresh|grant)|RSUs?|stock\s+(?:grant|refresh)"
+    r"|refresher|payout|hourly\s+rate|pay\s+rate|wages?|commission|severance"
+)
+_PAY_FILLER = (
+    r"(?:was|is|are|were|will|be|been|would|came|comes|in|out|at|to|of|by|up|down|just|only|about|around|roughly"
+    r"|like|went|got|increased|decreased|bumped|dropped|reduced|ended|being|this|last|next|year|cycle|now|a|an|the"
+    r"|me|him|her|them|after|calibration|another|total|as|high|low|only|:|=)"
+)
+_PAY_TAIL = (
+    r"(?:(?:annual|year-?end|signing|sign-on|retention|merit|performance|target|base|pay|salary)\s+)?"
+    r"(?:bonus|raise|pay\s+(?:rise|raise|bump|cut|increase)|merit\s+increase|salary|base|refresh(?:er)?|RSUs"
+    r"|(?-i:TC)|payout|severance)"
+)
+# "raise" and "comp" are verbs and abbreviations too: a possessive or article before them makes them pay.
+_NOUN_LEAD = frozenset({"a", "an", "my", "his", "her", "their", "your", "our", "the", "no", "any", "annual", "merit"})
+_EARN_VERB = r"(?:make|makes|making|made|earn|earns|earning|earned|paid|pays|paying)"
+_PERIOD = r"(?:\s*(?:a|an|per|/)\s*(?:year|yr|annum|month|mo|hour|hr|week|wk)\b|\s+annually\b)"
+
+
+def _pay_noun_reads_as_pay(match: re.Match[str], start: int, end: int) -> bool:
+    noun = match.group("noun").lower()
+    if noun not in {"raise", "comp"}:
+        return True
+    previous = re.findall(r"[\w']+", match.string[max(0, start - 20) : start].lower())[-1:]
+    return bool(previous) and previous[0] in _NOUN_LEAD
+
+
+def _salary_sized(match: re.Match[str], start: int, end: int) -> bool:
+    """An earnings figure is pay when it has a period ("a year") or is salary-sized and not about sales."""
+    if match.group("period"):
+        return True
+    figure = match.group("figure").lower()
+    digits = re.sub(r"\D", "", figure.split(".")[0])
+    sized = figure.rstrip().endswith(("k", "grand", "million")) or (digits and int(digits) >= 20_000)
+    following = match.string[end : end + 20].lower().split()[:1]
+    return bool(sized) and not (following and following[0] in {"in", "from", "on", "off", "selling", "of", "for"})
+
+
+def compensation_recognizer(language: str = "en") -> SpanRecognizer:
+    """Pay figures tied to a pay noun ("bonus was 12%", "3% raise", "salary is $145k") and pay changes."""
+    patterns = [
+        _pattern(
+            "pay_noun_figure",
+            r"\b(?P<noun>" + _PAY_NOUN + r")\b(?:\s*" + _PAY_FILLER + r"\b){0,4}\s*[:=]?\s*" + _FIGURE,
+            0.8,
+            _pay_noun_reads_as_pay,
+        ),
+        _pattern("figure_pay_noun", r"(?<![\w.])" + _FIGURE + r"\s+" + _PAY_TAIL + r"\b", 0.8),
+        _pattern(
+            "pay_change",
+            r"\b(?:comp|compensation|salary|pay)\s+(?:change|adjustment|increase|decrease|cut|bump|review|freeze"
+            r"|discussion|conversation|band|letter)s?\b",
+            0.7,
+        ),
+        _pattern(
+            "earnings",
+            r"\b" + _EARN_VERB + r"\s+(?:about|around|roughly|like|only|just|over|under|almost|nearly|close\s+to\s+)?\s*"
+            r"(?P<figure>" + _MONEY + r")(?P<period>" + _PERIOD + r")?",
+            0.75,
+            _salary_sized,
+        ),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="CompensationRecognizer", supported_language=language)
+
+
+# --- promotion -----------------------------------------------------------------------------------------------------
+
+_LEVEL = (
+    r"(?:senior|sr\.?|staff|principal|lead|manager|director|vp|svp|evp|head|chief|partner|fellow|distinguished"
+    r"|architect|engineer|team\s+lead|tech\s+lead|associate|analyst|supervisor|level\s+\d+|(?:L|E|IC|M|P|T)\d+)"
+)
+_LEVEL_PHRASE = r"(?:\s+(?:to|as)\s+(?:a\s+|an\s+)?" + _LEVEL + r"(?:\s+" + _LEVEL + r")?\b)?"
+_PROMO = r"promo(?:tion)?(?!\s*codes?)"
+
+
+def promotion_recognizer(language: str = "en") -> SpanRecognizer:
+    """Promotion and demotion decisions about a person ("got promoted to Staff", "passed over for promotion")."""
+    patterns = [
+        _pattern(
+            "promoted",
+            r"\b" + _AUX + r"\s+" + _ADVERB + r"(?:promoted|demoted|down-?leveled)" + _LEVEL_PHRASE
+            + r"(?!\s+to\s+(?:prod|production|staging|main|master|release|stable|live|canary|beta|qa|dev|primary)\b)",
+            0.8,
+            _person_subject,
+        ),
+        _pattern(
+            "promote_person",
+            r"\b(?:promot|demot)(?:e|ed|ing)\s+(?:" + _PRONOUN + r"\b" + _LEVEL_PHRASE
+            + r"|(?-i:[A-Z][a-z]+)\s+(?:to|as)\s+(?:a\s+|an\s+)?" + _LEVEL + r"\b)",
+            0.8,
+        ),
+        _pattern(
+            "promotion_outcome",
+            r"\b(?:passed\s+over\s+for|denied|missed|didn't\s+get|did\s+not\s+get|up\s+for|put\s+" + _PRONOUN
+            + r"\s+up\s+for|nominated\s+for|in\s+line\s+for|going\s+up\s+for|submitted\s+for|recommended\s+for)\s+"
+            r"(?:a\s+|the\s+|" + _POSSESSIVE + r"\s+)?" + _PROMO + r"\b",
+            0.8,
+        ),
+        _pattern(
+            "promotion_decision",
+            r"\b" + _POSSESSIVE + r"\s+" + _PROMO + r"\s+(?:was|got|is|has\s+been)\s+(?:denied|rejected|approved|blocked"
+            r"|pushed|delayed|deferred|postponed|held|pulled|confirmed)\b"
+            r"|\b" + _PROMO + r"\s+(?:packet|case|committee|nomination|decision|panel)\b",
+            0.75,
+        ),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="PromotionRecognizer", supported_language=language)
+
+
+# --- termination ---------------------------------------------------------------------------------------------------
+
+_TERMINATED = r"(?:let\s+go|fired|sacked|laid\s+off|terminated|made\s+redundant|rif'?d|managed\s+out)"
+# Who "let X go": a subject or an intention ("decided to"); a bare "let me go check" is not a dismissal.
+_LET_GO_LEAD = (
+    r"(?:they|he|she|we|you|i|company|management|manager|boss|hr|to|gonna|will|'ll|are|is|'re|'s|just|finally)"
+)
+
+
+def termination_recognizer(language: str = "en") -> SpanRecognizer:
+    """Firing, layoff and termination of a person ("being let go", "got fired", "laid off")."""
+    patterns = [
+        _pattern(
+            "terminated_passive",
+            r"\b" + _AUX + r"\s+" + _ADVERB + _TERMINATED + r"\b(?!\s+(?:of|up|off)\b)",
+            0.85,
+            _person_subject,
+        ),
+        _pattern("laid_off", r"\blaid\s+off\b|\blay(?:ing)?\s+" + _PRONOUN + r"\s+off\b", 0.85, _person_subject),
+        _pattern(
+            "fire_person",
+            r"\b(?:fire|fired|firing|sack|sacked|sacking|terminate|terminated|terminating)\s+" + _PRONOUN
+            + r"\b(?!\s+(?:up|off|back|out|over|a|an|the)\b)",
+            0.8,
+        ),
+        _pattern(
+            "let_person_go",
+            r"\b" + _LET_GO_LEAD + r"\s+(?P<value>(?:let|letting)\s+(?:" + _PRONOUN + r"|(?-i:[A-Z][a-z]+))\s+go)\b"
+            r"(?!\s+(?:of|to|and|first|ahead|home|through|back|grab|get|see|look|check|early|for|on|out|now)\b)",
+            0.8,
+        ),
+        _pattern(
+            "layoff_impact",
+            r"\b(?:affected|impacted|hit|caught)\s+(?:by|in)\s+(?:the\s+)?(?:layoffs?|rif|reduction\s+in\s+force"
+            r"|redundanc(?:y|ies))\b|\bon\s+the\s+(?:layoff|rif|redundancy)\s+list\b",
+            0.8,
+        ),
+        _pattern(
+            "termination_noun",
+            r"\b(?:" + _POSSESSIVE + r"|wrongful|involuntary)\s+termination\b"
+            r"|\btermination\s+(?:meeting|letter|notice|paperwork|decision|for\s+cause)\b"
+            r"|\bseverance\s+(?:package|agreement|pay|offer|deal)\b",
+            0.8,
+        ),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="TerminationRecognizer", supported_language=language)
+
+
+@register("performance")
+def performance_recognizers(context: DetectContext) -> list[EntityRecognizer]:
+    language = context.policy.language
+    return [
+        rating_recognizer(language),
+        disciplinary_recognizer(language),
+        compensation_recognizer(language),
+        promotion_recognizer(language),
+        termination_recognizer(language),
+    ]

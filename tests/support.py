@@ -1,0 +1,51 @@
+"""Helpers shared by the end-to-end tests: the generated night and the real `scrubline` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.pseudonym import KEY_ENV
+
+DS = "2026-11-26"
+SCRUBLINE = str(Path(sys.executable).with_name("scrubline"))
+
+
+# Malformed rows planted beside the generated chat partition, each with the reason it must get.
+MALFORMED = [
+    ("{this is not json", "invalid_json"),
+    (json.dumps({"message_id": "bad-type", "ts": "2026-11-26T10:00:00Z", "employee_id": "E1", "channel_id": "C1",
+                 "channel_kind": "dm", "recipient_ids": [], "thread_id": None, "text": 12345}), "bad_type:text"),
+    (json.dumps({"message_id": "no-sender", "ts": "2026-11-26T10:00:00Z", "channel_id": "C1",
+                 "channel_kind": "dm", "recipient_ids": [], "thread_id": None, "text": "hi"}), "missing_field:employee_id"),
+]
+
+
+@dataclass(frozen=True)
+class Night:
+    raw: Path
+    key_file: Path
+
+    @property
+    def ground_truth(self) -> list[dict]:
+        path = self.raw / "_ground_truth" / f"ds={DS}" / "planted.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    @property
+    def roster(self) -> list[dict]:
+        return [json.loads(line) for line in (self.raw / "roster.jsonl").read_text().splitlines() if line.strip()]
+
+
+def scrubline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `scrubline` command as a user would."""
+    base = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    return subprocess.run([SCRUBLINE, *args], capture_output=True, text=True, env={**base, **(env or {})}, check=False)
+
+
+def run_night(night: Night, clean: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return scrubline("run", "--ds", DS, "--raw", str(night.raw), "--clean", str(clean),
+                     "--key-file", str(night.key_file), "--quarantine", str(clean.parent / "quarantine"), *extra)

@@ -1,0 +1,157 @@
+"""End to end over the real CLI: real Presidio + spaCy, real Great Expectations, real Parquet."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import stat
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from leaks import MUST_NOT_LEAK, files_containing, parquet_strings, planted, roster_values, survivors
+from pipeline.contracts import SOURCES, TEXT_SCHEMA
+from pipeline.policy import default_policy_path
+from support import DS, MALFORMED, Night, run_night, scrubline
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def clean(night: Night, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run1") / "clean"
+    result = run_night(night, root)
+    assert result.returncode == 0, result.stderr
+    assert "published" in result.stdout and "report:" in result.stdout
+    return root
+
+
+def published(clean: Path) -> Path:
+    return clean / "text" / f"ds={DS}"
+
+
+def test_night_is_published_with_manifest_report_and_success(clean: Path) -> None:
+    folder = published(clean)
+    names = {p.name for p in folder.iterdir()}
+    assert {"_manifest.json", "_SUCCESS", "_report.html", "_report.json"} <= names
+    assert any(n.startswith("part-00000-of-") and n.endswith(".parquet") for n in names)
+    assert not list(folder.parent.glob(".*")), "no temp files next to the published night"
+    assert (clean / "_reports" / f"ds={DS}" / "report.html").exists()
+
+
+def test_no_planted_value_survives_in_any_shard(night: Night, clean: Path) -> None:
+    values = {v for _, v in planted(night.ground_truth, MUST_NOT_LEAK, {"chat", "transcripts"})}
+    values |= roster_values(night.roster)
+    assert len(values) > 50, "the generated night should plant plenty to look for"
+    texts = parquet_strings(published(clean))
+    assert texts, "shards hold rows"
+    assert survivors(texts, values) == set()
+
+
+def test_no_planted_value_reaches_manifest_or_report(night: Night, clean: Path) -> None:
+    values = {v for _, v in planted(night.ground_truth, MUST_NOT_LEAK | {"PERSON", "ADDRESS"}, {"chat", "transcripts", "performance"})}
+    values |= roster_values(night.roster)
+    assert files_containing(clean, values) == {}
+
+
+def test_shards_read_back_without_project_code(clean: Path) -> None:
+    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    frame = pd.read_parquet(clean / "text")
+    assert len(frame) == manifest["rows"] > 0
+    table = pads.dataset(clean / "text", partitioning="hive").to_table()
+    assert table.num_rows == manifest["rows"]
+    assert set(TEXT_SCHEMA.names) <= set(table.column_names)
+    count = duckdb.sql(f"select count(*) from read_parquet('{clean}/text/*/*.parquet')").fetchall()[0][0]
+    assert count == manifest["rows"]
+    shard = pq.read_table(next(published(clean).glob("part-*.parquet")))
+    assert shard.schema.remove_metadata().equals(TEXT_SCHEMA)
+    meta = shard.schema.metadata
+    assert meta[b"scrubline.policy_sha256"].decode() == manifest["policy_sha256"]
+    assert b"scrubline.pipeline_version" in meta
+
+
+def test_splits_never_share_a_user(clean: Path) -> None:
+    frame = pd.read_parquet(published(clean))
+    users = frame.groupby("user_pid")["split"].nunique()
+    assert (users == 1).all()
+    assert set(frame["split"]) <= {"train", "validation"}
+
+
+def _raw_rows(raw: Path) -> dict[str, int]:
+    counts = {}
+    for folder in sorted(raw.glob(f"*/ds={DS}")):
+        if folder.parent.name not in SOURCES:
+            continue
+        n = 0
+        for path in folder.iterdir():
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rt") as handle:
+                n += sum(1 for _ in handle)
+        counts[folder.parent.name] = n
+    return counts
+
+
+def test_rows_reconcile(night: Night, clean: Path) -> None:
+    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    raw = _raw_rows(night.raw)
+    assert {s: c["input_rows"] for s, c in manifest["sources"].items()} == raw
+    for source, c in manifest["sources"].items():
+        assert c["input_rows"] == c["published"] + sum(c["quarantined"].values()) + sum(c["dropped"].values()), source
+    rec = manifest["reconciliation"]
+    assert rec["balanced"] and rec["input_rows"] == sum(raw.values())
+    assert sum(f["rows"] for f in manifest["files"]) == manifest["rows"] == rec["published"]
+    assert manifest["sources"]["performance"]["published"] == 0, "performance records are never published"
+    assert manifest["validation"]["success"] is True
+
+
+def test_malformed_rows_are_quarantined_with_reasons(clean: Path) -> None:
+    quarantine = clean.parent / "quarantine"
+    rows = pq.read_table(quarantine / "chat" / f"ds={DS}" / "quarantine.parquet").to_pylist()
+    assert sorted(r["reason"] for r in rows) == sorted(reason for _, reason in MALFORMED)
+    assert {r["raw"] for r in rows} == {line for line, _ in MALFORMED}
+    for folder in [quarantine, *[p for p in quarantine.rglob("*") if p.is_dir()]]:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in [p for p in quarantine.rglob("*") if p.is_file()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    assert manifest["sources"]["chat"]["quarantined"] == {reason: 1 for _, reason in MALFORMED}
+
+
+def test_rerun_gives_the_same_rows_and_replaces_cleanly(night: Night, clean: Path, tmp_path: Path) -> None:
+    other = tmp_path / "clean"
+    assert run_night(night, other).returncode == 0
+    first = pd.read_parquet(published(clean)).sort_values("record_pid").reset_index(drop=True)
+    second = pd.read_parquet(published(other)).sort_values("record_pid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, second)
+    (published(other) / "stale.parquet").write_bytes(b"left over")
+    assert run_night(night, other).returncode == 0
+    assert not (published(other) / "stale.parquet").exists()
+
+
+def test_run_without_a_key_is_refused(night: Night, tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    result = scrubline("run", "--ds", DS, "--raw", str(night.raw), "--clean", str(clean))
+    assert result.returncode != 0
+    assert "SCRUBLINE_HMAC_KEY" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (clean / "text").exists()
+
+
+def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> None:
+    policy = yaml.safe_load(default_policy_path().read_text())
+    for family in ("credentials", "contact", "presidio_builtin"):
+        policy["recognizers"][family] = False
+    path = tmp_path / "weak.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    clean = tmp_path / "clean"
+    result = run_night(night, clean, "--policy", str(path))
+    assert result.returncode != 0
+    assert "validation failed" in result.stderr
+    assert not (clean / "text").exists()
+    report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    assert report["published"] is False and report["validation"]["success"] is False
