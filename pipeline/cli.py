@@ -19,7 +19,8 @@ EXPECTED_ERRORS = (MissingKeyError, PolicyError, InputError, FileNotFoundError)
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("scrubline").setLevel(logging.INFO if args.verbose else logging.WARNING)
     from pipeline.run import RunError
 
     try:
@@ -56,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--key-file", type=Path, help="HMAC key file; default $SCRUBLINE_HMAC_KEY")
     run.set_defaults(handler=_run)
 
+    ev = sub.add_parser("eval", help="leak recall of the nightly text path on labelled JSONL sets")
+    ev.add_argument("sets", nargs="+", type=Path, help="labelled sets: {text, spans: [{start, end, label}]} per line")
+    ev.add_argument("--roster", type=Path, help="employee directory for roster matching")
+    ev.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
+    ev.add_argument("--limit", type=int, help="only the first N records of each set")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.set_defaults(handler=_eval)
+
     demo = sub.add_parser("demo", help="generate and scrub a demo night under ./demo/")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--employees", type=int, default=50)
@@ -87,6 +96,24 @@ def _run(args: argparse.Namespace) -> int:
     result = run_night(cfg, progress=sys.stderr.isatty())
     print(f"published {result['rows']} rows in {result['files']} file(s): {result['published']}")
     print(f"report: {result['report']['html']}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.evaluate import evaluate, format_table, load_records
+    from pipeline.scrub import scrub_texts
+
+    results = {}
+    for path in args.sets:
+        records = load_records(path)[: args.limit]
+        result = evaluate(records, lambda texts: scrub_texts(texts, roster=args.roster, policy=args.policy))
+        results[path.name] = result.to_dict()
+        if not args.json:
+            print(format_table(path.name, result))
+    if args.json:
+        print(json.dumps(results, indent=2))
     return 0
 
 

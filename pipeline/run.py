@@ -9,6 +9,7 @@ Steps return small dicts of counts and paths, which is all that may travel throu
 from __future__ import annotations
 
 import logging
+import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -18,8 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contracts import PIPELINE_VERSION, SOURCES, TEXT_DATASET, TEXT_SCHEMA
-from pipeline.detect import Detector
+from pipeline.contracts import PIPELINE_VERSION, TEXT_DATASET, TEXT_SCHEMA
 from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
@@ -37,9 +37,9 @@ from pipeline.publish import (
     write_text_file,
 )
 from pipeline.read import read_partition, read_roster, sources_present
-from pipeline.redact import redact_text
 from pipeline.report import build_report, write_report
 from pipeline.roster import Roster
+from pipeline.scrub import scrub_batch
 from pipeline.summarize import summarize_performance
 from pipeline.utterances import to_utterances
 from pipeline.validate import validate_table
@@ -91,19 +91,6 @@ class NightConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# --- shared, per-process resources -------------------------------------------------------------
-
-_DETECTORS: dict[tuple[str, int], Detector] = {}
-
-
-def detector_for(policy: Policy, roster: Roster) -> Detector:
-    """One analyzer per worker process: loading spaCy and building recognizers costs seconds."""
-    key = (policy.sha256, hash(roster))
-    if key not in _DETECTORS:
-        _DETECTORS[key] = Detector(policy, roster)
-    return _DETECTORS[key]
 
 
 def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
@@ -165,12 +152,11 @@ def _scrub_text_rows(
     dropped: Counter[str] = Counter()
     kept = [u for u in utterances if u.text.strip()]
     dropped["empty_text"] = len(utterances) - len(kept)
-    findings = detector_for(policy, roster).detect([u.text for u in kept])
+    scrubbed = scrub_batch([u.text for u in kept], policy, roster, keys)
     entities: Counter[str] = Counter()
     fraction = float(policy.output["validation_fraction"])
     out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
-    for utterance, found in zip(kept, findings, strict=True):
-        redacted = redact_text(utterance.text, found, policy, keys)
+    for utterance, redacted in zip(kept, scrubbed, strict=True):
         entities.update(redacted.counts)
         if redacted.drop_row:
             dropped["entity_action_drop_row"] += 1
@@ -297,6 +283,7 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
     write_text_file(cfg.staged_dataset / "_SUCCESS", "")
     target = published_dir(cfg.clean_root, TEXT_DATASET, cfg.ds)
     swap_into_place(cfg.staged_dataset, target)
+    shutil.rmtree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifest keeps the counts
     return {"published": str(target)}
 
 

@@ -52,6 +52,9 @@ def test_nothing_leaks_into_airflow_db_logs_or_xcom(night: Night, dag_run: tuple
     values |= roster_values(night.roster)
     db = home / "airflow.db"
     assert db.exists() and db.stat().st_size > 0
+    assert "scrubbed chat" in (home / "dags_test.log").read_text(), "the task logs were captured"
+    # Control: the same search does find the values where they really are.
+    assert files_containing(night.raw / "_ground_truth", values)
     assert files_containing(home, values) == {}
     assert files_containing(clean, values) == {}
 

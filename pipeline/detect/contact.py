@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from presidio_analyzer import EntityRecognizer
+import ahocorasick
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pipeline.detect.credentials import Check, SpanPattern, SpanRecognizer
+from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
 from pipeline.detect.registry import DetectContext, register
 from pipeline.roster import Roster
 
@@ -24,10 +26,7 @@ DOB = "DATE_OF_BIRTH"
 EMPLOYEE_ID = "EMPLOYEE_ID"
 HOSTNAME = "HOSTNAME"
 _I = re.IGNORECASE
-
-
-def _pattern(name: str, regex: str, score: float, check: Check | None = None, flags: int = 0) -> SpanPattern:
-    return SpanPattern(name=name, regex=re.compile(regex, flags), score=score, check=check)
+_pattern = SpanPattern.of
 
 
 def _cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
@@ -45,22 +44,44 @@ def _cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
 
 # --- phone numbers -------------------------------------------------------------------------------------------------
 
-_EXTENSION = r"(?:\s*,?\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\b)?"
+_EXTENSION = r"(?:\s*,?\s*(?i:ext\.?|extension|x|#)\s*\d{1,6}\b)?"
 _PHONE_START = r"(?<![\w+.-])"
 _PHONE_END = r"(?![\d-]|\.\d)"
 _PHONE_CUE = re.compile(
     r"(?i)\b(?:call|calling|called|phone|ph|tel|telephone|cell|mobile|mob|text|txt|sms|whatsapp|signal|fax|dial"
     r"|number|reach|contact|ring|extension|ext|desk|landline|hotline)\b"
 )
-_NANP = r"(?:\+?1[\s.-]?)?(?:\(\s*[2-9]\d{2}\s*\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4}"
+_NANP = r"(?:(?:\+?1|001)[\s.-]?)?(?:\(\s*[2-9]\d{2}\s*\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4}"
 # E.164 allows at most 15 digits; at least 8 keeps "+1 2" or "+33 1" fragments out.
 _INTERNATIONAL = r"\+[1-9]\d{0,2}(?:[\s.-]?\(?\d{1,4}+\)?){2,6}"
-_UK_NATIONAL = r"0(?:\d{2}\s\d{4}\s\d{4}|\d{3}\s\d{3}\s\d{4}|\d{4}\s?\d{6}|\d{4}\s\d{3}\s\d{3})"
+# UK national numbers: a 0-prefixed area code (often in parentheses) and a grouped subscriber number.
+_UK_NATIONAL = r"(?:\(0\d{2,4}\)\s?|0\d{2,4}[\s-]?)\d{3,4}[\s-]?\d{3,4}"
 
 
-def _e164_length(match: re.Match[str], start: int, end: int) -> bool:
-    number = re.split(r"(?i)\s*,?\s*(?:ext|extension|x|#)", match.string[start:end])[0]
-    return 8 <= sum(c.isdigit() for c in number) <= 15
+def _digit_count(low: int, high: int) -> Check:
+    """A check on how many digits the number has before any extension."""
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        number = re.split(r"(?i)\s*,?\s*(?:ext|extension|x|#)", match.string[start:end])[0]
+        return low <= sum(c.isdigit() for c in number) <= high
+
+    return check
+
+
+_GROUPED = r"(?:\(\d{1,4}\)\s?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}"
+_DATE_OR_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}[.:]\d{2}$")
+
+
+_grouped_length = _digit_count(7, 13)
+_after_phone_cue = _cue_check(_PHONE_CUE, before=30)
+
+
+def _cued_grouped(match: re.Match[str], start: int, end: int) -> bool:
+    return (
+        not _DATE_OR_TIME.match(match.string[start:end])
+        and _grouped_length(match, start, end)
+        and _after_phone_cue(match, start, end)
+    )
 
 
 def phone_recognizer(language: str = "en") -> SpanRecognizer:
@@ -68,10 +89,12 @@ def phone_recognizer(language: str = "en") -> SpanRecognizer:
     cue = _cue_check(_PHONE_CUE, before=40)
     patterns = [
         _pattern("nanp", _PHONE_START + _NANP + _EXTENSION + _PHONE_END, 0.7),
-        _pattern("international", _PHONE_START + _INTERNATIONAL + _EXTENSION + _PHONE_END, 0.7, _e164_length),
-        _pattern("uk_national", _PHONE_START + _UK_NATIONAL + _EXTENSION + _PHONE_END, 0.6),
+        _pattern("international", _PHONE_START + _INTERNATIONAL + _EXTENSION + _PHONE_END, 0.7, _digit_count(8, 15)),
+        _pattern("uk_national", _PHONE_START + _UK_NATIONAL + _EXTENSION + _PHONE_END, 0.6, _digit_count(10, 11)),
         _pattern("bare_ten_digits", _PHONE_START + r"(?:\+?1)?[2-9]\d{2}[2-9]\d{6}" + _PHONE_END, 0.6, cue),
         _pattern("local_seven_digits", _PHONE_START + r"[2-9]\d{2}-\d{4}" + _EXTENSION + _PHONE_END, 0.5, cue),
+        # Other countries' national formats ("0490 75 40 81", "(37) 788-063") only right after a phone cue.
+        _pattern("grouped_digits_after_cue", _PHONE_START + _GROUPED + _EXTENSION + _PHONE_END, 0.5, _cued_grouped),
         _pattern("extension_only", r"\b(?:ext\.?|extension|x)\s?\d{2,6}\b", 0.5, cue, flags=_I),
     ]
     return SpanRecognizer(PHONE, patterns, name="PhoneExtensionRecognizer", supported_language=language)
@@ -79,60 +102,94 @@ def phone_recognizer(language: str = "en") -> SpanRecognizer:
 
 # --- street addresses ----------------------------------------------------------------------------------------------
 
-# Suffixes that are rarely anything but a street; the others ("Court", "Way", "Drive") need more address around them.
+# Suffixes that are rarely anything but a street; the others ("Court", "Way", "Park", the long tail of USPS
+# suffixes) need a unit, a region or an address cue around them.
 _STRONG_SUFFIX = (
     r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Dr|Ct|Pl|Parkway|Pkwy|Highway|Hwy|Terrace|Ter"
-    r"|Crescent|Cres|Mews"
+    r"|Crescent|Cres|Mews|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke"
 )
-_WEAK_SUFFIX = r"Drive|Court|Way|Place|Circle|Cir|Square|Sq|Close|Grove|Gardens|Row|Walk|Trail|Trl|Loop|Plaza"
-_US_STATES = (
+_WEAK_SUFFIX = (
+    r"Drive|Court|Way|Place|Circle|Cir|Square|Sq|Close|Grove|Gardens?|Row|Walk|Trail|Trl|Loop|Plaza|Hills?|Park"
+    r"|Green|Rise|View|Parade|Wharf|Yard|Run|Junction|Jct|Crossing|Xing|Point|Pt|Ridge|Heights|Hts|Path|Pike"
+    r"|Alley|Aly|Creek|Village|Vista|Islands?|Club|Mall|Keys?|Orchard|Harbou?rs?|Coves?|Burgs?|Wall|Station|Fort"
+    r"|Fords?|Ferry|Fields?|Flats?|Forest|Forge|Gateway|Glen|Haven|Hollow|Inlet|Knoll|Lakes?|Landing|Lodge|Manor"
+    r"|Meadows?|Mills?|Mission|Mount|Mountain|Oval|Pass|Pines|Plains|Port|Prairie|Ranch|Rapids|River|Shores?"
+    r"|Springs?|Spur|Stream|Summit|Trace|Track|Valley|Ville|Wells?|Estates?|Bypass|Causeway|Center|Centre|Common"
+    r"|Corners?|Course|Crest|Dale|Falls|Bridge|Brook|Bluff|Branch|Bend|Beach|Canyon|Cape|Cliffs?|Curve|Greens"
+    r"|Motorway|Shoal|Tunnel|Union|Underpass|Viaduct|Views|Ways"
+)
+_REGION_CODES = (
+    # US states and territories, military post codes, Canadian provinces and territories.
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH "
-    "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
+    "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR VI GU AS MP PW MH FM AA AE AP "
+    "AB BC MB NB NL NS NT NU ON PE QC SK YT"
 ).split()
-_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)"  # UK, Canada
 _HOUSE_NUMBER = r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?"
 _DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
 _NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Flat|#)\.?\s*#?[A-Za-z0-9-]{1,6}\b)?"
-_REGION = (
-    r"(?:,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}(?=,?\s+(?:[A-Z]{2}\b|\d{5}|" + _UK_POSTCODE + r")))?"
-    r"(?:,?\s+(?:" + "|".join(_US_STATES) + r")\b)?(?:,?\s+\d{5}(?:-\d{4})?\b)?(?:,?\s+" + _UK_POSTCODE + r"\b)?"
+_COUNTRY = (
+    r"(?:USA|U\.S\.A?\.?|United\s+States|United\s+Kingdom|UK|Canada|Australia|New\s+Zealand|Ireland|India|Germany"
+    r"|France|Netherlands|Spain|Italy)"
 )
+_CITY = r"[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,2}"
+# The city is only taken when a state, ZIP, postcode or country follows it: "12 Main St, Thanks" keeps "Thanks".
+_REGION = (
+    r"(?:(?:,\s*|[ \t]*\n\s*)" + _CITY + r"(?=,?\s+(?:[A-Z]{2}\b|\d{5}|" + _POSTCODE + "|" + _COUNTRY + r")))?"
+    r"(?:,?\s+(?:" + "|".join(_REGION_CODES) + r")\b)?(?:,?\s+\d{5}(?:-\d{4})?\b)?(?:,?\s+" + _POSTCODE + r"\b)?"
+    r"(?:,?\s+" + _COUNTRY + r"\b(?:\s+\d{5}\b)?)?"
+)
+_FULL_REGION = (
+    r",\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2},?\s+"
+    r"(?:(?:" + "|".join(_REGION_CODES) + r")\s+(?:\d{5}(?:-\d{4})?|" + _POSTCODE + r")|" + _POSTCODE + r")\b"
+)
+_FLAT = r"\b(?:Flat|Studio|Apartment|Apt|Unit)\s+\d{1,4}[A-Za-z]?,\s+(?:\d{1,5}[A-Za-z]?\s+)?"
 
 
-def _street(name_word: str, suffix: str, flags: str = "") -> str:
+def _street(name_word: str, suffix: str, lead: str = _HOUSE_NUMBER + r"\s+") -> str:
+    """Number, street name words, a suffix in any case, then the optional unit and region as group `tail`."""
     return (
-        _HOUSE_NUMBER + r"\s+" + _DIRECTION + name_word + r"(?:\s+" + name_word + r"){0,3}\s+"
-        + r"(?" + flags + r":" + suffix + r")\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?" + _UNIT + _REGION
+        lead + _DIRECTION + name_word + r"(?:\s+" + name_word + r"){0,3}\s+"
+        + r"(?i:" + suffix + r")\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?(?P<tail>" + _UNIT + _REGION + ")"
     )
 
 
 _ADDRESS_CUE = re.compile(
-    r"(?i)\b(?:live[sd]?\s+(?:at|on)|living\s+at|address(?:\s+is)?|located\s+at|ship(?:ped)?\s+to|send\s+(?:it\s+)?to"
-    r"|deliver(?:ed)?\s+to|mail\s+(?:it\s+)?to|moved\s+to|staying\s+at|my\s+(?:place|house|apartment|flat)\s+(?:is|at))"
+    r"(?i)\b(?:live[sd]?\s+(?:at|on)|living\s+at|address(?:\s+is)?|located\s+at|ship(?:ped)?\s+to"
+    r"|send\s+(?:it\s+)?to|deliver(?:ed)?\s+to|mail\s+(?:it\s+)?to|moved\s+to|staying\s+at"
+    r"|my\s+(?:place|house|apartment|flat)\s+(?:is|at))"
 )
+_after_address_cue = _cue_check(_ADDRESS_CUE, before=30)
 
 
 def _weak_street(match: re.Match[str], start: int, end: int) -> bool:
-    """"9 Supreme Court" or "2 Large Drive" only count with a unit, region or postcode after, or a cue before."""
-    span = match.string[start:end]
-    has_tail = bool(re.search(r",|\d{5}|\b(?:Apt|Suite|Ste|Unit|Flat)\b|" + _UK_POSTCODE + "$", span.split(None, 2)[-1]))
-    return has_tail or _cue_check(_ADDRESS_CUE, before=30)(match, start, end)
+    """"9 Supreme Court" or "2 Large Drive" only count with a unit or region after them, or an address cue before."""
+    return bool(match.group("tail").strip(" ,")) or _after_address_cue(match, start, end)
 
 
 def address_recognizer(language: str = "en") -> SpanRecognizer:
     """US and UK street addresses: number, capitalised street name, suffix, then optional unit, city, state and ZIP."""
     lowercase_word = r"(?:[a-z][a-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
     patterns = [
-        _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX, "i"), 0.7),
-        _pattern("street_weak_suffix", _street(_NAME_WORD, _WEAK_SUFFIX, "i"), 0.65, _weak_street),
+        _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX), 0.7),
+        _pattern("street_weak_suffix", _street(_NAME_WORD, _WEAK_SUFFIX), 0.65, _weak_street),
         # Chat is often all lowercase: "i live at 12 oak street" counts after an address cue.
         _pattern(
             "street_lowercase",
-            _street(lowercase_word, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX, "i"),
+            _street(lowercase_word, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX),
             0.6,
-            _cue_check(_ADDRESS_CUE, before=30),
+            _after_address_cue,
         ),
+        # Any street name at all when a full region follows: ", City, ST 12345" or a postcode.
+        _pattern(
+            "street_with_region",
+            r"(?:" + _FLAT + "|" + _HOUSE_NUMBER + r"\s+)" + _DIRECTION + _NAME_WORD
+            + r"(?:\s+" + _NAME_WORD + r"){0,3}" + _UNIT + _FULL_REGION,
+            0.7,
+        ),
+        # UK flats often give no house number: "Flat 4, Wright Wells, Edwardschester, SS9 5EB".
+        _pattern("flat_street", _street(_NAME_WORD, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX, lead=_FLAT), 0.7),
         _pattern("po_box", r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", 0.7, flags=_I),
     ]
     return SpanRecognizer(ADDRESS, patterns, name="StreetAddressRecognizer", supported_language=language)
@@ -146,9 +203,9 @@ _MONTH = (
 )
 _ORDINAL = r"(?:st|nd|rd|th)?"
 _DATE = (
-    r"(?<![\w/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}"
-    r"|" + _MONTH + r"\.?\s+\d{1,2}" + _ORDINAL + r"(?:,?\s+\d{4})?|\d{1,2}" + _ORDINAL + r"\s+(?:of\s+)?"
-    + _MONTH + r"\.?(?:,?\s+\d{4})?|" + _MONTH + r"\.?\s+\d{4})(?![\w/-]|\.\d)"
+    r"(?<![\w/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}/\d{1,2}"
+    r"|" + _MONTH + r"\.?\s+\d{1,2}" + _ORDINAL + r"(?:\s?,?\s+\d{4})?|\d{1,2}" + _ORDINAL + r"\s+(?:of\s+)?"
+    + _MONTH + r"\.?(?:\s?,?\s+\d{4})?|" + _MONTH + r"\.?\s+\d{4})(?![\w/-]|\.\d)"
 )
 _BIRTH_CUE = re.compile(
     r"(?i)\b(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|birthdate|date\s+of\s+birth)\b"
@@ -157,9 +214,11 @@ _BIRTH_CUE = re.compile(
 
 def _plausible_date(text: str) -> bool:
     """Some reading of the numeric parts is a real calendar date in a birth-year range."""
+    if any(c.isalpha() for c in text):
+        return True  # a month name: the regex already bounds the day
     numbers = [int(n) for n in re.findall(r"\d+", text)]
-    if len(numbers) < 3:
-        return True  # textual month: the regex already bounds the day
+    if len(numbers) == 2:  # a yearless 3/14
+        return any(1 <= month <= 12 and 1 <= day <= 31 for month, day in (numbers, numbers[::-1]))
     first, second, third = numbers
     if first > 31:  # year first
         year, candidates = first, [(second, third)]
@@ -178,8 +237,8 @@ def dob_recognizer(language: str = "en") -> SpanRecognizer:
     def check(match: re.Match[str], start: int, end: int) -> bool:
         return _plausible_date(match.string[start:end]) and near_birth(match, start, end)
 
-    return SpanRecognizer(DOB, [_pattern("dob", _DATE, 0.85, check, _I)], name="DateOfBirthRecognizer",
-                          supported_language=language)
+    pattern = _pattern("dob", _DATE, 0.85, check, _I)
+    return SpanRecognizer(DOB, [pattern], name="DateOfBirthRecognizer", supported_language=language)
 
 
 # --- employee ids --------------------------------------------------------------------------------------------------
@@ -205,13 +264,23 @@ def _cued_employee_id(match: re.Match[str], start: int, end: int) -> bool:
     return not value.isdigit() or len(value) >= 5
 
 
-def _known_ids(roster: Roster) -> list[str]:
-    """Roster ids specific enough to match verbatim anywhere: four characters or more, with a digit."""
-    return sorted(
-        {e.employee_id for e in roster.employees if len(e.employee_id) >= 4 and any(c.isdigit() for c in e.employee_id)},
-        key=len,
-        reverse=True,
-    )
+def _known_ids(roster: Roster) -> ahocorasick.Automaton | None:
+    """The roster's ids specific enough to match verbatim anywhere (four characters or more, with a digit),
+    in one automaton: a roster can hold tens of thousands of them."""
+    ids = {e.employee_id for e in roster.employees if len(e.employee_id) >= 4 and any(map(str.isdigit, e.employee_id))}
+    if not ids:
+        return None
+    automaton = ahocorasick.Automaton()
+    for employee_id in ids:
+        automaton.add_word(employee_id, employee_id)
+    automaton.make_automaton()
+    return automaton
+
+
+def _id_boundary(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in "_-" or after.isalnum() or after in "_-")
 
 
 class EmployeeIdRecognizer(SpanRecognizer):
@@ -230,14 +299,19 @@ class EmployeeIdRecognizer(SpanRecognizer):
             ),
         ]
         super().__init__(EMPLOYEE_ID, patterns, name="EmployeeIdRecognizer", supported_language=supported_language)
-        ids = _known_ids(roster)
-        self._known = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])") if ids else None
+        self._known = _known_ids(roster)
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list:
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
         if self._known is None or (entities and EMPLOYEE_ID not in entities):
             return results
-        known = [self.result(m.start(), m.end(), 0.95, subject=m.group()) for m in self._known.finditer(text)]
+        known = [
+            self.result(end + 1 - len(employee_id), end + 1, 0.95, subject=employee_id)
+            for end, employee_id in self._known.iter(text)
+            if _id_boundary(text, end + 1 - len(employee_id), end + 1)
+        ]
         return EntityRecognizer.remove_duplicates(results + known)
 
 
@@ -249,16 +323,18 @@ _HOST_END = r"(?![\w-]|\.\w)"
 _INTERNAL_TLD = r"(?:internal|corp|local|lan|intranet|intra|private|localdomain|localnet|home\.arpa)"
 _INTERNAL_LABEL = r"(?:corp|internal|intra|intranet|int|lan|ad|office|vpn|priv|private|prod|stg|staging|dev|qa|uat)"
 # First labels of reverse-domain package names ("com.acme.internal"), which share the internal suffixes.
-_PACKAGE_ROOTS = frozenset({"com", "org", "net", "io", "java", "javax", "android", "androidx", "kotlin", "scala", "sun"})
+_PACKAGE_ROOTS = frozenset("com org net io java javax android androidx kotlin scala sun".split())
 _FILE_LIKE_TLDS = frozenset({"local", "private"})  # settings.local, .env.local, key.private
 _HOST_CUE = re.compile(
     r"(?i)\b(?:ssh|host(?:name)?|server|node|box|machine|vm|instance|ping|rdp|connect(?:ed)?\s+to|logged\s+into)\b"
 )
+_IMPORT = re.compile(r"\b(?:import|from|package)\s+$")
 
 
 def _internal_host(match: re.Match[str], start: int, end: int) -> bool:
+    """Not a code module ("from app.core.internal import x", "com.acme.internal") or a settings file."""
     labels = match.string[start:end].lower().split(".")
-    if labels[0] in _PACKAGE_ROOTS:
+    if labels[0] in _PACKAGE_ROOTS or _IMPORT.search(match.string[max(0, start - 10) : start]):
         return False
     first, tld = labels[0], labels[-1]
     if len(labels) == 2 and tld in _FILE_LIKE_TLDS:
@@ -290,7 +366,8 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
         ),
         _pattern(
             "internal_subdomain",
-            _HOST_START + r"(?:" + _LABEL + r"\.)+" + _INTERNAL_LABEL + r"\.(?:" + _LABEL + r"\.)*[a-z]{2,24}" + _HOST_END,
+            _HOST_START + r"(?:" + _LABEL + r"\.)+" + _INTERNAL_LABEL + r"\.(?:" + _LABEL + r"\.)*[a-z]{2,24}"
+            + _HOST_END,
             0.75,
             _internal_host,
             _I,
@@ -298,7 +375,8 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
         _pattern("unc_host", r"(?<!\\)\\\\(?P<value_host>[A-Za-z0-9][A-Za-z0-9-]{0,62})\\", 0.7),
         _pattern(
             "env_host",
-            r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:prod|prd|stg|stage|staging|dev|qa|uat)(?:-[a-z0-9]+)*-?\d{1,3}\b",
+            r"\b[a-z][a-z0-9]{0,30}(?:-[a-z0-9]{1,30}){0,3}-(?:prod|prd|stg|stage|staging|dev|qa|uat)"
+            r"(?:-[a-z0-9]{1,30}){0,3}-?\d{1,3}\b",
             0.6,
             _cue_check(_HOST_CUE, before=25),
         ),

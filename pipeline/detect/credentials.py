@@ -2,9 +2,6 @@
 
 Every secret found here is removed irreversibly (policy.IRREVERSIBLE_ONLY), so the reported span is the
 secret value itself, not the cue ("password is") around it: the cue keeps the sentence readable.
-This module also holds `SpanRecognizer`, the small regex recognizer the other text families reuse: unlike
-Presidio's PatternRecognizer it reports a named group's span and lets each pattern veto a match with
-a check that sees the surrounding text.
 """
 
 from __future__ import annotations
@@ -14,127 +11,27 @@ import binascii
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer import EntityRecognizer
 
 from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.spans import SENTENCE_END, TRAILING, Check, SpanPattern, SpanRecognizer
 
 ENTITY = "CREDENTIAL"
-
-# A check sees the match and the (trimmed) value span; returning False drops the match.
-Check = Callable[[re.Match[str], int, int], bool]
-
-# Sentence punctuation that follows a value in prose but is rarely the end of a plain password.
-_TRAILING = ".,;:!?"
-_SENTENCE_END = ".,;"
-_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<", '"': '"', "'": "'", "`": "`"}
-
-
-@dataclass(frozen=True)
-class SpanPattern:
-    """One regex of a SpanRecognizer.
-
-    The reported span is the first participating group whose name starts with "value" (so one regex can
-    offer quoted and bare alternatives), else the whole match. Only the bare group named exactly "value"
-    is trimmed of trailing sentence punctuation.
-    """
-
-    name: str
-    regex: re.Pattern[str]
-    score: float
-    check: Check | None = None
-
-
-class SpanRecognizer(LocalRecognizer):
-    """A regex recognizer for one entity whose spans come from a named group and whose matches can be vetoed."""
-
-    def __init__(
-        self, entity: str, patterns: Sequence[SpanPattern], name: str, supported_language: str = "en"
-    ) -> None:
-        self.patterns = tuple(patterns)
-        super().__init__(supported_entities=[entity], name=name, supported_language=supported_language)
-
-    def load(self) -> None:
-        """Nothing to load: the regexes are compiled at import."""
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        entity = self.supported_entities[0]
-        if entities and entity not in entities:
-            return []
-        results = []
-        for pattern in self.patterns:
-            for match in pattern.regex.finditer(text):
-                span = _value_span(match)
-                if span is None:
-                    continue
-                start, end = span
-                if pattern.check is not None and not pattern.check(match, start, end):
-                    continue
-                results.append(self.result(start, end, pattern.score))
-        return EntityRecognizer.remove_duplicates(results)
-
-    def result(self, start: int, end: int, score: float, **metadata: str | None) -> RecognizerResult:
-        """A result carrying the metadata keys Presidio's engine reads (and keeps) downstream."""
-        return RecognizerResult(
-            entity_type=self.supported_entities[0],
-            start=start,
-            end=end,
-            score=score,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                **metadata,
-            },
-        )
-
-
-def _value_span(match: re.Match[str]) -> tuple[int, int] | None:
-    for group in match.re.groupindex:
-        if group.startswith("value") and match.start(group) >= 0:
-            start, end = match.span(group)
-            if group == "value":
-                end = trim_value(match.string, start, end)
-            return (start, end) if end > start else None
-    return match.span()
-
-
-def trim_value(text: str, start: int, end: int) -> int:
-    """End of a bare value once trailing sentence punctuation and unbalanced closers are dropped.
-
-    "." "," and ";" at the end always belong to the sentence. "!" "?" and ":" do too, unless the value is
-    symbol-rich before them ("P@ss!w0rd!"): then they are more likely part of the password.
-    """
-    value = text[start:end]
-    core = value.rstrip(_TRAILING + "".join(_CLOSERS))
-    symbol_rich = any(not c.isalnum() for c in core)
-    while value:
-        last = value[-1]
-        if (last in _CLOSERS and _unbalanced(value, last)) or last in _SENTENCE_END:
-            value = value[:-1]
-        elif last in _TRAILING and not symbol_rich:
-            value = value[:-1]
-        else:
-            break
-    return start + len(value)
-
-
-def _unbalanced(value: str, closer: str) -> bool:
-    opener = _CLOSERS[closer]
-    if opener == closer:
-        return value.count(closer) % 2 == 1
-    return value.count(opener) < value.count(closer)
-
 
 def shannon_entropy(value: str) -> float:
     """Bits per character of the value's own character distribution."""
     counts = Counter(value)
     n = len(value)
     return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _has_mixed_chunk(value: str) -> bool:
+    """Some separator-free chunk mixes letters and digits; "release-2024-build-notes" is words and a number."""
+    return any(
+        any(c.isdigit() for c in chunk) and any(c.isalpha() for c in chunk) for chunk in re.split(r"[-_./+=]", value)
+    )
 
 
 def _letter_digit_changes(value: str) -> int:
@@ -177,8 +74,8 @@ def _plausible_free_form_key(value: str) -> bool:
 def _random_token(value: str, min_length: int) -> bool:
     """Random-looking: long enough, letters and digits interleaved, and high entropy for its length.
 
-    Entropy alone passes camelCase identifiers and word_salad_2024; requiring several letter/digit
-    changes rejects them while keeping hex, base62 and base64 secrets.
+    Entropy alone passes camelCase identifiers and words-and-numbers names; requiring several letter/digit
+    changes inside one chunk rejects them while keeping hex, base62 and base64 secrets.
     """
     if len(value) < min_length or _PLACEHOLDER_INSIDE.search(value):
         return False
@@ -186,11 +83,11 @@ def _random_token(value: str, min_length: int) -> bool:
         return False
     # A string of n distinct symbols cannot beat log2(n) bits, so short tokens get a lower bar.
     threshold = min(3.5, 0.75 * math.log2(len(value)))
-    return _letter_digit_changes(value) >= 2 and shannon_entropy(value) >= threshold
+    changes = _letter_digit_changes(value)
+    return changes >= 2 and _has_mixed_chunk(value) and shannon_entropy(value) >= threshold
 
 
-def _pattern(name: str, regex: str, score: float, check: Check | None = None, flags: int = 0) -> SpanPattern:
-    return SpanPattern(name=name, regex=re.compile(regex, flags), score=score, check=check)
+_pattern = SpanPattern.of
 
 
 def _value_check(predicate: Callable[[str], bool]) -> Check:
@@ -237,6 +134,7 @@ PROVIDER_FORMATS: tuple[tuple[str, str], ...] = (
     ("jwt", _T + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*" + _E),
 )
 
+_FORMAT_CHECKS = {"openai_style_key": _plausible_free_form_key}
 _AWS_SECRET = r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 _AZURE_SAS_PARAMS = re.compile(r"[?&;]s[vpe]=")
 
@@ -262,7 +160,7 @@ def _azure_sas(match: re.Match[str], start: int, end: int) -> bool:
 def provider_key_recognizer(language: str = "en") -> SpanRecognizer:
     """Keys whose format alone proves them: provider prefixes, JWTs, webhook URLs, cloud keys with their cue."""
     patterns = [
-        _pattern(name, regex, 0.95, _value_check(_plausible_free_form_key if name == "openai_style_key" else _plausible_key))
+        _pattern(name, regex, 0.95, _value_check(_FORMAT_CHECKS.get(name, _plausible_key)))
         for name, regex in PROVIDER_FORMATS
     ]
     patterns += [
@@ -309,11 +207,8 @@ def private_key_recognizer(language: str = "en") -> SpanRecognizer:
 
 # --- URLs, connection strings and HTTP auth ----------------------------------------------------------------------
 
-_PLACEHOLDER_PASSWORDS = {"password", "pass", "passwd", "pwd", "pw", "secret", "changeme", "mypassword"}
-
-
 def _embedded_password(value: str) -> bool:
-    return not is_placeholder(value) and value.lower() not in _PLACEHOLDER_PASSWORDS and "{" not in value
+    return not is_placeholder(value) and "{" not in value
 
 
 def _basic_credentials(value: str) -> bool:
@@ -380,7 +275,8 @@ def auth_header_recognizer(language: str = "en") -> SpanRecognizer:
 
 # --- passwords, login pairs and PINs -----------------------------------------------------------------------------
 
-# Words that follow "password is" when the sentence is about the password rather than quoting it.
+# Words that follow "password is" when the sentence is about the password rather than quoting it, and the
+# Python keywords that follow "if not password:".
 _NOT_A_PASSWORD = frozenset(
     """a an the my your his her their our its it this that these those in on at to for of with from by as not no
     wrong incorrect invalid expired expiring required correct right same different too very so also still now
@@ -391,8 +287,9 @@ _NOT_A_PASSWORD = frozenset(
     optional enabled disabled needed necessary ready done valid secure insecure safe unsafe sent coming pending
     generated random forgotten lost compromised leaked rotated manager policy field prompt box change update
     rotation requirements requirement length is was will should must can could would might did does do just only
-    really actually literally continue proceed login log access unlock""".split()
-)
+    really actually literally continue proceed login log access unlock see check ask use via dm pm ping sending
+    vault 1password lastpass bitwarden keepass keeper pinned""".split()
+) | frozenset("raise return pass break print yield await lambda def class elif else assert del self".split())
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAMED_SECRET = re.compile(r"(?i)pass|pwd|secret|token|cred")
 
@@ -402,8 +299,10 @@ def _password_value(value: str, prose: bool) -> bool:
 
     `prose` values (after "is"/"was") are also refused when they read like English: -ed/-ing/-ly words.
     """
-    lowered = value.lower().rstrip(_TRAILING)
-    if not lowered or lowered in _NOT_A_PASSWORD or is_placeholder(value) or _CODE_VALUE.search(value):
+    lowered = value.lower().rstrip(TRAILING)
+    if len(value) < 3 or not any(c.isalnum() for c in value) or lowered in _NOT_A_PASSWORD:
+        return False
+    if is_placeholder(value) or _CODE_VALUE.search(value):
         return False
     if value.startswith(("/", "~", "-")):
         return False  # a path or a command-line flag
@@ -446,14 +345,17 @@ _KV_PASSWORD = (
 )
 _PROSE_PASSWORD = (
     r"\b(?:(?P<qual>" + _QUALIFIER + r")\s+)?(?P<cue>" + _PW_CUE + r")\b"
-    r"(?:\s+(?:for|to|on|of|at)\s+(?:(?:the|my|our|your|his|her|their|this|that)\s+)?[\w@.-]+(?:\s+[\w@.-]+){0,2}?)?"
-    r"(?P<sep>'s|\s+(?:is|was|are)\b:?|\s*(?:=|:|->)|\s+(?:(?:has\s+been|was|got|is)\s+)?(?:changed|reset|set|updated)\s+to)"
+    r"(?:\s+(?:for|to|on|of|at|into|in|from|with)\s+(?:(?:the|my|our|your|his|her|their|this|that)\s+)?[\w@.-]+"
+    r"(?:\s+[\w@.-]+){0,2}?)?(?P<sep>\s+(?:(?:has\s+been|was|got|is)\s+)?(?:changed|reset|set|updated)\s+to|'s|\s+(?:is|was|are)\b:?"
+    r"|\s*(?:=(?!=)|:|->)|\s+[-–—]\s)"
     r"(?:\s+(?:now|still|just|literally|actually|currently|simply|temporarily))?\s*" + _VALUE
 )
 _CHANGED_TO = (
-    r"\b(?:changed|reset|set|updated|changing|setting)\s+(?:the|my|your|his|her|their|our)\s+(?:[\w-]+\s+)?"
-    + _PW_CUE + r"\s+to\s+" + _VALUE
+    r"\b(?:changed|reset|set|updated|changing|setting)\s+(?:the|my|your|his|her|their|our)\s+(?:[\w-]+\s+){0,2}"
+    r"(?:" + _PW_CUE + r"|account|login|creds)\s+to\s+" + _VALUE
 )
+# "the wifi here is X": the network's name stands for its password, but only a typed-looking value counts.
+_WIFI = r"\bwi-?fi\b(?:\s+(?:here|code|key|network))?\s*(?:\s(?:is|was)\b|:|=)\s*" + _VALUE
 # "passwd hunter2": with no separator at all, only a value that looks typed ("password reset" is not one).
 _SPACED_PASSWORD = r"\b(?:password|passwd|pwd|pw)[ \t]+(?P<value>[^\s\"'`]{6,128})"
 _LOGIN_PAIR = (
@@ -462,6 +364,16 @@ _LOGIN_PAIR = (
     r"(?P<user>[^\s/:|]{1,64})\s*[/:|]\s*(?P<value>\S{1,128})"
 )
 _LONG_CUES = ("password", "passwd", "passwrd", "passphrase", "passcode")
+# <password>hunter2</password>, <add key="DbPassword" value="..."/> style config.
+_XML_PASSWORD = (
+    r"<(?:[\w.:-]*?)" + _PW_CUE + r">(?P<value_xml>[^<\s]{1,128})</"
+    r"|\bkey=\"[\w.:-]*?" + _PW_CUE + r"\"\s+value=\"(?P<value_attr>[^\"\s]{1,128})\""
+)
+# CLIs whose -p/-a flag is the password (for psql -p is the port): mysql -pX, redis-cli -a X, docker login -p X.
+_CLI_PASSWORD = (
+    r"\b(?:mysql|mysqldump|mysqladmin|mariadb|sshpass|docker\s+login|podman\s+login|redis-cli|mongo|mongosh)\b"
+    r"[^\n]*?\s(?:-p|-a|--password[= ]|--pass[= ])[ \t]*['\"]?(?P<value>[^\s'\"]{3,128})"
+)
 
 
 def _kv_password(match: re.Match[str], start: int, end: int) -> bool:
@@ -472,10 +384,19 @@ def _kv_password(match: re.Match[str], start: int, end: int) -> bool:
     return _password_value(match.string[start:end], prose=False)
 
 
+def _kv_value(match: re.Match[str], start: int, end: int) -> bool:
+    return _password_value(match.string[start:end], prose=False)
+
+
+_LENGTH_WORDS = re.compile(r"\s*(?:characters|chars|digits|letters|symbols|long)\b", re.IGNORECASE)
+
+
 def _prose_password(match: re.Match[str], start: int, end: int) -> bool:
     weak = match.group("sep").strip() in {"is", "was", "are", "'s"}
     if match.group("cue").lower() == "pass" and not match.group("qual") and weak:
         return False  # "my pass is expiring": a bare "pass" is a badge or a ticket unless qualified
+    if _LENGTH_WORDS.match(match.string, end):
+        return False  # "password is 12345 characters"
     return _password_value(match.string[start:end], prose=weak)
 
 
@@ -490,12 +411,15 @@ def password_recognizer(language: str = "en") -> SpanRecognizer:
     """Passwords given in key/value form, in prose after a cue, or as a login pair."""
     flags = re.IGNORECASE
     patterns = [
-        _pattern("password_key_value", _KV_PASSWORD, 0.9, _kv_password, flags),
+        _pattern("password_key_value", _KV_PASSWORD, 0.9, _kv_password, flags, strip=SENTENCE_END),
         _pattern("password_prose", _PROSE_PASSWORD, 0.85, _prose_password, flags),
         # "reset your password to continue": after "to", a bare word is the purpose, not the password.
         _pattern("password_changed_to", _CHANGED_TO, 0.85, _password_check(prose=True, typed=True), flags),
         _pattern("password_spaced", _SPACED_PASSWORD, 0.7, _password_check(prose=True, typed=True), flags),
+        _pattern("wifi", _WIFI, 0.8, _password_check(prose=True, typed=True), flags),
         _pattern("login_pair", _LOGIN_PAIR, 0.85, _login_pair, flags),
+        _pattern("password_xml", _XML_PASSWORD, 0.9, _kv_value, flags),
+        _pattern("password_cli_flag", _CLI_PASSWORD, 0.85, _kv_value, strip=SENTENCE_END),
     ]
     return SpanRecognizer(ENTITY, patterns, name="PasswordRecognizer", supported_language=language)
 
@@ -506,9 +430,9 @@ _PIN_CUE = (
 )
 _PIN = (
     r"\b" + _PIN_CUE + r"\b(?:\s*(?:code|number|#|no\.?))?(?:\s+(?:for|to|on|of)\s+(?:(?:the|my|our)\s+)?[\w.-]+)?"
-    r"\s*(?:is|was|:|=|-)?\s*(?:now\s+|still\s+)?(?P<value>\d{4,8})(?!\d)"
+    r"\s*(?:is|was|:|=|-)?\s*(?:now\s+|still\s+)?(?P<value>\d{4,8})(?!\w)"
 )
-_CARD_CODE = r"\b(?:cvv2?|cvc2?|csc|security\s+code)\b\s*(?:is|was|:|=)?\s*(?P<value>\d{3,4})(?!\d)"
+_CARD_CODE = r"\b(?:cvv2?|cvc2?|csc|security\s+code)\b\s*(?:is|was|:|=)?\s*(?P<value>\d{3,4})(?!\w)"
 
 
 def pin_recognizer(language: str = "en") -> SpanRecognizer:
@@ -570,13 +494,37 @@ def _token_near_cue(match: re.Match[str], start: int, end: int) -> bool:
     return bool(_CONTEXT_CUE.search(before) or _CONTEXT_CUE.search(after))
 
 
-def high_entropy_token_recognizer(language: str = "en") -> SpanRecognizer:
-    """Random-looking tokens (entropy, length, interleaved letters and digits) on the same line as a credential word.
+def _unmistakable_token(match: re.Match[str], start: int, end: int) -> bool:
+    """Long enough and random enough to be a secret with no word around it (an AWS secret key pasted alone).
 
-    Only near a cue: commit hashes, request ids and UUIDs are random too, and are not secrets on their own.
+    Commit hashes, UUIDs and request ids are hex or lower case, so requiring both cases and digits leaves them
+    to the cue-bound pattern.
     """
-    pattern = _pattern("high_entropy_near_cue", _CANDIDATE, 0.75, _token_near_cue)
-    return SpanRecognizer(ENTITY, [pattern], name="HighEntropyTokenRecognizer", supported_language=language)
+    token = match.string[start:end].rstrip("=")
+    return (
+        len(token) >= _UNMISTAKABLE_LENGTH
+        and any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+        and _random_token(token, _UNMISTAKABLE_LENGTH)
+        and shannon_entropy(token) >= _UNMISTAKABLE_ENTROPY
+    )
+
+
+_UNMISTAKABLE_LENGTH = 32
+_UNMISTAKABLE_ENTROPY = 4.5  # bits per character; random base62 of this length averages about 4.8
+
+
+def high_entropy_token_recognizer(language: str = "en") -> SpanRecognizer:
+    """Random-looking tokens (entropy, length, interleaved letters and digits) on the same line as a credential word,
+    and, with no word needed, long mixed-case random tokens.
+
+    A cue is needed for the rest: commit hashes, request ids and UUIDs are random too, and not secrets on their own.
+    """
+    patterns = [
+        _pattern("high_entropy_near_cue", _CANDIDATE, 0.75, _token_near_cue),
+        _pattern("high_entropy_long", _CANDIDATE, 0.6, _unmistakable_token),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="HighEntropyTokenRecognizer", supported_language=language)
 
 
 @register("credentials")

@@ -15,6 +15,12 @@ from pipeline.policy import Policy
 from pipeline.roster import Roster
 
 NLP_BATCH_SIZE = 64
+# spaCy labels we use, and the ones we ignore on purpose (organisations, dates, amounts: not about a person).
+NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
+NER_IGNORED = [
+    "CARDINAL", "DATE", "EVENT", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "ORG", "PERCENT",
+    "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
+]
 # Presidio logs each decision at INFO/DEBUG; those lines can quote text, so keep them off.
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.WARNING)
@@ -47,6 +53,10 @@ class Detector:
             nlp_configuration={
                 "nlp_engine_name": "spacy",
                 "models": [{"lang_code": policy.language, "model_name": policy.model}],
+                "ner_model_configuration": {
+                    "model_to_presidio_entity_mapping": NER_MAPPING,
+                    "labels_to_ignore": NER_IGNORED,
+                },
             }
         ).create_engine()
         self.analyzer = AnalyzerEngine(

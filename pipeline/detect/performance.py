@@ -8,11 +8,12 @@ subject that is not a process, instance or build. Spans cover the whole sensitiv
 
 from __future__ import annotations
 
+import functools
 import re
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.credentials import Check, SpanPattern, SpanRecognizer
+from pipeline.detect.spans import SpanPattern, SpanRecognizer
 from pipeline.detect.registry import DetectContext, register
 
 ENTITY = "PERFORMANCE"
@@ -36,14 +37,21 @@ _NON_PERSON = frozenset(
 _SUBJECT_WINDOW = 3  # words before the phrase that are checked for a non-person subject
 
 
+_PERSON_PRONOUNS = frozenset("i he she they we you who everyone someone somebody everybody".split())
+
+
 def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
-    """False when one of the few words before the phrase names a thing ("the instance was terminated")."""
-    words = re.findall(r"[\w']+", match.string[max(0, start - 40) : start].lower())
-    return not _NON_PERSON.intersection(words[-_SUBJECT_WINDOW:])
+    """A pronoun or a name right before the phrase is a person; otherwise no thing may be named just before it
+    ("the instance was terminated")."""
+    words = re.findall(r"[\w']+", match.string[max(0, start - 40) : start])
+    last = words[-1] if words else ""
+    if last.lower() in _PERSON_PRONOUNS or (last[:1].isupper() and last.lower() not in _NON_PERSON):
+        return True
+    return not _NON_PERSON.intersection(w.lower() for w in words[-_SUBJECT_WINDOW:])
 
 
-def _pattern(name: str, regex: str, score: float, check: Check | None = None, flags: int = _I) -> SpanPattern:
-    return SpanPattern(name=name, regex=re.compile(regex, flags), score=score, check=check)
+# Performance talk is case-free prose; the few case-sensitive parts ("PIP", "TC", names) say so inline.
+_pattern = functools.partial(SpanPattern.of, flags=_I)
 
 
 # --- ratings and calibration ---------------------------------------------------------------------------------------
@@ -71,14 +79,14 @@ _REVIEW_CONTEXT = re.compile(
 _CONTEXT_WINDOW = 100
 _RATED_VALUE = (
     r"(?:outstanding|exceptional|unsatisfactory|satisfactory|needs\s+improvement|below\s+average|above\s+average"
-    r"|average|(?:a\s+|an\s+)?[1-5](?:\.\d)?(?:\s*(?:/|out\s+of)\s*(?:5|10))?)"
+    r"|average|(?:a\s+|an\s+)?[1-5](?:\.\d)?+(?:\s*(?:/|out\s+of)\s*(?:5|10))?)"
 )
 
 
 def _rating_in_context(match: re.Match[str], start: int, end: int) -> bool:
     """A bare label counts when quoted, written as a title ("Meets Expectations"), or near review words."""
     label = match.group("label")
-    if match.group("lead") or match.group("quote") or label[:1].isupper() and label.split()[-1][:1].isupper():
+    if match.group("lead") or match.group("quote") or (label[:1].isupper() and label.split()[-1][:1].isupper()):
         return True
     text = match.string
     return bool(_REVIEW_CONTEXT.search(text[max(0, start - _CONTEXT_WINDOW) : end + _CONTEXT_WINDOW]))
@@ -89,11 +97,17 @@ def rating_recognizer(language: str = "en") -> SpanRecognizer:
     patterns = [
         _pattern(
             "rating_label",
-            r"(?P<lead>" + _RATING_LEAD + r")?(?P<quote>[\"'“‘])?(?P<label>" + _RATING_LABEL + r")\b" + _QUOTE_CLOSE,
+            r"(?P<lead>" + _RATING_LEAD + r")?(?P<quote>[\"'“‘])?(?P<label>" + _RATING_LABEL + r")\b"
+            + _QUOTE_CLOSE,
             0.85,
             _rating_in_context,
         ),
-        _pattern("rated_value", r"\brated\s+(?:as\s+)?" + _QUOTE_OPEN + _RATED_VALUE + r"\b" + _QUOTE_CLOSE, 0.8),
+        # "rated 4.5 stars" is a product review.
+        _pattern(
+            "rated_value",
+            r"\brated\s+(?:as\s+)?" + _QUOTE_OPEN + _RATED_VALUE + r"\b" + _QUOTE_CLOSE + r"(?!\s*stars?\b)",
+            0.8,
+        ),
         # "a 2 out of 5" needs its article: "got 3 out of 5 tickets done" is a count, not a rating.
         _pattern(
             "score_out_of",
@@ -120,6 +134,9 @@ def rating_recognizer(language: str = "en") -> SpanRecognizer:
 
 # --- PIPs and discipline -----------------------------------------------------------------------------------------
 
+_PIP_TOOL = r"package|packages|install|index|version|cache|config|freeze|list|upgrade|wheel|requirements?|mirror"
+
+
 def disciplinary_recognizer(language: str = "en") -> SpanRecognizer:
     """Performance improvement plans, warnings, probation, suspension and disciplinary process."""
     patterns = [
@@ -133,7 +150,8 @@ def disciplinary_recognizer(language: str = "en") -> SpanRecognizer:
         ),
         _pattern(
             "pip_acronym",
-            r"\b(?:(?:a|the|his|her|their|my|your|formal|\d+[- ]day)\s+PIP\b|PIP(?:'d|'ed|ed)\b"
+            r"\b(?:(?:a|the|his|her|their|my|your|formal|\d+[- ]day)\s+PIP\b(?!\s+(?:" + _PIP_TOOL + r")\b)"
+            r"|PIP(?:'d|'ed|ed)\b"
             r"|PIP\s+(?:plan|meeting|process|period|document|paperwork|timeline|goals|conversation|review)\b)",
             0.85,
             flags=0,
@@ -176,7 +194,7 @@ _PAY_NOUN = (
 _PAY_FILLER = (
     r"(?:was|is|are|were|will|be|been|would|came|comes|in|out|at|to|of|by|up|down|just|only|about|around|roughly"
     r"|like|went|got|increased|decreased|bumped|dropped|reduced|ended|being|this|last|next|year|cycle|now|a|an|the"
-    r"|me|him|her|them|after|calibration|another|total|as|high|low|only|:|=)"
+    r"|me|him|her|them|after|calibration|another|total|as|high|low)"
 )
 _PAY_TAIL = (
     r"(?:(?:annual|year-?end|signing|sign-on|retention|merit|performance|target|base|pay|salary)\s+)?"
@@ -226,7 +244,8 @@ def compensation_recognizer(language: str = "en") -> SpanRecognizer:
         ),
         _pattern(
             "earnings",
-            r"\b" + _EARN_VERB + r"\s+(?:about|around|roughly|like|only|just|over|under|almost|nearly|close\s+to\s+)?\s*"
+            r"\b" + _EARN_VERB
+            + r"\s+(?:about|around|roughly|like|only|just|over|under|almost|nearly|close\s+to\s+)?\s*"
             r"(?P<figure>" + _MONEY + r")(?P<period>" + _PERIOD + r")?",
             0.75,
             _salary_sized,
@@ -270,7 +289,8 @@ def promotion_recognizer(language: str = "en") -> SpanRecognizer:
         ),
         _pattern(
             "promotion_decision",
-            r"\b" + _POSSESSIVE + r"\s+" + _PROMO + r"\s+(?:was|got|is|has\s+been)\s+(?:denied|rejected|approved|blocked"
+            r"\b" + _POSSESSIVE + r"\s+" + _PROMO
+            + r"\s+(?:was|got|is|has\s+been)\s+(?:denied|rejected|approved|blocked"
             r"|pushed|delayed|deferred|postponed|held|pulled|confirmed)\b"
             r"|\b" + _PROMO + r"\s+(?:packet|case|committee|nomination|decision|panel)\b",
             0.75,
@@ -300,8 +320,10 @@ def termination_recognizer(language: str = "en") -> SpanRecognizer:
         _pattern("laid_off", r"\blaid\s+off\b|\blay(?:ing)?\s+" + _PRONOUN + r"\s+off\b", 0.85, _person_subject),
         _pattern(
             "fire_person",
-            r"\b(?:fire|fired|firing|sack|sacked|sacking|terminate|terminated|terminating)\s+" + _PRONOUN
-            + r"\b(?!\s+(?:up|off|back|out|over|a|an|the)\b)",
+            # "terminate them" is usually processes: only singular people are terminated here.
+            r"\b(?:(?:fire|fired|firing|sack|sacked|sacking)\s+" + _PRONOUN
+            + r"|(?:terminate|terminated|terminating)\s+(?:me|him|her|you|us))\b"
+            r"(?!\s+(?:up|off|back|out|over|a|an|the)\b)",
             0.8,
         ),
         _pattern(

@@ -35,7 +35,11 @@ WORD_NAMES = frozenset(
     fields law day early hardy golden frost snow porter cooper potter miller booth house church temple fry lamb
     bird pike hale hay child wise gold silver bond cash bolt north south west east english french good dean
     rod herb ginger pepper cherry honey candy sugar brandy basil olive hazel heather laurel fern clay gates lucky
-    happy eve val dot kay ada julia pascal jenkins jan art mercy trust""".split()
+    happy eve val dot kay ada julia pascal jenkins jan mercy trust""".split()
+)
+# Name particles and suffixes: part of a full name, never a name on their own ("the van is parked").
+PARTICLES = frozenset(
+    "de la le van von der den del della di da dos das do du bin ibn al el st mc mac ter ten y jr sr ii iii iv".split()
 )
 MONTH_NAMES = frozenset({"jan", "april", "may", "june", "july", "august"})
 # Words before a month that make it a date ("in May", "by June").
@@ -45,8 +49,8 @@ _VERB_FOLLOWERS = frozenset(
     """i you we they he she it this that these those the a an my your our their his her its do be have as up down
     off everything all them him me us access permission permissions not""".split()
 )
+_LOOK_BACK = 40  # characters around a word-name read to judge it
 # Straight equivalents so "O’Brien" matches the roster's "O'Brien" and a non-breaking space matches a space.
-_LOOK_BACK = 40
 _FOLD_SPECIAL = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-", "\u00a0": " "}
 
 
@@ -103,8 +107,8 @@ def _build_automaton(roster: Roster) -> ahocorasick.Automaton | None:
     for employee in roster.employees:
         for form in employee.name_forms():
             key = fold(form)
-            if len(key.strip("@")) < 2 or key.strip("@").isdigit():
-                continue  # a one-letter initial or a number would match everywhere
+            if len(key.strip("@")) < 2 or key.strip("@").isdigit() or key.rstrip(".") in PARTICLES:
+                continue  # an initial, a number or a particle alone would match everywhere
             entity, capitalised_only = _classify(form)
             known = forms.setdefault(key, _Form(len(key), entity, set(), capitalised_only))
             known.subjects.add(employee.employee_id)
@@ -119,10 +123,13 @@ def _build_automaton(roster: Roster) -> ahocorasick.Automaton | None:
 
 
 class RosterRecognizer(LocalRecognizer):
-    """Whole-word, case-insensitive matches of roster names, handles and e-mails, longest first."""
+    """Whole-word matches of roster names, handles and e-mails, longest first; case- and accent-insensitive
+    except for names that are also words, which must be capitalised."""
 
     def __init__(self, roster: Roster, supported_language: str = "en") -> None:
-        super().__init__(supported_entities=[PERSON, EMAIL], name="RosterRecognizer", supported_language=supported_language)
+        super().__init__(
+            supported_entities=[PERSON, EMAIL], name="RosterRecognizer", supported_language=supported_language
+        )
         self._automaton = _build_automaton(roster)
 
     def load(self) -> None:

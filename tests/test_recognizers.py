@@ -1,0 +1,759 @@
+"""Unit tests of the credentials, roster, performance and contact recognizer families, and one end-to-end pass.
+
+Secrets are assembled from a provider prefix and a seeded random body at run time, so this file holds no
+string a secret scanner would flag, and no test depends on a real key.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import random
+import string
+
+import pytest
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from pipeline.detect import Detector, Finding
+from pipeline.detect import contact, credentials, performance
+from pipeline.detect import spans as spans_module
+from pipeline.detect import roster as roster_family
+from pipeline.detect.registry import DetectContext, build_recognizers, registered_families
+from pipeline.policy import Policy, load_policy
+from pipeline.roster import Employee, Roster
+
+FAMILIES = ("credentials", "roster", "performance", "contact")
+_rng = random.Random(20240611)
+ALNUM = string.ascii_letters + string.digits
+
+
+def rand(n: int, alphabet: str = ALNUM) -> str:
+    """A seeded random body; from a mixed alphabet it mixes letters and digits, like a real key's."""
+    wanted = [kind for kind in (str.isdigit, str.isalpha) if any(kind(c) for c in alphabet)]
+    while True:
+        body = "".join(_rng.choice(alphabet) for _ in range(n))
+        if all(any(kind(c) for c in body) for kind in wanted):
+            return body
+
+
+def spans(recognizer: EntityRecognizer, text: str, entity: str | None = None) -> list[str]:
+    entities = [entity] if entity else recognizer.supported_entities
+    return sorted(text[r.start : r.end] for r in recognizer.analyze(text, entities=entities, nlp_artifacts=None))
+
+
+# --- shared fixtures -----------------------------------------------------------------------------------------------
+
+EMPLOYEES = (
+    Employee("E10023", "Priya Raman", handle="praman", email="priya.raman@corp.example.com"),
+    Employee("E10024", "William Grant", preferred_name="Will", handle="wgrant", email="wgrant@corp.example.com"),
+    Employee("E10025", "Alex Kim", handle="akim", email="alex.kim@corp.example.com"),
+    Employee("E10026", "Alex Chen", email="achen@corp.example.com"),
+    Employee("E10027", "May O'Brien", email="may.obrien@corp.example.com"),
+    Employee("E10028", "José Álvarez Ruiz", handle="jalvarez"),
+    Employee("E10029", "Li Wu"),
+    Employee("E10030", "Anna van Dijk"),
+)
+
+
+@pytest.fixture(scope="module")
+def roster() -> Roster:
+    return Roster(EMPLOYEES)
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy()
+
+
+@pytest.fixture(scope="module")
+def detector(policy: Policy, roster: Roster) -> Detector:
+    return Detector(policy, roster)
+
+
+def policy_without(policy: Policy, *families: str) -> Policy:
+    raw = copy.deepcopy(policy.raw)
+    for family in families:
+        raw["recognizers"][family] = False
+    return Policy(raw=raw, sha256="test-" + "-".join(families))
+
+
+# --- helpers of the credentials module ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("hunter2.", "hunter2"),
+        ("hunter2!", "hunter2"),
+        ("hunter2),", "hunter2"),
+        ("P@ss!w0rd!", "P@ss!w0rd!"),
+        ("Tr0ub4dor&3.", "Tr0ub4dor&3"),
+        ("(secret)", "(secret)"),
+        ('abc"', "abc"),
+    ],
+)
+def test_trim_value_drops_sentence_punctuation_not_symbol_rich_endings(value: str, kept: str) -> None:
+    text = f"x {value}"
+    assert text[2 : spans_module.trim_value(text, 2, len(text))] == kept
+
+
+def test_shannon_entropy_orders_random_above_repetitive() -> None:
+    assert credentials.shannon_entropy("aaaaaaaaaaaaaaaa") == 0
+    assert credentials.shannon_entropy(rand(32)) > 4.0 > credentials.shannon_entropy("abababababababab")
+
+
+# --- credentials: provider keys ---------------------------------------------------------------------------------
+
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+PROVIDER_KEYS = {
+    "aws_access_key_id": "AKIA" + rand(16, UPPER_DIGITS),
+    "aws_session_key_id": "ASIA" + rand(16, UPPER_DIGITS),
+    "gcp": "AIza" + rand(35),
+    "github_pat": "ghp_" + rand(36),
+    "github_oauth": "gho_" + rand(36),
+    "github_user_to_server": "ghu_" + rand(36),
+    "github_server_to_server": "ghs_" + rand(36),
+    "github_refresh": "ghr_" + rand(36),
+    "github_fine_grained": "github_pat_" + rand(22) + "_" + rand(59),
+    "gitlab": "glpat-" + rand(20),
+    "slack_bot": "xoxb-" + rand(11, string.digits) + "-" + rand(12, string.digits) + "-" + rand(24),
+    "slack_user": "xoxp-" + rand(11, string.digits) + "-" + rand(24),
+    "slack_webhook": "https://hooks.slack.com/services/T" + rand(8, UPPER_DIGITS) + "/B" + rand(8, UPPER_DIGITS)
+    + "/" + rand(24),
+    "stripe_live": "sk_live_" + rand(24),
+    "stripe_restricted": "rk_live_" + rand(24),
+    "stripe_test": "sk_test_" + rand(24),
+    "openai_legacy": "sk-" + rand(48),
+    "openai_project": "sk-proj-" + rand(40) + "_" + rand(20),
+    "twilio": "SK" + rand(32, "0123456789abcdef"),
+    "sendgrid": "SG." + rand(22) + "." + rand(43),
+    "npm": "npm_" + rand(36),
+    "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." + rand(43),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDER_KEYS))
+def test_provider_key_formats_are_found_whole(name: str) -> None:
+    key = PROVIDER_KEYS[name]
+    text = f"can you rotate this one: {key} thanks"
+    results = credentials.provider_key_recognizer().analyze(text, ["CREDENTIAL"], None)
+    assert [text[r.start : r.end] for r in results] == [key]
+    assert results[0].score >= 0.9
+
+
+def test_aws_secret_needs_its_context_and_is_found_next_to_it() -> None:
+    secret = rand(30) + "/" + rand(9)
+    recognizer = credentials.provider_key_recognizer()
+    assert spans(recognizer, f"aws_secret_access_key = {secret}") == [secret]
+    assert spans(recognizer, f"{PROVIDER_KEYS['aws_access_key_id']},{secret}") == sorted(
+        [PROVIDER_KEYS["aws_access_key_id"], secret]
+    )
+    assert spans(recognizer, f"artifact digest {secret}") == []
+
+
+def test_azure_connection_string_account_key_is_found() -> None:
+    key = rand(86, ALNUM + "+/") + "=="
+    text = f"DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey={key};EndpointSuffix=core.windows.net"
+    assert spans(credentials.provider_key_recognizer(), text) == [key]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AKIAIOSFODNN7EXAMPLE is the docs example",  # AWS's documented placeholder
+        "sk-this-is-not-a-real-key-at-all",
+        "token ghp_" + "x" * 36,  # masked
+        "XAKIA" + "B" * 16 + "Q",  # inside a longer token
+        "see https://hooks.slack.com/services/ for setup",
+        "eyJhbGciOi is only a header",
+        "the task-runner-service-for-billing-exports crashed",
+    ],
+)
+def test_provider_key_negatives(text: str) -> None:
+    assert spans(credentials.provider_key_recognizer(), text) == []
+
+
+# --- credentials: private keys, URLs, headers ----------------------------------------------------------------------
+
+
+def test_private_key_block_whole_truncated_and_json_escaped() -> None:
+    body = "\n".join(rand(64, ALNUM + "+/") for _ in range(3))
+    block = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+    recognizer = credentials.private_key_recognizer()
+    assert spans(recognizer, f"here:\n{block}\nthanks") == [block]
+    truncated = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{body}"
+    assert spans(recognizer, f"{truncated}\n\ngot cut off, sorry") == [truncated]
+    escaped = "-----BEGIN PRIVATE KEY-----\\n" + body.replace("\n", "\\n") + "\\n-----END PRIVATE KEY-----"
+    assert spans(recognizer, '{"private_key": "' + escaped + '"}') == [escaped]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkq\n-----END PUBLIC KEY-----", "paste the BEGIN PRIVATE KEY line too"],
+)
+def test_private_key_negatives(text: str) -> None:
+    assert spans(credentials.private_key_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("DATABASE_URL=postgres://app:Pa55w0rd-x@db.internal:5432/app", "Pa55w0rd-x"),
+        ("redis://:s3cr3tR3dis@cache-01:6379/0", "s3cr3tR3dis"),
+        ("amqp://svc:hunter2@mq.corp.example.com//", "hunter2"),
+        ("curl -u deploy:Zx81!pq https://ci.example.com", "Zx81!pq"),
+    ],
+)
+def test_url_credentials(text: str, secret: str) -> None:
+    assert spans(credentials.url_credential_recognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgres://user:password@localhost/db",  # documentation placeholder
+        "postgres://app@db.internal/app",
+        "postgres://app:${DB_PASSWORD}@db/app",
+        "https://example.com:8443/path",
+    ],
+)
+def test_url_credential_negatives(text: str) -> None:
+    assert spans(credentials.url_credential_recognizer(), text) == []
+
+
+def test_authorization_headers() -> None:
+    token, basic = rand(40), base64.b64encode(b"svc-bot:" + rand(12).encode()).decode()
+    recognizer = credentials.auth_header_recognizer()
+    assert spans(recognizer, f"curl -H 'Authorization: Bearer {token}' https://api") == [token]
+    assert spans(recognizer, f"Authorization: Basic {basic}") == [basic]
+    assert spans(recognizer, f"use bearer {token} for now") == [token]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic instructions are in the wiki",
+        "Authorization: Basic aGVsbG8gd29ybGQ=",  # decodes to "hello world": no user:password
+        "I hate being the bearer of bad news",
+        "Authorization: Bearer $TOKEN",
+        "Authorization: Bearer <your token here>",
+    ],
+)
+def test_authorization_negatives(text: str) -> None:
+    assert spans(credentials.auth_header_recognizer(), text) == []
+
+
+# --- credentials: passwords and PINs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("my password is now Tr0ub4dor&3.", "Tr0ub4dor&3"),
+        ("pw: hunter2", "hunter2"),
+        ("password=s3cr3t!x", "s3cr3t!x"),
+        ("passwd hunter22", "hunter22"),
+        ("the wifi pass is BlueMonkey77!", "BlueMonkey77"),
+        ("login is bob / hunter2", "hunter2"),
+        ("credentials: admin/admin123", "admin123"),
+        ("the password for the admin account is Qwerty!23, don't share", "Qwerty!23"),
+        ("my password's sunshine", "sunshine"),
+        ("new pw: Zebra#41, please rotate", "Zebra#41"),
+        ('{"password": "s3cr3t P@ss"}', "s3cr3t P@ss"),
+        ("DB_PASSWORD=Rk9x2mQ", "Rk9x2mQ"),
+        ("spring.datasource.password: Wint3r!", "Wint3r!"),
+        ("Server=db;User Id=sa;Password=Hunter2!x;Encrypt=True", "Hunter2!x"),
+        ("I changed my password to Winter2025", "Winter2025"),
+        ("(pw: hunter2)", "hunter2"),
+        ("password - hunter2", "hunter2"),
+        ("my password was changed to Qwerty123", "Qwerty123"),
+        ("password for wifi: CoffeeShop2024", "CoffeeShop2024"),
+        ("password is 'correct horse battery staple'", "correct horse battery staple"),
+        ("lol I typed my password into the chat: harbor-lantern-falcon-8", "harbor-lantern-falcon-8"),
+        ("temporarily set the shared vpn account to Falc0n&42, rotate after", "Falc0n&42"),
+        ("uh, the wifi here is lantern-Marble-42", "lantern-Marble-42"),
+        ("<password>hunter2</password>", "hunter2"),
+        ('<add key="DbPassword" value="S3cr3t!x"/>', "S3cr3t!x"),
+        ("mysql -u root -phunter22 appdb", "hunter22"),
+        ("redis-cli -h cache -a R3disPass! ping", "R3disPass!"),
+        ("PGPASSWORD=pg9x2mQ psql -h db", "pg9x2mQ"),
+    ],
+)
+def test_passwords(text: str, secret: str) -> None:
+    assert spans(credentials.password_recognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my password is expired",
+        "the password is in the vault",
+        "password is incorrect, try again",
+        "forgot my password again lol",
+        "password: ********",
+        "password = os.environ['DB_PASSWORD']",
+        "password: str = ''",
+        "password = user_password",
+        "compass: north",
+        "bypass: true",
+        "reset your password to continue",
+        "I'll pass on that",
+        "my pass is expiring friday",
+        "password policy requires 12 chars",
+        "password reset-flow is broken",
+        "pwd /home/bob/src",
+        "login: 9:30 tomorrow",
+        "creds: vault/prod/db",
+        "it's saved in 1password: see the team vault",
+        "if password == '':",
+        'if not password: raise ValueError("missing")',
+        "mysql -u root -p",
+        "pw: see 1password",
+        "password is 8 characters",
+        "password must be 12345 characters long",
+        "pw is on the sticky note",
+        "my password is the same as my email",
+        "the wifi is down again",
+        "the wifi here is slow",
+        "set the account to read-only",
+        "psql -h db -p 5432",
+    ],
+)
+def test_password_negatives(text: str) -> None:
+    assert spans(credentials.password_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("PIN is 4821", "4821"),
+        ("my pin number is 0451.", "0451"),
+        ("door code is 1234#", "1234"),
+        ("the otp is 493021", "493021"),
+        ("cvv: 123", "123"),
+    ],
+)
+def test_pins(text: str, secret: str) -> None:
+    assert spans(credentials.pin_recognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text", ["pin the tab", "PIN is wrong", "pin 12 on the header", "pinned 4821 messages", "BBM PIN 32783FC8"]
+)
+def test_pin_negatives(text: str) -> None:
+    assert spans(credentials.pin_recognizer(), text) == []
+
+
+# --- credentials: secrets named by context -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "secret"),
+    [
+        ("API_KEY={}", rand(24)),
+        ('"client_secret": "{}"', rand(30)),
+        ("x-api-key: {}", rand(32)),
+        ("SECRET_KEY = '{}'", "django-insecure-" + rand(20)),
+    ],
+)
+def test_secret_assignments(template: str, secret: str) -> None:
+    assert spans(credentials.secret_assignment_recognizer(), template.format(secret)) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "max_tokens=2048",
+        "token: ${{ secrets.GITHUB_TOKEN }}",
+        "API_KEY=os.environ['API_KEY']",
+        "secret: true",
+        'api_key = "your-api-key-here"',
+        "token_count: 12345678",
+        "auth: password",
+    ],
+)
+def test_secret_assignment_negatives(text: str) -> None:
+    assert spans(credentials.secret_assignment_recognizer(), text) == []
+
+
+def test_high_entropy_token_near_cue() -> None:
+    recognizer = credentials.high_entropy_token_recognizer()
+    token, hex_token, short = rand(32), rand(40, "0123456789abcdef"), rand(20)
+    assert spans(recognizer, f"here is the api token {token} for staging") == [token]
+    assert spans(recognizer, f"{hex_token} <- that's the secret") == [hex_token]
+    assert spans(recognizer, f"auth: {short}") == [short]
+
+
+def test_long_mixed_case_random_token_needs_no_cue() -> None:
+    secret = rand(30, ALNUM + "/+") + "/" + rand(9)
+    assert spans(credentials.high_entropy_token_recognizer(), f"this one works: {secret}") == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "commit " + rand(40, "0123456789abcdef") + " fixed it",  # random, but no credential word
+        "request id " + rand(24) + " failed",
+        "uuid 550e8400-e29b-41d4-a716-446655440000 and sha " + rand(64, "0123456789abcdef"),
+        "see https://docs.example.com/d/" + rand(44) + "/edit",
+        "the token refresh lives in getAccessTokenForUser123",  # identifier, not random
+        "token: release-2024-build-notes",
+        "secret santa list is in /home/shared/2024/santa_list_v2.txt",
+    ],
+)
+def test_high_entropy_negatives(text: str) -> None:
+    assert spans(credentials.high_entropy_token_recognizer(), text) == []
+
+
+# --- roster --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def roster_recognizer(roster: Roster) -> roster_family.RosterRecognizer:
+    return roster_family.RosterRecognizer(roster)
+
+
+def hits(recognizer: EntityRecognizer, text: str) -> list[tuple[str, str, str | None]]:
+    results = recognizer.analyze(text, entities=[], nlp_artifacts=None)
+    return [(text[r.start : r.end], r.entity_type, r.recognition_metadata["subject"]) for r in results]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Priya Raman joined", [("Priya Raman", "PERSON", "E10023")]),
+        ("priya raman joined", [("priya raman", "PERSON", "E10023")]),
+        ("ping @praman or praman", [("@praman", "PERSON", "E10023"), ("praman", "PERSON", "E10023")]),
+        ("mail priya.raman@corp.example.com", [("priya.raman@corp.example.com", "EMAIL_ADDRESS", "E10023")]),
+        ("Alex Kim and Alex", [("Alex Kim", "PERSON", "E10025"), ("Alex", "PERSON", None)]),
+        ("ask Will to review", [("Will", "PERSON", "E10024")]),
+        ("Will Grant is out", [("Will Grant", "PERSON", "E10024")]),
+        ("Will's laptop died", [("Will", "PERSON", "E10024")]),
+        ("Will, can you check?", [("Will", "PERSON", "E10024")]),
+        ("May said hi", [("May", "PERSON", "E10027")]),
+        ("May O’Brien joined", [("May O’Brien", "PERSON", "E10027")]),
+        ("jose alvarez is here", [("jose", "PERSON", "E10028"), ("alvarez", "PERSON", "E10028")]),
+        ("Li Wu said", [("Li Wu", "PERSON", "E10029")]),
+        ("talk to wgrant.", [("wgrant", "PERSON", "E10024")]),
+        ("anna van dijk and Dijk", [("anna van dijk", "PERSON", "E10030"), ("Dijk", "PERSON", "E10030")]),
+    ],
+)
+def test_roster_matches(roster_recognizer: EntityRecognizer, text: str, expected: list) -> None:
+    assert hits(roster_recognizer, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Alexander is new",  # whole words only
+        "I will check",  # a word-name in lower case is the word
+        "Will do, thanks",  # modal at sentence start
+        "will grant access",
+        "Grant access to the repo",
+        "Mark as done",
+        "due in May",
+        "May 5 is the deadline",
+        "WILL YOU STOP",
+        "alex.kim@gmail.com",  # a piece of someone else's e-mail
+        "<li>item</li>",  # two-letter names need capitals
+        "the van is parked outside",  # a particle of "Anna van Dijk"
+    ],
+)
+def test_roster_negatives(roster_recognizer: EntityRecognizer, text: str) -> None:
+    assert hits(roster_recognizer, text) == []
+
+
+def test_roster_results_carry_presidio_metadata(roster_recognizer: EntityRecognizer) -> None:
+    (result,) = roster_recognizer.analyze("Priya Raman", entities=["PERSON"], nlp_artifacts=None)
+    assert result.score == 1.0
+    assert result.recognition_metadata == {
+        RecognizerResult.RECOGNIZER_NAME_KEY: "RosterRecognizer",
+        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: roster_recognizer.id,
+        "subject": "E10023",
+    }
+
+
+def test_roster_entity_filter_and_empty_roster(roster_recognizer: EntityRecognizer) -> None:
+    assert spans(roster_recognizer, "Priya Raman priya.raman@corp.example.com", "EMAIL_ADDRESS") == [
+        "priya.raman@corp.example.com"
+    ]
+    assert roster_family.RosterRecognizer(Roster()).analyze("Priya Raman", ["PERSON"], None) == []
+
+
+# --- performance ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("factory", "text", "phrase"),
+    [
+        (performance.rating_recognizer, "I was rated 'below expectations' this cycle", "rated 'below expectations'"),
+        (performance.rating_recognizer, "she got a 2 out of 5 on her review", "got a 2 out of 5"),
+        (performance.rating_recognizer, "he meets expectations per his manager", "meets expectations"),
+        (performance.rating_recognizer, "Rating: Exceeds Expectations", "Rating: Exceeds Expectations"),
+        (performance.rating_recognizer, "got calibrated down again", "got calibrated down"),
+        (performance.rating_recognizer, "they calibrated him down", "calibrated him down"),
+        (performance.disciplinary_recognizer, "he's on a PIP until March", "on a PIP"),
+        (performance.disciplinary_recognizer, "a performance improvement plan", "performance improvement plan"),
+        (performance.disciplinary_recognizer, "she got a written warning", "written warning"),
+        (performance.disciplinary_recognizer, "this is his final warning", "final warning"),
+        (performance.compensation_recognizer, "my bonus was 12%", "bonus was 12%"),
+        (performance.compensation_recognizer, "got a raise of 3% lol", "raise of 3%"),
+        (performance.compensation_recognizer, "a 3% raise", "3% raise"),
+        (performance.compensation_recognizer, "my salary is $145k", "salary is $145k"),
+        (performance.compensation_recognizer, "there's a comp change coming", "comp change"),
+        (performance.compensation_recognizer, "I make 120k a year", "make 120k a year"),
+        (performance.promotion_recognizer, "Will got promoted to Staff!", "got promoted to Staff"),
+        (performance.promotion_recognizer, "I was passed over for promotion", "passed over for promotion"),
+        (performance.promotion_recognizer, "they promoted her to senior manager", "promoted her to senior manager"),
+        (performance.termination_recognizer, "she is being let go", "being let go"),
+        (performance.termination_recognizer, "Bob got fired yesterday", "got fired"),
+        (performance.termination_recognizer, "they decided to let him go.", "let him go"),
+        (performance.termination_recognizer, "I got laid off", "got laid off"),
+        (performance.termination_recognizer, "he was terminated last week", "was terminated"),
+    ],
+)
+def test_performance_phrases(factory, text: str, phrase: str) -> None:
+    assert spans(factory(), text) == [phrase]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "promote the build to prod",
+        "the build was promoted to prod",
+        "the replica was promoted to primary",
+        "let go of the mouse",
+        "let me go check",
+        "the alert fired twice",
+        "the job was fired by cron",
+        "fired off an email",
+        "the instance was terminated",
+        "the process got terminated by the OOM killer",
+        "sales were below expectations",
+        "this PR needs improvement",
+        "got 3 out of 5 tickets done",
+        "raise the limit to 5%",
+        "we need to raise it by 10%",
+        "a 10% increase in latency",
+        "we made $50k in sales",
+        "paid $20 for lunch",
+        "pip install requests",
+        "the PIP package index is slow",
+        "the app is rated 4.5 stars",
+        "the promo code is SAVE20",
+        "comp sci 101",
+    ],
+)
+def test_performance_negatives(text: str) -> None:
+    for factory in (
+        performance.rating_recognizer,
+        performance.disciplinary_recognizer,
+        performance.compensation_recognizer,
+        performance.promotion_recognizer,
+        performance.termination_recognizer,
+    ):
+        assert spans(factory(), text) == [], factory.__name__
+
+
+# --- contact -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("call 415-555-0134 ext. 204 after 3", "415-555-0134 ext. 204"),
+        ("(415) 555 0134 x12", "(415) 555 0134 x12"),
+        ("+44 20 7946 0958", "+44 20 7946 0958"),
+        ("415.555.0134", "415.555.0134"),
+        ("+1 (415) 555-0134 Ext. 7", "+1 (415) 555-0134 Ext. 7"),
+        ("my cell is 4155550134", "4155550134"),
+        ("ring me on 020 7946 0958", "020 7946 0958"),
+        ("dial ext 4021", "ext 4021"),
+        ("my number is 0490 75 40 81", "0490 75 40 81"),
+    ],
+)
+def test_phone_numbers(text: str, number: str) -> None:
+    assert spans(contact.phone_recognizer(), text) == [number]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["order 4155550134 shipped", "ticket 2023-10-12", "version 1.2.3.4", "IP 10.0.3.4", "SSN 123-45-6789",
+     "browser extension 2043", "build 123-456-7890", "call on 2024-03-01", "call at 10.30", "shard 0490 75 40 81"],
+)
+def test_phone_negatives(text: str) -> None:
+    assert spans(contact.phone_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I live at 221B Baker Street, London NW1 6XE now", "221B Baker Street, London NW1 6XE"),
+        ("ship to 1600 Pennsylvania Ave NW, Washington, DC 20500", "1600 Pennsylvania Ave NW, Washington, DC 20500"),
+        ("123 Main St Apt 4B", "123 Main St Apt 4B"),
+        ("1 Infinite Loop, Cupertino, CA 95014", "1 Infinite Loop, Cupertino, CA 95014"),
+        ("i live at 12 oak street lol", "12 oak street"),
+        ("Flat 4, Wright Close, Edwardschester, SS9 5EB", "Flat 4, Wright Close, Edwardschester, SS9 5EB"),
+        ("send it to PO Box 4411", "PO Box 4411"),
+        (
+            "ship to 4966 Bond Street\nSuite 413\nWarwick, RI 02886\nUSA",
+            "4966 Bond Street\nSuite 413\nWarwick, RI 02886\nUSA",
+        ),
+        ("I live at 12 Main St, Thanks for asking", "12 Main St"),
+    ],
+)
+def test_street_addresses(text: str, address: str) -> None:
+    assert spans(contact.address_recognizer(), text) == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the 9 Supreme Court justices", "we have 3 more things on my way", "ordered 2 Large Drive bays",
+     "i have 3 main points"],
+)
+def test_street_address_negatives(text: str) -> None:
+    assert spans(contact.address_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("born 03/14/1988", "03/14/1988"),
+        ("DOB: 1988-03-14", "1988-03-14"),
+        ("my birthday is March 3rd", "March 3rd"),
+        ("date of birth 14 March 1988", "14 March 1988"),
+        ("14.03.1988 (DOB)", "14.03.1988"),
+    ],
+)
+def test_dates_of_birth(text: str, day: str) -> None:
+    assert spans(contact.dob_recognizer(), text) == [day]
+
+
+@pytest.mark.parametrize(
+    "text", ["meeting on 03/14/2024", "born on 13/13/1988", "the DOB field is MM/DD/YYYY", "born in the 80s"]
+)
+def test_date_of_birth_negatives(text: str) -> None:
+    assert spans(contact.dob_recognizer(), text) == []
+
+
+def test_employee_ids(roster: Roster) -> None:
+    recognizer = contact.EmployeeIdRecognizer(roster)
+    assert spans(recognizer, "employee id: 4512") == ["4512"]
+    assert spans(recognizer, "EMP-004512 filed it") == ["EMP-004512"]
+    assert spans(recognizer, "ask E55501 about it") == ["E55501"]
+    (known,) = recognizer.analyze("ticket from E10023", ["EMPLOYEE_ID"], None)
+    assert known.recognition_metadata["subject"] == "E10023"
+
+
+@pytest.mark.parametrize("text", ["E11000 duplicate key error", "employee 2024 survey", "emp id is missing"])
+def test_employee_id_negatives(roster: Roster, text: str) -> None:
+    assert spans(contact.EmployeeIdRecognizer(roster), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("ssh db-prod-03.corp.example.com", "db-prod-03.corp.example.com"),
+        ("node ip-10-0-3-4.ec2.internal is down", "ip-10-0-3-4.ec2.internal"),
+        ("ping ip-10-0-3-4", "ip-10-0-3-4"),
+        ("jira.internal is slow", "jira.internal"),
+        ("api.payments.svc.cluster.local", "api.payments.svc.cluster.local"),
+        ("nas-01.local", "nas-01.local"),
+        ("see https://wiki.corp.example.com/page", "wiki.corp.example.com"),
+        (r"\\fileserver01\share", "fileserver01"),
+        ("ssh into db-prod-03", "db-prod-03"),
+    ],
+)
+def test_hostnames(text: str, host: str) -> None:
+    assert spans(contact.hostname_recognizer(), text) == [host]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "printer.local",
+        "cp .env.local .env",
+        "settings.local",
+        "com.acme.internal.util",
+        "from app.core.internal import x",
+        "mail jane@corp.example.com",
+        "see www.example.com",
+        "branch feature-dev-2",
+        "ping ip-999-0-3-4",
+    ],
+)
+def test_hostname_negatives(text: str) -> None:
+    assert spans(contact.hostname_recognizer(), text) == []
+
+
+# --- registry and the whole detector ---------------------------------------------------------------------------
+
+
+def test_families_are_registered_and_declare_policy_entities(policy: Policy, roster: Roster) -> None:
+    assert set(FAMILIES) <= set(registered_families())
+    for family in FAMILIES:
+        only = policy_without(policy, *(f for f in registered_families() if f != family))
+        recognizers = build_recognizers(DetectContext(only, roster))
+        assert recognizers, family
+        for recognizer in recognizers:
+            assert recognizer.supported_language == policy.language
+            assert set(recognizer.supported_entities) <= set(policy.entities), recognizer.name
+
+
+MIXED = (
+    "@praman my password is now Tr0ub4dor&3 and Will got promoted to Staff; call 415-555-0134 ext. 204, "
+    "ssh db-prod-03.corp.example.com, Priya Raman (E10023) lives at 12 Main St, Springfield, IL 62701, DOB 03/14/1988"
+)
+MIXED_EXPECTED = {
+    ("PERSON", "@praman", "E10023"),
+    ("CREDENTIAL", "Tr0ub4dor&3", None),
+    ("PERSON", "Will", "E10024"),
+    ("PERFORMANCE", "got promoted to Staff", None),
+    ("PHONE_NUMBER", "415-555-0134 ext. 204", None),
+    ("HOSTNAME", "db-prod-03.corp.example.com", None),
+    ("PERSON", "Priya Raman", "E10023"),
+    ("EMPLOYEE_ID", "E10023", "E10023"),
+    ("STREET_ADDRESS", "12 Main St, Springfield, IL 62701", None),
+    ("DATE_OF_BIRTH", "03/14/1988", None),
+}
+FAMILY_ENTITIES = {
+    "credentials": {"CREDENTIAL"},
+    "roster": {"PERSON", "EMAIL_ADDRESS"},
+    "performance": {"PERFORMANCE"},
+    "contact": {"PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH", "EMPLOYEE_ID", "HOSTNAME"},
+}
+
+
+def found(findings: list[Finding], text: str) -> set[tuple[str, str, str | None]]:
+    return {(f.entity, text[f.start : f.end], f.subject) for f in findings}
+
+
+def test_detector_finds_every_family_in_one_sentence(detector: Detector) -> None:
+    (findings,) = detector.detect([MIXED])
+    assert MIXED_EXPECTED <= found(findings, MIXED)
+
+
+def test_switching_a_family_off_removes_its_findings(policy: Policy, roster: Roster) -> None:
+    off = Detector(policy_without(policy, "credentials", "performance"), roster)
+    (findings,) = off.detect([MIXED])
+    entities = {f.entity for f in findings}
+    assert not entities & (FAMILY_ENTITIES["credentials"] | FAMILY_ENTITIES["performance"])
+    assert FAMILY_ENTITIES["contact"] <= entities
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_switch_controls_its_recognizers(policy: Policy, roster: Roster, family: str) -> None:
+    """Without spaCy: the family's recognizers, and only they, find their part of the mixed sentence."""
+
+    def findings(p: Policy) -> set[tuple[str, int, int]]:
+        return {
+            (r.entity_type, r.start, r.end)
+            for recognizer in build_recognizers(DetectContext(p, roster))
+            for r in recognizer.analyze(MIXED, recognizer.supported_entities, None)
+        }
+
+    on = policy_without(policy, "presidio_builtin", "spacy_ner")
+    off = policy_without(policy, "presidio_builtin", "spacy_ner", family)
+    removed = findings(on) - findings(off)
+    assert removed
+    assert {entity for entity, _, _ in removed} <= FAMILY_ENTITIES[family]
