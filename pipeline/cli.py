@@ -7,8 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.pseudonym import MissingKeyError, create_key_file
 from pipeline.policy import PolicyError
+from pipeline.pseudonym import MissingKeyError, create_key_file
 from pipeline.read import InputError
 
 DEMO_DS = "2026-11-26"
@@ -94,7 +94,8 @@ def _run(args: argparse.Namespace) -> int:
         key_file=str(args.key_file) if args.key_file else None,
     )
     result = run_night(cfg, progress=sys.stderr.isatty())
-    print(f"published {result['rows']} rows in {result['files']} file(s): {result['published']}")
+    for dataset, folder in result["published"].items():
+        print(f"published {dataset}: {result['datasets'][dataset]['rows']} rows in {folder}")
     print(f"report: {result['report']['html']}")
     return 0
 
@@ -144,7 +145,8 @@ def _demo_airflow(root: Path, raw: Path, clean: Path, key_file: Path) -> int:
     if result.returncode != 0:
         print(f"scrubline: error: the DAG run failed; see {root / 'airflow' / 'dags_test.log'}", file=sys.stderr)
         return 1
-    print(f"published: {published_dir(clean, 'text', DEMO_DS)}")
+    for dataset in ("text", "events"):
+        print(f"published {dataset}: {published_dir(clean, dataset, DEMO_DS)}")
     print(f"report: {reports_dir(clean, DEMO_DS) / 'report.html'}")
     return 0
 

@@ -158,6 +158,27 @@ TEXT_SCHEMA = pa.schema(
     ]
 )
 
+# The published `events` dataset: one row per key or mouse event, with no absolute time and no text.
+EVENTS_DATASET = "events"
+EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("user_pid", pa.string(), nullable=False),
+        pa.field("session_pid", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("app_category", pa.string(), nullable=False),
+        pa.field("seq", pa.int32(), nullable=False),
+        pa.field("t_ms", pa.int64(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=True),
+        pa.field("key_class", pa.string(), nullable=True),
+        pa.field("x", pa.float32(), nullable=True),
+        pa.field("y", pa.float32(), nullable=True),
+        pa.field("button", pa.string(), nullable=True),
+        pa.field("split", pa.string(), nullable=False),
+    ]
+)
+DATASET_SCHEMAS = {TEXT_DATASET: TEXT_SCHEMA, EVENTS_DATASET: EVENTS_SCHEMA}
+
 # Quarantine rows keep the raw line (they are the only place raw values are kept besides the input).
 QUARANTINE_SCHEMA = pa.schema(
     [

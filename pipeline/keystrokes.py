@@ -25,6 +25,10 @@ Replay model, and what it deliberately does not model:
 
 from __future__ import annotations
 
+import gc
+import operator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +58,8 @@ _OPS: dict[str, int] = {
 NAMED_KEYS = frozenset(_OPS)
 _SHORTCUTS = {"a": _SELECT_ALL, "v": _PASTE, "x": _CUT, "c": _COPY}  # with Control/Meta, case-insensitive
 _NEVER_TYPES, _TYPES, _TYPES_IN_CODE = range(3)  # can a key's event put characters into the text?
+_TS_OF = operator.itemgetter("ts")
+_NOTHING = object()
 
 
 @dataclass(frozen=True)
@@ -86,161 +92,212 @@ class Segment:
 def replay(rows: list[dict[str, Any]], idle_gap_ms: int = 30_000) -> list[Segment]:
     """Rebuild every typed segment of checked keystroke rows (as `read_partition` returns them).
 
-    Events before a stream's first key-down join its first segment; a stream without any key-down
-    yields no segment (its key-ups stay unpaired, which `mask_events` treats as unsafe).
+    Segments come out in the order they end. Events before a stream's first key-down join its first
+    segment; a stream without any key-down yields no segment (its key-ups stay unpaired, which
+    `mask_events` treats as unsafe).
     """
     gap = timedelta(milliseconds=idle_gap_ms)
-    numbering: dict[str, int] = {}
-    segments: list[Segment] = []
-    for order in _streams(rows):
-        _replay_stream(rows, order, gap, numbering, segments)
+    with _collector_paused():
+        # One pass in input order: rows are read where they lie in memory, which on a big partition
+        # costs less than the replay itself. Only if some stream goes back in time is a sort needed.
+        segments = _replay_pass(rows, gap)
+        if segments is None:
+            stamps = list(map(_TS_OF, rows))
+            order = sorted(range(len(rows)), key=stamps.__getitem__)  # stable: ties keep input order
+            segments = _replay_pass(map(rows.__getitem__, order), gap)
+    assert segments is not None  # a time-sorted pass never goes back in time
     return segments
 
 
-def _streams(rows: list[dict[str, Any]]) -> list[list[int]]:
-    """Row indices per (device_id, session_id) in (ts, input order); streams in order of first appearance."""
-    streams: dict[tuple[str, str], list[int]] = {}
-    last_device = last_session = None
-    current: list[int] = []
-    for i, row in enumerate(rows):
-        device, session = row["device_id"], row["session_id"]
-        if device != last_device or session != last_session:
-            current = streams.setdefault((device, session), [])
-            last_device, last_session = device, session
-        current.append(i)
-    out = []
-    for order in streams.values():
-        stamps = [rows[i]["ts"] for i in order]
-        if any(b < a for a, b in zip(stamps, stamps[1:])):
-            order.sort(key=lambda i: rows[i]["ts"])  # stable: ties keep input order
-        out.append(order)
-    return out
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building acyclic per-event objects.
+
+    Why: every new dict or list counts towards a collection, and each full collection rescans all the
+    long-lived input rows; over a million-row partition that costs several times the work itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _replay_stream(rows: list[dict[str, Any]], order: list[int], gap: timedelta, numbering: dict[str, int],
-                   out: list[Segment]) -> None:
-    """Replay one stream. The open segment's state lives in locals: this loop is the hot path."""
-    pending: dict[str, str] = {}  # key -> last unreleased key-down event id
-    head: dict[str, Any] | None = None  # first key-down of the open segment
-    field_id = kind = app = title = None
-    buf: list[str] = []
-    buf_ids: list[str] = []
-    hist: list[str] = []
-    hist_ids: list[str] = []
-    events: list[str] = []
-    key_ups: dict[str, str] = {}
-    cursor = unknown_keys = unknown_pastes = ups = unknown_actions = 0
-    select_all = False
-    ended = True  # no segment open yet: the first key-down opens one
-    first_ts = last_ts = None
-    for i in order:
-        row = rows[i]
+class _Stream:
+    """One (device_id, session_id) being replayed: its open segment's text, cursor and counts."""
+
+    __slots__ = ("app", "buf", "buf_ids", "cursor", "ended", "events", "field_id", "head", "hist", "hist_ids",
+                 "key_ups", "kind", "last_down", "pending", "seen", "select_all", "title", "unknown_actions",
+                 "unknown_keys", "unknown_pastes", "ups")
+
+    def __init__(self, ts: datetime) -> None:
+        self.seen = ts  # latest event time: a stream must not go back
+        self.pending: dict[str, str] = {}  # key -> last unreleased key-down event id
+        self.head: dict[str, Any] | None = None  # first key-down of the open segment
+        self.ended = True  # the next key-down opens a segment
+        self.events: list[str] = []  # events before the first key-down join the first segment
+        self.key_ups: dict[str, str] = {}
+        self.ups = self.unknown_actions = 0
+
+    def open(self, row: dict[str, Any]) -> None:
+        self.head = row
+        self.field_id, self.kind, self.app, self.title = (row["field_id"], row["field_kind"], row["app"],
+                                                          row["window_title"])
+        self.last_down = row["ts"]
+        self.ended = self.select_all = False
+        self.buf: list[str] = []
+        self.buf_ids: list[str] = []
+        self.hist: list[str] = []
+        self.hist_ids: list[str] = []
+        self.cursor = self.unknown_keys = self.unknown_pastes = 0
+
+    def close(self, numbering: dict[str, int]) -> Segment:
+        head = self.head
+        assert head is not None
+        field_id = head["field_id"]
+        # Numbered per id prefix, so ids stay unique even if a "/" inside an id makes two prefixes equal.
+        prefix = f"{head['device_id']}/{head['session_id']}/{'-' if field_id is None else field_id}"
+        n = numbering.get(prefix, 0)
+        numbering[prefix] = n + 1
+        segment = Segment(
+            segment_id=f"{prefix}/{n}", employee_id=head["employee_id"], device_id=head["device_id"],
+            session_id=head["session_id"], field_id=field_id, field_kind=self.kind, app=self.app,
+            window_title=self.title, ts_start=head["ts"], ts_end=self.last_down, final_text="".join(self.buf),
+            final_event_ids=self.buf_ids, history_text="".join(self.hist), history_event_ids=self.hist_ids,
+            event_ids=self.events, is_password=self.kind in PASSWORD_KINDS, unknown_keys=self.unknown_keys,
+            unknown_pastes=self.unknown_pastes, up_events=self.ups, unknown_actions=self.unknown_actions,
+            key_ups=self.key_ups,
+        )
+        self.events = []
+        self.key_ups = {}
+        self.ups = self.unknown_actions = 0
+        return segment
+
+
+def _replay_pass(rows: Iterable[dict[str, Any]], gap: timedelta) -> list[Segment] | None:
+    """Replay all streams at once in the given order; None as soon as a stream goes back in time."""
+    numbering: dict[str, int] = {}
+    out: list[Segment] = []
+    streams: dict[tuple[str, str], _Stream] = {}
+    device = session = _NOTHING  # equal to no id: the first row always looks its stream up
+    for row in rows:
+        if row["device_id"] != device or row["session_id"] != session:
+            device, session = row["device_id"], row["session_id"]
+            found = streams.get((device, session))
+            if found is None:
+                found = streams[device, session] = _Stream(row["ts"])
+            st = found
+        ts = row["ts"]
+        if ts < st.seen:
+            return None
+        st.seen = ts
         eid = row["event_id"]
         key = row["key"]
         action = row["action"]
         if action != "down":
-            events.append(eid)
+            st.events.append(eid)
             if action == "up":
-                ups += 1
-                down = pending.pop(key, None)
+                st.ups += 1
+                down = st.pending.pop(key, None)
                 if down is None and len(key) == 1:
-                    down = pending.pop(key.swapcase(), None)  # Shift released before the key
+                    down = st.pending.pop(key.swapcase(), None)  # Shift released before the key
                 if down is not None:
-                    key_ups[eid] = down
+                    st.key_ups[eid] = down
             else:
-                unknown_actions += 1
+                st.unknown_actions += 1
             continue
-        ts = row["ts"]
-        if (ended or ts - last_ts > gap or row["field_id"] != field_id or row["window_title"] != title
-                or row["app"] != app or row["field_kind"] != kind):
-            if head is not None:
-                out.append(_segment(head, numbering, first_ts, last_ts, buf, buf_ids, hist, hist_ids, events,
-                                    unknown_keys, unknown_pastes, ups, unknown_actions, key_ups))
-                buf, buf_ids, hist, hist_ids, events, key_ups = [], [], [], [], [], {}
-                unknown_keys = unknown_pastes = ups = unknown_actions = 0
-            head = row
-            field_id, kind, app, title = row["field_id"], row["field_kind"], row["app"], row["window_title"]
-            cursor = 0
-            select_all = ended = False
-            first_ts = ts
-        last_ts = ts
-        events.append(eid)
-        pending[key] = eid
+        if (st.ended or ts - st.last_down > gap or row["field_id"] != st.field_id
+                or row["window_title"] != st.title or row["app"] != st.app or row["field_kind"] != st.kind):
+            if st.head is not None:
+                out.append(st.close(numbering))
+            st.open(row)
+        st.last_down = ts
+        st.events.append(eid)
+        st.pending[key] = eid
         mods = row["modifiers"]
         chord = bool(mods) and ("Meta" in mods or ("Control" in mods and "Alt" not in mods))
-        if len(key) == 1 and not chord:  # fast path: a typed character
-            if select_all:
+        if len(key) == 1 and not chord:  # the hot path: a typed character
+            buf = st.buf
+            if st.select_all:
                 buf.clear()
-                buf_ids.clear()
-                cursor = 0
-                select_all = False
+                st.buf_ids.clear()
+                st.cursor = 0
+                st.select_all = False
+            cursor = st.cursor
             if cursor == len(buf):
                 buf.append(key)
-                buf_ids.append(eid)
+                st.buf_ids.append(eid)
             else:
                 buf.insert(cursor, key)
-                buf_ids.insert(cursor, eid)
-            cursor += 1
-            hist.append(key)
-            hist_ids.append(eid)
+                st.buf_ids.insert(cursor, eid)
+            st.cursor = cursor + 1
+            st.hist.append(key)
+            st.hist_ids.append(eid)
             continue
         op = _SHORTCUTS.get(key.lower(), -1) if len(key) == 1 else _OPS.get(key, -1)
-        typed = ""
-        if op == _INERT or op == _COPY:
-            continue
-        if op == -1:
-            unknown_keys += 1
-        elif op == _BACKSPACE or op == _DELETE or op == _CUT:
-            if select_all:
-                buf.clear()
-                buf_ids.clear()
-                cursor = 0
-                select_all = False
-            elif op == _CUT:
-                unknown_keys += 1  # cuts a selection the replay does not know
-            elif op == _BACKSPACE and cursor > 0:
-                cursor -= 1
-                del buf[cursor]
-                del buf_ids[cursor]
-            elif op == _DELETE and cursor < len(buf):
-                del buf[cursor]
-                del buf_ids[cursor]
-        elif op == _SELECT_ALL:
-            select_all = True
-        elif op == _PASTE:
-            pasted = row["text"]
-            if pasted is None:
-                unknown_pastes += 1
-            else:
-                typed = pasted
-        elif op == _TAB:
-            if kind in NEWLINE_KINDS:
-                typed = "\t"
-        elif op == _ENTER:
-            if kind in NEWLINE_KINDS or (mods and "Shift" in mods and kind in SHIFT_NEWLINE_KINDS):
-                typed = "\n"
-            else:
-                ended = True
-        else:  # a cursor move: collapses a select-all to the side it moves to
-            if select_all:
-                select_all = False
-                cursor = 0 if op in (_LEFT, _UP, _HOME, _PAGE_UP) else len(buf)
-            else:
-                cursor = _move(op, buf, cursor, chord)
-        if typed:
-            if select_all:
-                buf.clear()
-                buf_ids.clear()
-                cursor = 0
-                select_all = False
-            buf[cursor:cursor] = typed
-            buf_ids[cursor:cursor] = [eid] * len(typed)
-            cursor += len(typed)
-            hist.extend(typed)
-            hist_ids.extend([eid] * len(typed))
-    if head is not None:
-        out.append(_segment(head, numbering, first_ts, last_ts, buf, buf_ids, hist, hist_ids, events,
-                            unknown_keys, unknown_pastes, ups, unknown_actions, key_ups))
+        if op != _INERT and op != _COPY:
+            _edit(st, op, row, chord)
+    for st in streams.values():
+        if st.head is not None:
+            out.append(st.close(numbering))
+    return out
+
+
+def _edit(st: _Stream, op: int, row: dict[str, Any], chord: bool) -> None:
+    """Apply a named key or shortcut (op -1: one the replay cannot model) to the open segment."""
+    typed = ""
+    if op == -1:
+        st.unknown_keys += 1
+    elif op in (_BACKSPACE, _DELETE, _CUT):
+        if st.select_all:
+            st.buf.clear()
+            st.buf_ids.clear()
+            st.cursor = 0
+            st.select_all = False
+        elif op == _CUT:
+            st.unknown_keys += 1  # cuts a selection the replay does not know
+        elif op == _BACKSPACE and st.cursor > 0:
+            st.cursor -= 1
+            del st.buf[st.cursor]
+            del st.buf_ids[st.cursor]
+        elif op == _DELETE and st.cursor < len(st.buf):
+            del st.buf[st.cursor]
+            del st.buf_ids[st.cursor]
+    elif op == _SELECT_ALL:
+        st.select_all = True
+    elif op == _PASTE:
+        if row["text"] is None:
+            st.unknown_pastes += 1
+        else:
+            typed = row["text"]
+    elif op == _TAB:
+        if st.kind in NEWLINE_KINDS:
+            typed = "\t"
+    elif op == _ENTER:
+        mods = row["modifiers"]
+        if st.kind in NEWLINE_KINDS or (mods and "Shift" in mods and st.kind in SHIFT_NEWLINE_KINDS):
+            typed = "\n"
+        else:
+            st.ended = True
+    elif st.select_all:  # a cursor move collapses a select-all to the side it moves to
+        st.select_all = False
+        st.cursor = 0 if op in (_LEFT, _UP, _HOME, _PAGE_UP) else len(st.buf)
+    else:
+        st.cursor = _move(op, st.buf, st.cursor, chord)
+    if typed:
+        if st.select_all:
+            st.buf.clear()
+            st.buf_ids.clear()
+            st.cursor = 0
+            st.select_all = False
+        ids = [row["event_id"]] * len(typed)
+        st.buf[st.cursor:st.cursor] = typed
+        st.buf_ids[st.cursor:st.cursor] = ids
+        st.cursor += len(typed)
+        st.hist.extend(typed)
+        st.hist_ids.extend(ids)
 
 
 def _move(op: int, buf: list[str], cursor: int, chord: bool) -> int:
@@ -281,26 +338,6 @@ def _line_end(buf: list[str], cursor: int) -> int:
     return cursor
 
 
-def _segment(head: dict[str, Any], numbering: dict[str, int], first_ts: datetime, last_ts: datetime,
-             buf: list[str], buf_ids: list[str], hist: list[str], hist_ids: list[str], events: list[str],
-             unknown_keys: int, unknown_pastes: int, ups: int, unknown_actions: int,
-             key_ups: dict[str, str]) -> Segment:
-    field_id = head["field_id"]
-    # Numbered per id prefix, so ids stay unique even if a "/" inside an id makes two prefixes equal.
-    prefix = f"{head['device_id']}/{head['session_id']}/{'-' if field_id is None else field_id}"
-    n = numbering.get(prefix, 0)
-    numbering[prefix] = n + 1
-    kind = head["field_kind"]
-    return Segment(
-        segment_id=f"{prefix}/{n}", employee_id=head["employee_id"], device_id=head["device_id"],
-        session_id=head["session_id"], field_id=field_id, field_kind=kind, app=head["app"],
-        window_title=head["window_title"], ts_start=first_ts, ts_end=last_ts, final_text="".join(buf),
-        final_event_ids=buf_ids, history_text="".join(hist), history_event_ids=hist_ids, event_ids=events,
-        is_password=kind in PASSWORD_KINDS, unknown_keys=unknown_keys, unknown_pastes=unknown_pastes,
-        up_events=ups, unknown_actions=unknown_actions, key_ups=key_ups,
-    )
-
-
 def history_closure(segment: Segment, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Spans of history_text covering everything inserted between the first and the last character of
     each final-text span: a typo fixed inside a card number, or digits deleted and retyped, are part of
@@ -328,9 +365,12 @@ def _checked(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]
 
 
 def mask_events(rows: list[dict[str, Any]], segments: list[Segment], sensitive: dict[str, list[tuple[int, int]]],
-                history_sensitive: dict[str, list[tuple[int, int]]]) -> list[dict[str, Any]]:
+                history_sensitive: dict[str, list[tuple[int, int]]], *, in_place: bool = False
+                ) -> list[dict[str, Any]]:
     """Publishable copies of `rows` (same order): `key` hidden where it would reveal a secret, `text`
-    always None, and a `key_class` for behaviour models.
+    always None, and a `key_class` for behaviour models. With `in_place` the rows themselves are
+    rewritten and returned: no per-event copy (several times faster on a big partition), and the raw
+    keys do not stay in memory beside the masked ones; for callers that are done with the raw rows.
 
     `segments` must be `replay(rows)`; `sensitive` and `history_sensitive` hold (start, end) spans over
     each segment's final_text and history_text, by segment_id. Hidden: in password fields every key
@@ -357,22 +397,31 @@ def mask_events(rows: list[dict[str, Any]], segments: list[Segment], sensitive: 
             for start, end in _checked(final, len(seg.final_text)):
                 hidden.update(seg.final_event_ids[start:end])
             for start, end in history_closure(seg, final):
-                pass
+                hidden.update(seg.history_event_ids[start:end])
         past = history_sensitive.get(seg.segment_id)
         if past:
             for start, end in _checked(past, len(seg.history_text)):
                 hidden.update(seg.history_event_ids[start:end])
+    with _collector_paused():
+        return _masked_rows(rows, hidden, masked, released, in_place)
+
+
+def _masked_rows(rows: list[dict[str, Any]], hidden: set[str], masked: set[str], released: dict[str, str],
+                 in_place: bool) -> list[dict[str, Any]]:
+    """The per-event half of `mask_events`: the hot loop, so constants are bound to locals."""
     published: dict[str, tuple[str, str, int]] = {}  # per call: raw key values never outlive it
-    out = []
+    password_kinds, types_always, types_in_code = PASSWORD_KINDS, _TYPES, _TYPES_IN_CODE
+    out: list[dict[str, Any]] = []
+    append = out.append
     for row in rows:
         key = row["key"]
         entry = published.get(key)
         if entry is None:
             entry = published[key] = _publish(key)
         pub_key, pub_class, types = entry
-        if types == _TYPES:
+        if types == types_always:
             action = row["action"]
-            if row["field_kind"] in PASSWORD_KINDS:
+            if row["field_kind"] in password_kinds:
                 pub_key, pub_class = MASKED, "masked"
             elif action == "down":
                 if row["event_id"] in hidden:
@@ -388,17 +437,18 @@ def mask_events(rows: list[dict[str, Any]], segments: list[Segment], sensitive: 
                     pub_key, pub_class = MASKED, "masked"
             elif len(key) == 1:
                 pub_key, pub_class = REDACTED, "redacted"
-        elif types == _TYPES_IN_CODE:
+        elif types == types_in_code:
             eid = row["event_id"]
             if row["action"] == "up":
                 eid = released.get(eid, eid)
             if eid in hidden:
                 pub_key, pub_class = REDACTED, "redacted"
-        copy = row.copy()
-        copy["key"] = pub_key
-        copy["key_class"] = pub_class
-        copy["text"] = None
-        out.append(copy)
+        if not in_place:
+            row = row.copy()
+        row["key"] = pub_key
+        row["key_class"] = pub_class
+        row["text"] = None
+        append(row)
     return out
 
 

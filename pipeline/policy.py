@@ -12,8 +12,11 @@ import yaml
 
 ACTIONS = frozenset({"replace", "pseudonym", "remove", "drop_row"})
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})
-RECOGNIZER_FAMILIES = ("presidio_builtin", "spacy_ner", "roster", "credentials", "performance", "contact")
-PUBLISH_TARGETS = frozenset({"text", "none"})
+RECOGNIZER_FAMILIES = (
+    "presidio_builtin", "spacy_ner", "names", "roster", "credentials", "performance", "contact",
+)
+PUBLISH_TARGETS = frozenset({"text", "events", "none"})
+KEY_DETAILS = frozenset({"class", "char"})
 
 
 class PolicyError(ValueError):
@@ -61,6 +64,18 @@ class Policy:
         return int(self.raw.get("report", {}).get("k_anonymity", 10))
 
     @property
+    def events(self) -> dict[str, Any]:
+        defaults = {
+            "key_detail": "class",
+            "time_step_ms": 10,
+            "jitter_ms": 0,
+            "coordinate_grid": 100,
+            "idle_gap_ms": 30_000,
+            "app_categories": {},
+        }
+        return defaults | dict(self.raw.get("events", {}))
+
+    @property
     def output(self) -> dict[str, Any]:
         defaults = {
             "shard_target_rows": 250_000,
@@ -103,6 +118,12 @@ def _check(raw: Any) -> None:
             raise PolicyError(f"entity {entity}: unknown action '{action}'")
         if entity in IRREVERSIBLE_ONLY and action == "pseudonym":
             raise PolicyError(f"entity {entity} must be removed irreversibly, not pseudonymised")
+    events = raw.get("events", {})
+    if events.get("key_detail", "class") not in KEY_DETAILS:
+        raise PolicyError(f"events.key_detail must be one of {sorted(KEY_DETAILS)}")
+    for name in ("time_step_ms", "coordinate_grid", "idle_gap_ms"):
+        if name in events and (not isinstance(events[name], int) or events[name] < 1):
+            raise PolicyError(f"events.{name} must be a positive integer")
     for source, spec in raw["sources"].items():
         if not isinstance(spec, dict) or spec.get("publish") not in PUBLISH_TARGETS:
             raise PolicyError(f"source {source}: publish must be one of {sorted(PUBLISH_TARGETS)}")

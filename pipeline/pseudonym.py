@@ -17,8 +17,8 @@ KEY_ENV = "SCRUBLINE_HMAC_KEY"
 MIN_KEY_BYTES = 32
 PID_HEX_CHARS = 16
 # Prefixes make a pseudonym's kind obvious and give validation a format to check.
-PREFIXES = {"user": "u_", "record": "r_", "conversation": "c_", "person": "p_"}
-PID_PATTERN = r"^[urcp]_[0-9a-f]{16}$"
+PREFIXES = {"user": "u_", "record": "r_", "conversation": "c_", "person": "p_", "session": "s_"}
+PID_PATTERN = r"^[urcps]_[0-9a-f]{16}$"
 
 
 class MissingKeyError(RuntimeError):
@@ -41,6 +41,13 @@ class Pseudonymizer:
     def pid(self, kind: str, value: str) -> str:
         digest = hmac.new(self.key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()
         return PREFIXES[kind] + digest[:PID_HEX_CHARS]
+
+    def jitter(self, value: str, amplitude: int) -> int:
+        """A keyed, repeatable offset in [-amplitude, amplitude]: re-running a night gives the same rows."""
+        if amplitude <= 0:
+            return 0
+        digest = hmac.new(self.key, f"jitter\x1f{value}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") % (2 * amplitude + 1) - amplitude
 
     def bucket(self, value: str) -> float:
         """A uniform number in [0, 1) from a pseudonym, used to assign train/validation splits."""

@@ -22,6 +22,7 @@ class Redacted:
     text: str
     counts: Counter[str] = field(default_factory=Counter)
     drop_row: bool = False
+    spans: list[tuple[int, int]] = field(default_factory=list)  # redacted (start, end) of the input text
 
 
 def merge_findings(findings: list[Finding]) -> list[tuple[int, int, Finding]]:
@@ -55,6 +56,7 @@ def redact_text(text: str, findings: list[Finding], policy: Policy, keys: Pseudo
     for start, end, finding in merge_findings(findings):
         action = policy.action_for(finding.entity)
         out.counts[finding.entity] += 1
+        out.spans.append((start, end))
         if action == "drop_row":
             out.drop_row = True
         pieces.append(text[cursor:start])

@@ -19,7 +19,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contracts import PIPELINE_VERSION, TEXT_DATASET, TEXT_SCHEMA
+from pipeline.behaviour import build_events
+from pipeline.contracts import (
+    DATASET_SCHEMAS,
+    EVENTS_DATASET,
+    PIPELINE_VERSION,
+    TEXT_DATASET,
+    TEXT_SCHEMA,
+)
+from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
@@ -37,11 +45,12 @@ from pipeline.publish import (
     write_text_file,
 )
 from pipeline.read import read_partition, read_roster, sources_present
+from pipeline.redact import Redacted
 from pipeline.report import build_report, write_report
 from pipeline.roster import Roster
 from pipeline.scrub import scrub_batch
 from pipeline.summarize import summarize_performance
-from pipeline.utterances import to_utterances
+from pipeline.utterances import Utterance, to_utterances
 from pipeline.validate import validate_table
 
 log = logging.getLogger("scrubline")
@@ -85,9 +94,8 @@ class NightConfig:
     def parts(self) -> Path:
         return self.staging / "parts"
 
-    @property
-    def staged_dataset(self) -> Path:
-        return self.staging / TEXT_DATASET
+    def staged(self, dataset: str) -> Path:
+        return self.staging / dataset
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,52 +123,51 @@ def plan(cfg: NightConfig) -> list[str]:
 
 
 def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
-    """Read, check, detect and redact one (source, ds) partition into a staged part plus its counts."""
+    """Read, check, detect and redact one (source, ds) partition into staged parts plus its counts."""
     policy, keys, roster = _context(cfg)
     partition = read_partition(cfg.raw_root, source, cfg.ds)
     write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
+    target, reason = policy.source_target(source)
     counts: dict[str, Any] = {
         "source": source,
         "files": partition.files,
         "input_rows": partition.input_rows,
         "quarantined": dict(Counter(q["reason"] for q in partition.quarantine)),
         "dropped": {},
-        "published": 0,
+        "primary": None if target == "none" else target,
+        "published": {},
         "rows_touched": 0,
         "entities": {},
         "aggregates": {},
     }
-    target, reason = policy.source_target(source)
     if source == "performance":
         counts["aggregates"] = summarize_performance(partition.rows, policy.k_anonymity)
     if target == "none":
+        tables = {}
         if partition.rows:
             counts["dropped"] = {reason or "not_published": len(partition.rows)}
-        table = TEXT_SCHEMA.empty_table()
+    elif source == "keystrokes":
+        tables = _scrub_keystrokes(partition.rows, policy, keys, roster, counts)
+    elif target == "events":
+        fraction = float(policy.output["validation_fraction"])
+        tables = {EVENTS_DATASET: build_events(source, partition.rows, policy.events, keys, fraction)}
     else:
-        table = _scrub_text_rows(source, partition.rows, policy, keys, roster, counts)
-    write_table(cfg.parts / f"{source}.parquet", table)
+        tables = {TEXT_DATASET: _scrub_text_rows(source, partition.rows, policy, keys, roster, counts)}
+    for old in cfg.parts.glob(f"{source}.*.parquet"):
+        old.unlink()
+    for dataset, table in tables.items():
+        write_table(cfg.parts / f"{source}.{dataset}.parquet", table)
+        counts["published"][dataset] = table.num_rows
     write_json(cfg.parts / f"{source}.counts.json", counts)
-    log.info("scrubbed %s: %d in, %d staged", source, counts["input_rows"], counts["published"])
+    log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
     return counts
 
 
-def _scrub_text_rows(
-    source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+def _text_table(
+    source: str, utterances: list[Utterance], scrubbed: list[Redacted], keys: Pseudonymizer, fraction: float
 ) -> pa.Table:
-    utterances = to_utterances(source, rows, roster)
-    dropped: Counter[str] = Counter()
-    kept = [u for u in utterances if u.text.strip()]
-    dropped["empty_text"] = len(utterances) - len(kept)
-    scrubbed = scrub_batch([u.text for u in kept], policy, roster, keys)
-    entities: Counter[str] = Counter()
-    fraction = float(policy.output["validation_fraction"])
     out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
-    for utterance, redacted in zip(kept, scrubbed, strict=True):
-        entities.update(redacted.counts)
-        if redacted.drop_row:
-            dropped["entity_action_drop_row"] += 1
-            continue
+    for utterance, redacted in zip(utterances, scrubbed, strict=True):
         user_pid = keys.pid("user", utterance.user_key)
         out["record_pid"].append(keys.pid("record", f"{source}:{utterance.record_key}"))
         out["source"].append(source)
@@ -172,11 +179,76 @@ def _scrub_text_rows(
         out["redactions"].append([{"entity": e, "count": n} for e, n in sorted(redacted.counts.items())])
         out["redacted_count"].append(sum(redacted.counts.values()))
         out["split"].append("validation" if keys.bucket(user_pid) < fraction else "train")
-    counts["dropped"] = {k: v for k, v in dropped.items() if v}
-    counts["entities"] = dict(sorted(entities.items()))
-    counts["published"] = len(out["record_pid"])
-    counts["rows_touched"] = sum(1 for n in out["redacted_count"] if n)
     return pa.Table.from_pydict(out, schema=TEXT_SCHEMA)
+
+
+def _scrub_text_rows(
+    source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+) -> pa.Table:
+    utterances = to_utterances(source, rows, roster)
+    kept = [u for u in utterances if u.text.strip()]
+    scrubbed = scrub_batch([u.text for u in kept], policy, roster, keys)
+    dropped = Counter({"empty_text": len(utterances) - len(kept)})
+    dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
+    published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]
+    counts["dropped"] = {k: v for k, v in dropped.items() if v}
+    counts["entities"] = dict(sorted(sum((r.counts for r in scrubbed), Counter()).items()))
+    counts["rows_touched"] = sum(1 for _, r in published if r.counts)
+    fraction = float(policy.output["validation_fraction"])
+    return _text_table(source, [u for u, _ in published], [r for _, r in published], keys, fraction)
+
+
+def _scrub_keystrokes(
+    rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+) -> dict[str, pa.Table]:
+    """Replay typed text, scrub it (final and typed-then-deleted), mask the events behind every finding.
+
+    Every event is published (masked) in `events`; each non-password segment's final text also joins
+    `text` as a derived row. A segment whose whole text is a credential is treated as a password field.
+    """
+    settings = policy.events
+    segments = replay(rows, idle_gap_ms=int(settings["idle_gap_ms"]))
+    typed = [s for s in segments if not s.is_password]
+    finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
+    histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
+    sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
+    history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
+    masked = mask_events(rows, segments, sensitive, history_sensitive, in_place=True)
+
+    texts = [
+        (s, r) for s, r in zip(typed, finals, strict=True)
+        if s.final_text.strip() and not r.drop_row and not _all_credential(s.final_text, r)
+    ]
+    counts["entities"] = dict(sorted(sum((r.counts for r in finals + histories), Counter()).items()))
+    counts["rows_touched"] = sum(1 for _, r in texts if r.counts)
+    counts["segments"] = {
+        "total": len(segments),
+        "password": len(segments) - len(typed),
+        "published_as_text": len(texts),
+        "unknown_keys": sum(s.unknown_keys for s in segments),
+    }
+    fraction = float(policy.output["validation_fraction"])
+    utterances = [
+        Utterance(
+            record_key=s.segment_id,
+            user_key=s.employee_id,
+            conversation_key=f"session:{s.employee_id}/{s.device_id}/{s.session_id}",
+            context=f"typed:{s.field_kind or 'unknown'}",
+            ts=s.ts_start,
+            text=s.final_text,
+        )
+        for s, _ in texts
+    ]
+    return {
+        TEXT_DATASET: _text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction),
+    }
+
+
+def _all_credential(text: str, redacted: Redacted) -> bool:
+    """Credential entry typed outside a password field: the text is nothing but the secret."""
+    covered = sum(end - start for start, end in redacted.spans)
+    return redacted.counts.get("CREDENTIAL", 0) > 0 and covered >= len(text.strip())
 
 
 def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
@@ -187,57 +259,97 @@ def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
     return {s: read_json(cfg.parts / f"{s}.counts.json") for s in planned}
 
 
+def _datasets(per_source: dict[str, dict[str, Any]]) -> list[str]:
+    """Datasets that at least one of tonight's partitions feeds, in contract order."""
+    fed = {d for c in per_source.values() for d in c["published"]}
+    return [d for d in DATASET_SCHEMAS if d in fed]
+
+
 def validate_night(cfg: NightConfig) -> dict[str, Any]:
-    """Assemble the staged parts into shards, reconcile counts and run the Great Expectations gate."""
+    """Assemble staged parts into shards per dataset, reconcile counts and run the Great Expectations gate."""
     policy, keys, _ = _context(cfg)
     per_source = _staged_counts(cfg)
-    table = read_tables([cfg.parts / f"{s}.parquet" for s in per_source], TEXT_SCHEMA)
-    table = table.sort_by([("split", "ascending"), ("record_pid", "ascending")])
-    expected = sum(c["published"] for c in per_source.values())
-    outcome = validate_table(table, TEXT_DATASET, {"expected_rows": expected})
-    write_json(cfg.staging / "validation.json", outcome.to_dict())
-
-    folder = reset_dir(cfg.staged_dataset)
-    output = policy.output
-    files = shard_table(
-        table,
-        folder,
-        target_rows=int(output["shard_target_rows"]),
-        row_group_rows=int(output["row_group_rows"]),
-        metadata={
-            "scrubline.pipeline_version": PIPELINE_VERSION,
-            "scrubline.policy_sha256": policy.sha256,
-            "scrubline.key_id": keys.key_id,
-        },
-    )
-    manifest = build_manifest(cfg, policy, keys, per_source, files, table, outcome.to_dict())
-    write_json(folder / "_manifest.json", manifest)
-    if not manifest["reconciliation"]["balanced"]:
-        raise RunError("row counts do not reconcile: in != published + quarantined + dropped")
-    if not outcome.success:
+    reconciliation = reconcile(per_source)
+    outcomes: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Any] = {}
+    for dataset in _datasets(per_source):
+        schema = DATASET_SCHEMAS[dataset]
+        feeding = [s for s, c in per_source.items() if dataset in c["published"]]
+        table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
+        table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+        expected = sum(per_source[s]["published"][dataset] for s in feeding)
+        outcome = validate_table(table, dataset, {"expected_rows": expected}).to_dict()
+        outcomes[dataset] = outcome
+        folder = reset_dir(cfg.staged(dataset))
+        output = policy.output
+        files = shard_table(
+            table,
+            folder,
+            target_rows=int(output["shard_target_rows"]),
+            row_group_rows=int(output["row_group_rows"]),
+            metadata={
+                "scrubline.pipeline_version": PIPELINE_VERSION,
+                "scrubline.policy_sha256": policy.sha256,
+                "scrubline.key_id": keys.key_id,
+            },
+        )
+        manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcome, reconciliation)
+        write_json(folder / "_manifest.json", manifest)
+        summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome["success"]}
+    write_json(cfg.staging / "validation.json", outcomes)
+    if not reconciliation["balanced"]:
         report_night(cfg)
-        raise RunError(f"validation failed: {outcome.failed} of {outcome.evaluated} expectations; nothing published")
-    return {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+        raise RunError("row counts do not reconcile: in != published + quarantined + dropped")
+    failed = [d for d, o in outcomes.items() if not o["success"]]
+    if failed:
+        report_night(cfg)
+        detail = "; ".join(f"{d}: {outcomes[d]['failed']} of {outcomes[d]['evaluated']} expectations" for d in failed)
+        raise RunError(f"validation failed ({detail}); nothing published")
+    return summary
+
+
+# Published rows are sorted so that re-running a night writes the same files.
+SORT_KEYS = {
+    TEXT_DATASET: ("split", "record_pid"),
+    EVENTS_DATASET: ("split", "user_pid", "session_pid", "source", "seq"),
+}
+
+
+def reconcile(per_source: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every input row is published once in its source's primary dataset, quarantined, or dropped."""
+    totals = Counter()
+    for c in per_source.values():
+        totals["input_rows"] += c["input_rows"]
+        totals["quarantined"] += sum(c["quarantined"].values())
+        totals["dropped"] += sum(c["dropped"].values())
+        totals["published"] += c["published"].get(c["primary"], 0) if c["primary"] else 0
+    balanced = all(
+        c["input_rows"]
+        == sum(c["quarantined"].values()) + sum(c["dropped"].values()) + (c["published"].get(c["primary"], 0) if c["primary"] else 0)
+        for c in per_source.values()
+    )
+    return {**totals, "balanced": balanced}
 
 
 def build_manifest(
     cfg: NightConfig,
+    dataset: str,
     policy: Policy,
     keys: Pseudonymizer,
     per_source: dict[str, dict[str, Any]],
+    feeding: list[str],
     files: list[dict[str, Any]],
     table: pa.Table,
     validation: dict[str, Any],
+    reconciliation: dict[str, Any],
 ) -> dict[str, Any]:
     totals: Counter[str] = Counter()
-    for counts in per_source.values():
-        totals.update(counts["entities"])
-    input_rows = sum(c["input_rows"] for c in per_source.values())
-    quarantined = sum(sum(c["quarantined"].values()) for c in per_source.values())
-    dropped = sum(sum(c["dropped"].values()) for c in per_source.values())
+    for source in feeding:
+        totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
+    keep = ("input_rows", "quarantined", "dropped", "primary", "published", "rows_touched", "entities")
     return {
-        "dataset": TEXT_DATASET,
+        "dataset": dataset,
         "ds": cfg.ds,
         "pipeline_version": PIPELINE_VERSION,
         "policy_sha256": policy.sha256,
@@ -246,45 +358,44 @@ def build_manifest(
         "files": files,
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
-        "sources": {
-            s: {k: c[k] for k in ("input_rows", "quarantined", "dropped", "published", "rows_touched", "entities")}
-            for s, c in per_source.items()
-        },
+        "fed_by": feeding,
+        "sources": {s: {k: c[k] for k in keep} for s, c in per_source.items()},
         "entities": dict(sorted(totals.items())),
-        "reconciliation": {
-            "input_rows": input_rows,
-            "published": table.num_rows,
-            "quarantined": quarantined,
-            "dropped": dropped,
-            "balanced": input_rows == table.num_rows + quarantined + dropped,
-        },
+        "reconciliation": reconciliation,
         "validation": {k: validation[k] for k in ("suite", "success", "evaluated", "failed")},
     }
 
 
 def report_night(cfg: NightConfig) -> dict[str, str]:
-    """Write the counts-only privacy report to the reports folder and, if staged, beside the manifest."""
+    """Write the counts-only privacy report to the reports folder and beside each staged manifest."""
     per_source = _staged_counts(cfg)
-    manifest_path = cfg.staged_dataset / "_manifest.json"
-    manifest = read_json(manifest_path) if manifest_path.exists() else None
-    validation = read_json(cfg.staging / "validation.json") if (cfg.staging / "validation.json").exists() else None
-    report = build_report(cfg.ds, per_source, manifest, validation)
+    manifests = {
+        d: read_json(cfg.staged(d) / "_manifest.json")
+        for d in _datasets(per_source)
+        if (cfg.staged(d) / "_manifest.json").exists()
+    }
+    validation_path = cfg.staging / "validation.json"
+    validation = read_json(validation_path) if validation_path.exists() else {}
+    report = build_report(cfg.ds, per_source, manifests, validation, reconcile(per_source))
     paths = write_report(report, reports_dir(cfg.clean_root, cfg.ds))
-    if manifest is not None:
-        write_report(report, cfg.staged_dataset, prefix="_report")
+    for dataset in manifests:
+        write_report(report, cfg.staged(dataset), prefix="_report")
     return {k: str(v) for k, v in paths.items()}
 
 
 def publish_night(cfg: NightConfig) -> dict[str, Any]:
-    """Mark the staged dataset complete and swap it into place in one rename."""
+    """Mark each staged dataset complete and swap it into place, one rename per dataset."""
     validation = read_json(cfg.staging / "validation.json")
-    if not validation["success"]:
+    if not validation or not all(o["success"] for o in validation.values()):
         raise RunError("validation did not pass; nothing published")
-    write_text_file(cfg.staged_dataset / "_SUCCESS", "")
-    target = published_dir(cfg.clean_root, TEXT_DATASET, cfg.ds)
-    swap_into_place(cfg.staged_dataset, target)
-    shutil.rmtree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifest keeps the counts
-    return {"published": str(target)}
+    published = {}
+    for dataset in validation:
+        write_text_file(cfg.staged(dataset) / "_SUCCESS", "")
+        target = published_dir(cfg.clean_root, dataset, cfg.ds)
+        swap_into_place(cfg.staged(dataset), target)
+        published[dataset] = str(target)
+    shutil.rmtree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
+    return {"published": published}
 
 
 def run_night(cfg: NightConfig, progress: bool = False) -> dict[str, Any]:
@@ -298,4 +409,4 @@ def run_night(cfg: NightConfig, progress: bool = False) -> dict[str, Any]:
     validated = validate_night(cfg)
     report = report_night(cfg)
     published = publish_night(cfg)
-    return {"sources": counts, **validated, "report": report, **published}
+    return {"sources": counts, "datasets": validated, "report": report, **published}

@@ -25,6 +25,24 @@ MALFORMED = [
 ]
 
 
+# A secret typed into a chat box and deleted before sending: it is in the stream, never in any message.
+DELETED_SECRET = "reach me at canary.deleted@example.org "
+
+
+def typed_then_deleted_stream(employee_id: str) -> list[dict]:
+    """Key events that type DELETED_SECRET, erase it with Backspace, then type and send "nvm"."""
+    keys = list(DELETED_SECRET) + ["Backspace"] * len(DELETED_SECRET) + list("nvm") + ["Enter"]
+    events = []
+    for i, key in enumerate(keys):
+        for j, action in enumerate(("down", "up")):
+            events.append({
+                "event_id": f"canary-{i}-{action}", "ts": 1764151200000 + 120 * i + 40 * j, "employee_id": employee_id,
+                "device_id": "dev-canary", "session_id": "sess-canary", "app": "Slack", "window_title": "Slack",
+                "field_id": "composer", "field_kind": "text", "key": key, "action": action, "modifiers": [], "text": None,
+            })
+    return events
+
+
 @dataclass(frozen=True)
 class Night:
     raw: Path

@@ -75,6 +75,12 @@ def test_shards_read_back_without_project_code(clean: Path) -> None:
     assert b"scrubline.pipeline_version" in meta
 
 
+def test_default_policy_publishes_key_classes_not_characters(clean: Path) -> None:
+    events = pd.read_parquet(clean / "events" / f"ds={DS}")
+    keys = events[events["source"] == "keystrokes"]
+    assert len(keys) > 0 and keys["key"].isna().all() and keys["key_class"].notna().all()
+
+
 def test_splits_never_share_a_user(clean: Path) -> None:
     frame = pd.read_parquet(published(clean))
     users = frame.groupby("user_pid")["split"].nunique()
@@ -101,12 +107,17 @@ def test_rows_reconcile(night: Night, clean: Path) -> None:
     raw = _raw_rows(night.raw)
     assert {s: c["input_rows"] for s, c in manifest["sources"].items()} == raw
     for source, c in manifest["sources"].items():
-        assert c["input_rows"] == c["published"] + sum(c["quarantined"].values()) + sum(c["dropped"].values()), source
+        primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
+        assert c["input_rows"] == primary + sum(c["quarantined"].values()) + sum(c["dropped"].values()), source
     rec = manifest["reconciliation"]
     assert rec["balanced"] and rec["input_rows"] == sum(raw.values())
-    assert sum(f["rows"] for f in manifest["files"]) == manifest["rows"] == rec["published"]
-    assert manifest["sources"]["performance"]["published"] == 0, "performance records are never published"
-    assert manifest["validation"]["success"] is True
+    events = json.loads((clean / "events" / f"ds={DS}" / "_manifest.json").read_text())
+    assert manifest["rows"] + events["rows"] == rec["published"] + manifest["sources"]["keystrokes"]["published"]["text"]
+    for m in (manifest, events):
+        assert sum(f["rows"] for f in m["files"]) == m["rows"]
+        assert m["validation"]["success"] is True
+    assert events["rows"] == raw["keystrokes"] + raw["mouse"], "every key and mouse event is published, masked"
+    assert manifest["sources"]["performance"]["published"] == {}, "performance records are never published"
 
 
 def test_malformed_rows_are_quarantined_with_reasons(clean: Path) -> None:
@@ -153,4 +164,5 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
     assert "validation failed" in result.stderr
     assert not (clean / "text").exists()
     report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
-    assert report["published"] is False and report["validation"]["success"] is False
+    assert report["published"] is False and report["validation"]["text"]["success"] is False
+    assert not (clean / "events").exists(), "no dataset of a failed night is published"

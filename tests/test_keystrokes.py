@@ -347,7 +347,7 @@ def test_streams_are_separate_and_ids_stay_unique() -> None:
     a.type("one")
     b = Stream(device_id="a", session_id="b/c")
     b.type("two")
-    interleaved = [r for pair in zip(a.rows, b.rows) for r in pair]
+    interleaved = [r for pair in zip(a.rows, b.rows, strict=True) for r in pair]
     segs = replay(interleaved)
     assert [x.final_text for x in segs] == ["one", "two"]
     assert len({x.segment_id for x in segs}) == 2
@@ -453,6 +453,20 @@ def test_pasted_text_never_survives() -> None:
     assert (by_id[plain]["key"], by_id[plain]["key_class"]) == ("Paste", "named:Paste")
     assert by_id[secret]["key"] == by_id[f"e{int(secret[1:]) + 1}"]["key"] == "<redacted>"
     assert "ghp_abc" not in json.dumps(out, default=str) and "hello" not in json.dumps(out, default=str)
+
+
+def test_in_place_masking_matches_copies_and_rewrites_the_rows() -> None:
+    s = Stream()
+    s.type("pin 1234")
+    s.press("Paste", ["Control"], text="secret")
+    seg = one(s)
+    spans = {seg.segment_id: [(4, 8)]}
+    copies = mask_events(s.rows, [seg], spans, {})
+    assert s.rows[-1]["text"] == "secret"  # copies leave the input alone
+    rewritten = mask_events(s.rows, [seg], spans, {}, in_place=True)
+    assert rewritten == copies
+    assert all(a is b for a, b in zip(rewritten, s.rows, strict=True))
+    assert "secret" not in json.dumps(s.rows, default=str) and "1234" not in published_down_keys(s.rows)
 
 
 def test_key_classes() -> None:
@@ -584,8 +598,8 @@ def test_replay_and_mask_never_crash_and_trace_every_character(events: list[tupl
             owner[eid] = seg.segment_id
         for eid in seg.final_event_ids + seg.history_event_ids:
             assert owner.get(eid) == seg.segment_id and row_of[eid]["action"] == "down"
-        finals = Counter(zip(seg.final_text, seg.final_event_ids))
-        assert not finals - Counter(zip(seg.history_text, seg.history_event_ids))
+        finals = Counter(zip(seg.final_text, seg.final_event_ids, strict=True))
+        assert not finals - Counter(zip(seg.history_text, seg.history_event_ids, strict=True))
     assert all(r["event_id"] in owner for r in rows if r["action"] == "down")
     final_spans = {s.segment_id: [tuple(sorted(data.draw(st.lists(
         st.integers(0, len(s.final_text)), min_size=2, max_size=2))))] for s in segments}
@@ -624,16 +638,16 @@ def reference(ops: list[str]) -> str:
         if op == "SelectAll":
             selected = True
             continue
-        if selected and op in ("Backspace", "Delete") or selected and len(op) == 1:
-            text, cursor = "", 0
-            if op in ("Backspace", "Delete"):
-                selected = False
-                continue
-        elif selected:
-            cursor = 0 if op in ("ArrowLeft", "Home") else len(text)
+        if selected:
             selected = False
-            continue
-        selected = False
+            if op in ("Backspace", "Delete"):
+                text, cursor = "", 0
+                continue
+            if len(op) == 1:
+                text, cursor = "", 0
+            else:
+                cursor = 0 if op in ("ArrowLeft", "Home") else len(text)
+                continue
         if len(op) == 1:
             text, cursor = text[:cursor] + op + text[cursor:], cursor + 1
         elif op == "Backspace" and cursor:
@@ -672,9 +686,9 @@ def test_no_digit_of_a_detected_secret_is_ever_published(ops: list[str], late_up
     held = []
     for op in ops:
         if op.startswith("paste"):
-            eid = s.event("Paste", mods=["Control"], text="42" if op == "paste-digits" else "zz")
+            s.event("Paste", mods=["Control"], text="42" if op == "paste-digits" else "zz")
         else:
-            eid = s.event(op, mods=["Shift"] if op == "a" else [])
+            s.event(op, mods=["Shift"] if op == "a" else [])
         held.append(op if not op.startswith("paste") else "Paste")
         if not late_ups:
             s.event(held.pop(), "up", text=s.rows[-1]["text"])

@@ -16,8 +16,8 @@ import ahocorasick
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
 from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
 from pipeline.roster import Roster
 
 PHONE = "PHONE_NUMBER"

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from presidio_analyzer import EntityRecognizer
 
 from pipeline.detect.registry import DetectContext, register
-from pipeline.detect.spans import SENTENCE_END, TRAILING, Check, SpanPattern, SpanRecognizer
+from pipeline.detect.spans import (
+    SENTENCE_END,
+    TRAILING,
+    Check,
+    SpanPattern,
+    SpanRecognizer,
+)
 
 ENTITY = "CREDENTIAL"
 

@@ -13,8 +13,8 @@ import re
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.spans import SpanPattern, SpanRecognizer
 from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.spans import SpanPattern, SpanRecognizer
 
 ENTITY = "PERFORMANCE"
 _I = re.IGNORECASE

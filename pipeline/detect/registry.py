@@ -36,7 +36,14 @@ def register(family: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
 
 def _load_families() -> None:
     # Importing a family module runs its @register decorator.
-    from pipeline.detect import builtin, contact, credentials, performance, roster  # noqa: F401
+    from pipeline.detect import (  # noqa: F401
+        builtin,
+        contact,
+        credentials,
+        names,
+        performance,
+        roster,
+    )
 
 
 def registered_families() -> list[str]:
