@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(handler=_eval)
 
+    rep = sub.add_parser("report", help="rebuild a night's privacy report, or show the trend of recent nights")
+    rep.add_argument("--clean", required=True, type=Path, help="clean root the nights were published under")
+    which = rep.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ds", help="night to rebuild, YYYY-MM-DD")
+    which.add_argument("--last", type=int, help="show the last N nights' key figures in the terminal")
+    rep.set_defaults(handler=_report)
+
     demo = sub.add_parser("demo", help="generate and scrub a demo night under ./demo/")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--employees", type=int, default=50)
@@ -115,6 +122,23 @@ def _eval(args: argparse.Namespace) -> int:
             print(format_table(path.name, result))
     if args.json:
         print(json.dumps(results, indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.publish import reports_dir
+    from pipeline.report import format_trend_table, load_history
+    from pipeline.run import rebuild_report
+
+    if args.ds:
+        rebuild_report(args.clean, args.ds)
+        print(f"report: {reports_dir(args.clean, args.ds) / 'report.html'}")
+        return 0
+    reports = load_history(args.clean / "_reports", "9999-12-31", last=args.last)
+    if not reports:
+        print("scrubline: error: no reports under the clean root", file=sys.stderr)
+        return 2
+    print(format_trend_table(reports))
     return 0
 
 

@@ -52,6 +52,19 @@ class Policy:
         return bool(self.raw["recognizers"].get(family, False))
 
     @property
+    def disabled_recognizers(self) -> frozenset[str]:
+        return frozenset(self.raw.get("recognizers_disabled", []))
+
+    @property
+    def canaries(self) -> dict[str, Any]:
+        defaults = {"per_partition": 12, "min_recall": {"default": 1.0}}
+        return defaults | dict(self.raw.get("canaries", {}))
+
+    def canary_threshold(self, label: str) -> float:
+        thresholds = self.canaries["min_recall"]
+        return float(thresholds.get(label, thresholds.get("default", 1.0)))
+
+    @property
     def phone_regions(self) -> list[str]:
         return list(self.raw.get("phone_regions", ["US"]))
 

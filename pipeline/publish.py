@@ -119,6 +119,12 @@ def swap_into_place(staged: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy a folder if it exists (Data Docs pages from staging into the reports folder)."""
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+
+
 def reset_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

@@ -8,15 +8,17 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.contracts import PIPELINE_VERSION
-from pipeline.publish import write_json, write_text_file
+from pipeline.publish import read_json, write_json, write_text_file
 
 
 def build_report(
     ds: str,
     per_source: dict[str, dict[str, Any]],
     manifests: dict[str, dict[str, Any]],
-    validation: dict[str, dict[str, Any]],
+    gates: dict[str, Any],
     reconciliation: dict[str, Any],
+    history: list[dict[str, Any]] | None = None,
+    trend_factor: float = 2.0,
 ) -> dict[str, Any]:
     """The night in counts: per source, per entity type, per dataset; never a value."""
     sources = {}
@@ -38,10 +40,10 @@ def build_report(
         for entity, n in c["entities"].items():
             entity_totals[entity] = entity_totals.get(entity, 0) + n
     any_manifest = next(iter(manifests.values()), None)
-    return {
+    report = {
         "ds": ds,
         "pipeline_version": PIPELINE_VERSION,
-        "published": bool(validation) and all(v["success"] for v in validation.values()) and bool(manifests),
+        "published": bool(gates.get("success")) and bool(manifests),
         "sources": sources,
         "entities": dict(sorted(entity_totals.items(), key=lambda kv: -kv[1])),
         "performance": per_source.get("performance", {}).get("aggregates") or None,
@@ -51,16 +53,73 @@ def build_report(
             d: {"rows": m["rows"], "splits": m["splits"], "files": [{"path": f["path"], "rows": f["rows"]} for f in m["files"]]}
             for d, m in manifests.items()
         },
-        "validation": validation,
+        "validation": gates.get("datasets", {}),
+        "canaries": gates.get("canaries"),
+        "residual": gates.get("residual"),
         "policy_sha256": any_manifest["policy_sha256"] if any_manifest else None,
         "key_id": any_manifest["key_id"] if any_manifest else None,
     }
+    report["metrics"] = night_metrics(report)
+    report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
+    return report
+
+
+def night_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The figures a reviewer compares night to night: volumes, quarantine share, entity rates."""
+    sources = report["sources"]
+    rows_in = sum(s["input_rows"] for s in sources.values())
+    quarantined = sum(sum(s["quarantined"].values()) for s in sources.values())
+    text_rows = sum(s["published_by_dataset"].get("text", 0) for s in sources.values())
+    metrics: dict[str, float] = {
+        "rows_in": rows_in,
+        "text_rows": text_rows,
+        "quarantine_share": round(quarantined / rows_in, 4) if rows_in else 0.0,
+    }
+    for entity, n in report["entities"].items():
+        metrics[f"{entity}_per_1k_text_rows"] = round(1000 * n / text_rows, 2) if text_rows else 0.0
+    return metrics
+
+
+def trends(current: dict[str, float], previous: list[dict[str, float]], factor: float) -> list[dict[str, Any]]:
+    """Each metric against the median of earlier nights; flagged when it moved by `factor` or more."""
+    rows = []
+    for name, value in current.items():
+        past = sorted(p[name] for p in previous if name in p)
+        if not past:
+            rows.append({"metric": name, "value": value, "baseline": None, "flag": None})
+            continue
+        baseline = past[len(past) // 2]
+        flag = None
+        if baseline > 0 and value <= baseline / factor:
+            flag = "dropped"
+        elif value >= baseline * factor and value - baseline > (0.01 if name == "quarantine_share" else 0):
+            flag = "jumped"
+        rows.append({"metric": name, "value": value, "baseline": baseline, "flag": flag})
+    return rows
+
+
+def load_history(reports_root: Path, ds: str, last: int = 7) -> list[dict[str, Any]]:
+    """The reports of up to `last` nights before `ds`, oldest first."""
+    earlier = sorted(p for p in reports_root.glob("ds=*/report.json") if p.parent.name < f"ds={ds}")
+    return [read_json(p) for p in earlier[-last:]]
 
 
 def render_html(report: dict[str, Any]) -> str:
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html"]))
     top = max(report["entities"].values(), default=0)
     return env.get_template("report.html").render(report=report, entity_max=top)
+
+
+def format_trend_table(reports: list[dict[str, Any]]) -> str:
+    """A terminal table of the last nights' key figures, with the flags each night's report raised."""
+    names = ["rows_in", "text_rows", "quarantine_share", "PERSON_per_1k_text_rows", "CREDENTIAL_per_1k_text_rows"]
+    lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + "  flags"]
+    for r in reports:
+        m = r.get("metrics", {})
+        flags = ", ".join(f"{t['metric']} {t['flag']}" for t in r.get("trends", []) if t["flag"])
+        cells = "".join(f"{m.get(n, 0):>24}" for n in names)
+        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {flags}")
+    return "\n".join(lines)
 
 
 def write_report(report: dict[str, Any], folder: Path, prefix: str = "report") -> dict[str, Path]:

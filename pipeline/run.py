@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import canaries, residual
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
@@ -31,6 +32,7 @@ from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
+    copy_tree,
     published_dir,
     read_json,
     read_tables,
@@ -46,12 +48,12 @@ from pipeline.publish import (
 )
 from pipeline.read import read_partition, read_roster, sources_present
 from pipeline.redact import Redacted
-from pipeline.report import build_report, write_report
+from pipeline.report import build_report, load_history, write_report
 from pipeline.roster import Roster
 from pipeline.scrub import scrub_batch
 from pipeline.summarize import summarize_performance
 from pipeline.utterances import Utterance, to_utterances
-from pipeline.validate import validate_table
+from pipeline.validate import validate_with_docs
 
 log = logging.getLogger("scrubline")
 
@@ -102,10 +104,11 @@ class NightConfig:
 
 
 def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
-    keys = load_key(cfg.key_file)  # first: no key, no run
+    """Key first (no key, no run), then the policy, then the roster with tonight's canary colleagues."""
+    keys = load_key(cfg.key_file)
     policy = load_policy(cfg.policy_path)
     roster = read_roster(cfg.roster_file) if cfg.roster_file else Roster()
-    return policy, keys, roster
+    return policy, keys, Roster(roster.employees + canaries.canary_employees(cfg.ds))
 
 
 # --- steps --------------------------------------------------------------------------------------
@@ -147,12 +150,12 @@ def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
         if partition.rows:
             counts["dropped"] = {reason or "not_published": len(partition.rows)}
     elif source == "keystrokes":
-        tables = _scrub_keystrokes(partition.rows, policy, keys, roster, counts)
+        tables = _scrub_keystrokes(cfg.ds, partition.rows, policy, keys, roster, counts)
     elif target == "events":
         fraction = float(policy.output["validation_fraction"])
         tables = {EVENTS_DATASET: build_events(source, partition.rows, policy.events, keys, fraction)}
     else:
-        tables = {TEXT_DATASET: _scrub_text_rows(source, partition.rows, policy, keys, roster, counts)}
+        tables = {TEXT_DATASET: _scrub_text_rows(cfg.ds, source, partition.rows, policy, keys, roster, counts)}
     for old in cfg.parts.glob(f"{source}.*.parquet"):
         old.unlink()
     for dataset, table in tables.items():
@@ -183,11 +186,21 @@ def _text_table(
 
 
 def _scrub_text_rows(
-    source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+    ds: str,
+    source: str,
+    rows: list[dict[str, Any]],
+    policy: Policy,
+    keys: Pseudonymizer,
+    roster: Roster,
+    counts: dict[str, Any],
 ) -> pa.Table:
     utterances = to_utterances(source, rows, roster)
     kept = [u for u in utterances if u.text.strip()]
-    scrubbed = scrub_batch([u.text for u in kept], policy, roster, keys)
+    # Canaries go through the very same call as the real rows, then are split off and scored.
+    planted = canaries.canary_records(ds, source, int(policy.canaries["per_partition"]), canaries.canary_employees(ds))
+    everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
+    scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
+    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries])
     dropped = Counter({"empty_text": len(utterances) - len(kept)})
     dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
     published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]
@@ -199,7 +212,7 @@ def _scrub_text_rows(
 
 
 def _scrub_keystrokes(
-    rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+    ds: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
 ) -> dict[str, pa.Table]:
     """Replay typed text, scrub it (final and typed-then-deleted), mask the events behind every finding.
 
@@ -207,6 +220,9 @@ def _scrub_keystrokes(
     `text` as a derived row. A segment whose whole text is a credential is treated as a password field.
     """
     settings = policy.events
+    planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0])
+    if int(policy.canaries["per_partition"]) > 0:
+        rows = rows + planted.rows
     segments = replay(rows, idle_gap_ms=int(settings["idle_gap_ms"]))
     typed = [s for s in segments if not s.is_password]
     finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
@@ -214,6 +230,14 @@ def _scrub_keystrokes(
     sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
     history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
     masked = mask_events(rows, segments, sensitive, history_sensitive, in_place=True)
+    if int(policy.canaries["per_partition"]) > 0:
+        counts["canaries"] = canaries.score_typed(planted, masked[-len(planted.rows) :])
+        masked = masked[: -len(planted.rows)]
+        keep = [not canaries.is_canary(s.employee_id) for s in typed]
+        typed = [s for s, k in zip(typed, keep, strict=True) if k]
+        finals = [r for r, k in zip(finals, keep, strict=True) if k]
+        histories = [r for r, k in zip(histories, keep, strict=True) if k]
+        segments = [s for s in segments if not canaries.is_canary(s.employee_id)]
 
     texts = [
         (s, r) for s, r in zip(typed, finals, strict=True)
@@ -266,20 +290,24 @@ def _datasets(per_source: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def validate_night(cfg: NightConfig) -> dict[str, Any]:
-    """Assemble staged parts into shards per dataset, reconcile counts and run the Great Expectations gate."""
-    policy, keys, _ = _context(cfg)
+    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan."""
+    policy, keys, roster = _context(cfg)
     per_source = _staged_counts(cfg)
     reconciliation = reconcile(per_source)
     outcomes: dict[str, dict[str, Any]] = {}
     summary: dict[str, Any] = {}
+    residual_hits: dict[str, int] = {}
     for dataset in _datasets(per_source):
         schema = DATASET_SCHEMAS[dataset]
         feeding = [s for s, c in per_source.items() if dataset in c["published"]]
         table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
         table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
         expected = sum(per_source[s]["published"][dataset] for s in feeding)
-        outcome = validate_table(table, dataset, {"expected_rows": expected}).to_dict()
-        outcomes[dataset] = outcome
+        outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
+        outcomes[dataset] = outcome.to_dict()
+        write_text_file(cfg.staging / "data_docs" / f"{dataset}.html", docs)
+        if dataset == TEXT_DATASET:
+            residual_hits = residual.scan(table["text"].to_pylist(), roster)
         folder = reset_dir(cfg.staged(dataset))
         output = policy.output
         files = shard_table(
@@ -293,19 +321,40 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
                 "scrubline.key_id": keys.key_id,
             },
         )
-        manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcome, reconciliation)
+        manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
         write_json(folder / "_manifest.json", manifest)
-        summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome["success"]}
-    write_json(cfg.staging / "validation.json", outcomes)
+        summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+    gates = {
+        "datasets": outcomes,
+        "canaries": canary_outcome(policy, per_source),
+        "residual": {"hits": residual_hits, "success": not residual_hits},
+    }
+    problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
+    problems += [
+        f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
+        for label, c in gates["canaries"]["labels"].items()
+        if not c["ok"]
+    ]
+    problems += [f"residual scan found {n} {kind} match(es)" for kind, n in residual_hits.items()]
     if not reconciliation["balanced"]:
+        problems.append("row counts do not reconcile: in != published + quarantined + dropped")
+    gates["success"] = not problems
+    write_json(cfg.staging / "validation.json", gates)
+    if problems:
         report_night(cfg)
-        raise RunError("row counts do not reconcile: in != published + quarantined + dropped")
-    failed = [d for d, o in outcomes.items() if not o["success"]]
-    if failed:
-        report_night(cfg)
-        detail = "; ".join(f"{d}: {outcomes[d]['failed']} of {outcomes[d]['evaluated']} expectations" for d in failed)
-        raise RunError(f"validation failed ({detail}); nothing published")
+        raise RunError("validation failed: " + "; ".join(problems) + "; nothing published")
     return summary
+
+
+def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Canary recall per label across tonight's partitions, against the policy's thresholds."""
+    merged = canaries.merge(*(c.get("canaries", {}) for c in per_source.values()))
+    labels = {}
+    for label, c in sorted(merged.items()):
+        recall = c["caught"] / c["planted"] if c["planted"] else 1.0
+        threshold = policy.canary_threshold(label)
+        labels[label] = {**c, "recall": round(recall, 4), "threshold": threshold, "ok": recall >= threshold}
+    return {"labels": labels, "success": all(c["ok"] for c in labels.values())}
 
 
 # Published rows are sorted so that re-running a night writes the same files.
@@ -375,21 +424,36 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         if (cfg.staged(d) / "_manifest.json").exists()
     }
     validation_path = cfg.staging / "validation.json"
-    validation = read_json(validation_path) if validation_path.exists() else {}
-    report = build_report(cfg.ds, per_source, manifests, validation, reconcile(per_source))
-    paths = write_report(report, reports_dir(cfg.clean_root, cfg.ds))
+    gates = read_json(validation_path) if validation_path.exists() else {}
+    inputs = {"per_source": per_source, "manifests": manifests, "gates": gates}
+    folder = reset_dir(reports_dir(cfg.clean_root, cfg.ds))
+    write_json(folder / "inputs.json", inputs)
+    copy_tree(cfg.staging / "data_docs", folder / "data_docs")
+    report = rebuild_report(cfg.clean_root, cfg.ds)
     for dataset in manifests:
         write_report(report, cfg.staged(dataset), prefix="_report")
-    return {k: str(v) for k, v in paths.items()}
+    return {"json": str(folder / "report.json"), "html": str(folder / "report.html")}
+
+
+def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
+    """(Re)write a night's report from the counts kept beside it, with trends against earlier nights."""
+    folder = reports_dir(clean_root, ds)
+    inputs = read_json(folder / "inputs.json")
+    history = load_history(folder.parent, ds)
+    report = build_report(
+        ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history
+    )
+    write_report(report, folder)
+    return report
 
 
 def publish_night(cfg: NightConfig) -> dict[str, Any]:
     """Mark each staged dataset complete and swap it into place, one rename per dataset."""
-    validation = read_json(cfg.staging / "validation.json")
-    if not validation or not all(o["success"] for o in validation.values()):
+    gates = read_json(cfg.staging / "validation.json")
+    if not gates.get("success"):
         raise RunError("validation did not pass; nothing published")
     published = {}
-    for dataset in validation:
+    for dataset in gates["datasets"]:
         write_text_file(cfg.staged(dataset) / "_SUCCESS", "")
         target = published_dir(cfg.clean_root, dataset, cfg.ds)
         swap_into_place(cfg.staged(dataset), target)

@@ -75,7 +75,34 @@ def validate_table(
     expectations_dir: Path | None = None,
 ) -> ValidationOutcome:
     """Run the dataset's suite; `parameters` fills its {"$PARAMETER": name} slots (e.g. expected_rows)."""
-    return _outcome(_raw_result(table, dataset, parameters, expectations_dir))
+    return _outcome(_run(table, dataset, parameters, expectations_dir).to_json_dict())
+
+
+def validate_with_docs(
+    table: pa.Table | pd.DataFrame, dataset: str, parameters: dict[str, object]
+) -> tuple[ValidationOutcome, str]:
+    """The outcome plus a Great Expectations Data Docs page for it, rendered from the counts-only result."""
+    result = _run(table, dataset, parameters, None)
+    return _outcome(result.to_json_dict()), data_docs_html(result)
+
+
+_EXTERNAL = re.compile(
+    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>", re.IGNORECASE
+)
+
+
+def data_docs_html(result: Any) -> str:
+    """GE's own validation page, with its CDN scripts and stylesheets removed.
+
+    The page is built from the SUMMARY result (no sampled values); dropping the external references
+    keeps it readable offline and stops a reviewer's browser from calling out when it opens the page.
+    """
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    with _GX_LOCK:
+        html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+    return _EXTERNAL.sub("", html)
 
 
 def _raw_result(
@@ -85,17 +112,25 @@ def _raw_result(
     expectations_dir: Path | None = None,
 ) -> dict[str, Any]:
     """GE's own result as a JSON dict; kept separate so tests can prove it carries no data values."""
+    return _run(table, dataset, parameters, expectations_dir).to_json_dict()
+
+
+def _run(
+    table: pa.Table | pd.DataFrame,
+    dataset: str,
+    parameters: dict[str, object],
+    expectations_dir: Path | None,
+) -> Any:
     spec_text = json.dumps(load_suite(dataset, expectations_dir), sort_keys=True)
     frame = table.to_pandas() if isinstance(table, pa.Table) else table
     with _GX_LOCK:
         batch = _batch_definition(dataset).get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
+        return batch.validate(
             _build_suite(spec_text),
             # A copy: GE's result-format parsing writes defaults into dicts in place.
             result_format=dict(RESULT_FORMAT),
             expectation_parameters=dict(parameters),
         )
-    return result.to_json_dict()
 
 
 def _check_spec(spec: Any, dataset: str, filename: str) -> None:

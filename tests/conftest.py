@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from pipeline.generate import generate_night
 import json
 
+import pytest
 from support import DS, MALFORMED, Night, typed_then_deleted_stream
+
+from pipeline.generate import generate_night
+
 
 @pytest.fixture(scope="session")
 def night(tmp_path_factory: pytest.TempPathFactory) -> Night:

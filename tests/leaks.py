@@ -58,9 +58,13 @@ def survivors(texts: list[str], values: set[str]) -> set[str]:
 
 
 def files_containing(root: Path, values: set[str], skip: tuple[Path, ...] = ()) -> dict[str, list[str]]:
-    """For every non-Parquet file under root, the planted values its bytes contain."""
+    """For every non-Parquet file under root, the planted values its bytes contain.
+
+    Values shorter than 6 characters (4-digit PINs, short first names) are left out: they turn up by
+    chance in timestamps and ids of any log, so a hit would say nothing.
+    """
     hits: dict[str, list[str]] = {}
-    encoded = {v: v.encode() for v in values}
+    encoded = {v: v.encode() for v in values if len(v) >= 6}
     for path in root.rglob("*"):
         if not path.is_file() or path.suffix == ".parquet" or any(path.is_relative_to(s) for s in skip):
             continue

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from leaks import MUST_NOT_LEAK, files_containing, parquet_strings, planted, roster_values, survivors
-from pipeline.airflow_local import run_dag
+from leaks import (
+    MUST_NOT_LEAK,
+    files_containing,
+    parquet_strings,
+    planted,
+    roster_values,
+    survivors,
+)
 from support import DS, Night
+
+from pipeline.airflow_local import run_dag
 
 pytestmark = pytest.mark.e2e
 

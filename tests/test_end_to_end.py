@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -13,11 +14,18 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from leaks import (
+    MUST_NOT_LEAK,
+    files_containing,
+    parquet_strings,
+    planted,
+    roster_values,
+    survivors,
+)
+from support import DS, MALFORMED, Night, run_night, scrubline
 
-from leaks import MUST_NOT_LEAK, files_containing, parquet_strings, planted, roster_values, survivors
 from pipeline.contracts import SOURCES, TEXT_SCHEMA
 from pipeline.policy import default_policy_path
-from support import DS, MALFORMED, Night, run_night, scrubline
 
 pytestmark = pytest.mark.e2e
 
@@ -166,3 +174,51 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
     report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
     assert report["published"] is False and report["validation"]["text"]["success"] is False
     assert not (clean / "events").exists(), "no dataset of a failed night is published"
+
+
+def test_reports_data_docs_and_gates_are_written(clean: Path) -> None:
+    folder = clean / "_reports" / f"ds={DS}"
+    assert {"report.html", "report.json", "inputs.json"} <= {p.name for p in folder.iterdir()}
+    assert {"text.html", "events.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
+    report = json.loads((folder / "report.json").read_text())
+    assert report["canaries"]["success"] and report["canaries"]["labels"]["TYPED_SECRET"]["planted"] > 0
+    assert report["residual"] == {"hits": {}, "success": True}
+    assert set(report["validation"]) == {"text", "events"}
+
+
+def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "clean" / "_reports"
+    shutil.copytree(clean / "_reports" / f"ds={DS}", reports / f"ds={DS}")
+    for earlier in ("2026-11-20", "2026-11-21"):
+        folder = reports / f"ds={earlier}"
+        shutil.copytree(reports / f"ds={DS}", folder)
+        inputs = json.loads((folder / "inputs.json").read_text())
+        inputs["per_source"]["chat"]["entities"]["PERSON"] *= 3  # earlier nights found far more names
+        (folder / "inputs.json").write_text(json.dumps(inputs))
+        assert scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", earlier).returncode == 0
+    rebuilt = scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", DS)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    report = json.loads((reports / f"ds={DS}" / "report.json").read_text())
+    flags = {t["metric"]: t["flag"] for t in report["trends"]}
+    assert flags["PERSON_per_1k_text_rows"] == "dropped"
+    shown = scrubline("report", "--clean", str(tmp_path / "clean"), "--last", "7")
+    assert shown.returncode == 0 and "2026-11-20" in shown.stdout and "PERSON_per_1k_text_rows dropped" in shown.stdout
+
+
+def test_a_disabled_detector_fails_the_canary_check_and_publishes_nothing(night: Night, tmp_path: Path) -> None:
+    from pipeline.detect.registry import DetectContext, build_recognizers
+    from pipeline.policy import load_policy
+    from pipeline.roster import Roster
+
+    phone = [r.name for r in build_recognizers(DetectContext(load_policy(), Roster())) if "PHONE_NUMBER" in r.supported_entities]
+    policy = yaml.safe_load(default_policy_path().read_text())
+    policy["recognizers_disabled"] = phone
+    path = tmp_path / "no-phones.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    clean = tmp_path / "clean"
+    result = run_night(night, clean, "--policy", str(path))
+    assert result.returncode != 0
+    assert "canary recall for PHONE" in result.stderr
+    assert not (clean / "text").exists() and not (clean / "events").exists()
+    report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    assert report["canaries"]["labels"]["PHONE"]["ok"] is False and report["published"] is False

@@ -15,7 +15,13 @@ import pytest
 
 from pipeline import generate
 from pipeline.contracts import ROSTER_FIELDS, SOURCES
-from pipeline.generate import GROUND_TRUTH_DIR, LABELS, PART_FILE, TRUTH_ID_FIELDS, generate_night
+from pipeline.generate import (
+    GROUND_TRUTH_DIR,
+    LABELS,
+    PART_FILE,
+    TRUTH_ID_FIELDS,
+    generate_night,
+)
 from pipeline.roster import Employee
 
 DS = "2026-11-26"

@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from pipeline.keystrokes import NAMED_KEYS, Segment, history_closure, mask_events, replay
-from pipeline.read import read_partition
 from support import DS, Night
+
+from pipeline.keystrokes import (
+    NAMED_KEYS,
+    Segment,
+    history_closure,
+    mask_events,
+    replay,
+)
+from pipeline.read import read_partition
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CLASSES = {"letter", "digit", "punct", "space", "masked", "redacted", "unknown"}

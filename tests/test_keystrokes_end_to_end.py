@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from leaks import MUST_NOT_LEAK, parquet_strings, planted, roster_values, survivors
-from pipeline.policy import default_policy_path
 from support import DELETED_SECRET, DS, Night, run_night
+
+from pipeline.policy import default_policy_path
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from pipeline.policy import PolicyError, default_policy_path, load_policy
-from pipeline.pseudonym import KEY_ENV, PID_PATTERN, MissingKeyError, Pseudonymizer, create_key_file, load_key
+from pipeline.pseudonym import (
+    KEY_ENV,
+    PID_PATTERN,
+    MissingKeyError,
+    Pseudonymizer,
+    create_key_file,
+    load_key,
+)
 
 
 def test_default_policy_loads_and_drops_performance() -> None:

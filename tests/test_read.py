@@ -11,7 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.read import InputError, parse_ts, read_partition, read_roster, sources_present
+from pipeline.read import (
+    InputError,
+    parse_ts,
+    read_partition,
+    read_roster,
+    sources_present,
+)
 
 DS = "2026-11-26"
 GOOD = {

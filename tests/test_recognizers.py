@@ -14,11 +14,14 @@ import string
 import pytest
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from pipeline.detect import Detector, Finding
-from pipeline.detect import contact, credentials, performance
-from pipeline.detect import spans as spans_module
+from pipeline.detect import Detector, Finding, contact, credentials, performance
 from pipeline.detect import roster as roster_family
-from pipeline.detect.registry import DetectContext, build_recognizers, registered_families
+from pipeline.detect import spans as spans_module
+from pipeline.detect.registry import (
+    DetectContext,
+    build_recognizers,
+    registered_families,
+)
 from pipeline.policy import Policy, load_policy
 from pipeline.roster import Employee, Roster
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import spacy
+from wordfreq import get_frequency_dict
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span, Token
@@ -38,9 +39,13 @@ DISTINCT_SCORE = 0.6
 EVIDENCED_SCORE = 0.55
 RELABEL_SCORE = 0.6
 MAX_NAME_TOKENS = 4
+# Zipf frequency (log10 per billion words) from which a dictionary word is an everyday word.
+import os
+WORD_ZIPF = float(os.environ.get('ZIPF', '3.5'))
 
-# Faker's English-speaking locales: a WordNet noun that is one of their names is a name first ("george").
-_ENGLISH_LOCALES = ("en", "en_AU", "en_CA", "en_GB", "en_IE", "en_IN", "en_NZ", "en_PH", "en_US")
+# Faker's curated English-speaking locales (not "en", whose long tail holds "Friend" and "Tea"): a WordNet noun
+# that is one of their given names is a name first ("george").
+_ENGLISH_LOCALES = ("en_GB", "en_IE", "en_NZ", "en_US")
 _CALENDAR = frozenset(
     """january february march april may june july august september october november december jan feb mar apr jun
     jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu
@@ -52,6 +57,10 @@ CUES = frozenset(
     thanks thank thx ty with told tell tells telling ask asked asking asks ping pinged cc met meet meeting call
     called named name via cc'd and said says saw love loves miss missed congrats congratulations bye
     """.split()
+)
+# Titles and address words after which an unknown capitalised word is a name ("Mr Radebe", "thanks Jessum").
+TITLE_CUES = frozenset(
+    "mr mrs ms miss mx dr prof sir madam dame uncle aunt auntie cousin dear hi hey hello thanks thank thx ty".split()
 )
 # spaCy labels whose spans are sometimes people: "Trump" as ORG, "Adamska" as NORP, "Kanye West" as PRODUCT.
 RELABELLED = frozenset({"ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "FAC", "LAW", "LANGUAGE"})
@@ -106,25 +115,44 @@ def _faker_names(locales: Iterable[str] | None = None) -> tuple[set[str], set[st
 
 @functools.lru_cache(maxsize=4)
 def name_lexicon(model: str) -> NameLexicon:
-    """The lexicon for a spaCy model: its lemma index and stop words say which names are also words."""
+    """The lexicon for a spaCy model: its lemma index (WordNet's words), thinned to the words common enough
+    in English (wordfreq) to be meant as words, says which names are also words."""
     nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner", "senter"])
     given, family = _faker_names()
-    english_given, english_family = _faker_names(_ENGLISH_LOCALES)
-    english = english_given | english_family
+    english, _ = _faker_names(_ENGLISH_LOCALES)
+    english_given, _ = _faker_names(("en",) + _ENGLISH_LOCALES)
+    frequency = get_frequency_dict("en", wordlist="best")
+    floor = 10 ** (WORD_ZIPF - 9)
     words: set[str] = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR
     if "lemmatizer" in nlp.pipe_names:
         index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index", {})
-        for pos in ("verb", "adj", "adv"):
-            words.update(index.get(pos, ()))
-        words.update(w for w in index.get("noun", ()) if w not in english)
+        for pos in ("verb", "adj", "adv", "noun"):
+            words.update(
+                w for w in index.get(pos, ())
+                if frequency.get(w, 0.0) >= floor and not (pos == "noun" and w in english)
+            )
     names = {n for n in given | family if len(n) >= 2 and n not in PARTICLES}
-    return NameLexicon(names=frozenset(names), words=frozenset(words), english=frozenset(english))
+    return NameLexicon(
+        names=frozenset(names), words=frozenset(words), english=frozenset(n for n in english_given if n not in words)
+    )
 
 
-def _titled(token: Token) -> bool:
-    """Written like a name: "Justin", "McDonald", "O'Neil"; not "justin", "JUSTIN" or "iPhone"."""
+class Shape(Enum):
+    TITLED = 0  # "Justin", "McDonald", "O'Neil"
+    LOWER = 1  # "justin"
+    UPPER = 2  # "JUSTIN"
+    OTHER = 3  # "iPhone", "R2D2"
+
+
+def _shape(token: Token) -> Shape:
     text = token.text
-    return text[:1].isupper() and not (len(text) > 1 and text.isupper())
+    if not token.is_alpha and "'" not in text:
+        return Shape.OTHER
+    if text.islower():
+        return Shape.LOWER
+    if len(text) > 1 and text.isupper():
+        return Shape.UPPER
+    return Shape.TITLED if text[:1].isupper() else Shape.OTHER
 
 
 def _initial(token: Token) -> bool:
@@ -134,7 +162,16 @@ def _initial(token: Token) -> bool:
 
 
 def _breaks(token: Token) -> bool:
+    """No name runs past this token: punctuation, or a line break after it."""
     return "\n" in token.whitespace_ or token.is_punct or token.is_space
+
+
+def _after(doc: Doc, token: Token, cues: frozenset[str]) -> bool:
+    """The token right before this one, on the same line, is one of the cue words."""
+    if token.i == 0:
+        return False
+    previous = doc[token.i - 1]
+    return previous.lower_.rstrip(".") in cues and "\n" not in previous.whitespace_
 
 
 class NameLexiconRecognizer(LocalRecognizer):
@@ -168,48 +205,51 @@ class NameLexiconRecognizer(LocalRecognizer):
         return results
 
     def _seed_score(self, doc: Doc, token: Token, kinds: list[Kind]) -> float | None:
-        """The score of a lexicon hit that reads as a name here, or None."""
-        kind = kinds[token.i]
-        if _titled(token):
+        """The score of a token that starts a name here, or None."""
+        kind, shape = kinds[token.i], _shape(token)
+        if shape is Shape.TITLED:
             if kind is Kind.DISTINCT:
                 return DISTINCT_SCORE
-            return EVIDENCED_SCORE if self._evidence(doc, token, kinds) else None
-        import os
-        mode = os.environ.get("LOWMODE", "A")
-        if kind is not Kind.DISTINCT or len(token) < 3:
+            if kind is Kind.WORDLIKE:
+                return EVIDENCED_SCORE if self._evidence(doc, token, kinds) else None
+            unknown_proper = token.pos_ == "PROPN" and not self.lexicon.is_word(token)
+            return EVIDENCED_SCORE if unknown_proper and _after(doc, token, TITLE_CUES) else None
+        if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
-        propn = token.pos_ == "PROPN"
-        ev = self._evidence(doc, token, kinds)
-        eng = token.lower_ in self.lexicon.english
-        ok = {"A": propn and ev, "B": ev, "C": propn, "D": eng, "E": eng and (propn or ev), "F": eng and ev, "G": (eng and propn) or ev}[mode]
-        return EVIDENCED_SCORE if ok else None
+        if token.lower_ in self.lexicon.english:
+            return EVIDENCED_SCORE
+        return EVIDENCED_SCORE if token.pos_ == "PROPN" and self._evidence(doc, token, kinds) else None
 
     def _evidence(self, doc: Doc, token: Token, kinds: list[Kind]) -> bool:
-        """A name next to it, written the same way, or a cue word right before it."""
-        for neighbour in (token.i - 1, token.i + 1):
-            if 0 <= neighbour < len(doc) and kinds[neighbour] is not Kind.NONE:
-                other = doc[neighbour]
-                if _titled(other) == _titled(token) and not _breaks(doc[min(neighbour, token.i)]):
+        """A lexicon name right next to it, written the same way, or a cue word right before it."""
+        shape = _shape(token)
+        for i in (token.i - 1, token.i + 1):
+            if 0 <= i < len(doc) and kinds[i] is not Kind.NONE and _shape(doc[i]) is shape:
+                if not _breaks(doc[min(i, token.i)]):
                     return True
-        previous = doc[token.i - 1] if token.i > 0 else None
-        return previous is not None and previous.lower_.rstrip(".") in CUES and "\n" not in previous.whitespace_
+        return _after(doc, token, CUES)
 
     def _grow(self, doc: Doc, token: Token, kinds: list[Kind]) -> tuple[int, int]:
-        """Token bounds of the whole name around a seed: neighbouring names, unknown capitalised words,
-        initials and particles between capitalised words."""
-        titled = _titled(token)
+        """Token bounds of the whole name around a seed: neighbouring names and words that are no everyday
+        word, written the same way, initials, and particles between capitalised words."""
+        shape = _shape(token)
 
         def joins(t: Token) -> bool:
-            if titled:
-                return _titled(t) and (kinds[t.i] is not Kind.NONE or not self.lexicon.is_word(t) or _initial(t))
-            return t.is_lower and kinds[t.i] is Kind.DISTINCT and len(t) >= 3
+            if _shape(t) is not shape or t.is_stop:
+                return _initial(t) and shape is Shape.TITLED
+            if kinds[t.i] is not Kind.NONE:
+                return True
+            return not self.lexicon.is_word(t) and (shape is Shape.TITLED or t.pos_ == "PROPN")
 
         start, end = token.i, token.i + 1
         while end < len(doc) and end - start < MAX_NAME_TOKENS and not _breaks(doc[end - 1]):
             nxt = doc[end]
             if joins(nxt):
                 end += 1
-            elif titled and nxt.lower_ in PARTICLES and end + 1 < len(doc) and _titled(doc[end + 1]):
+            elif (
+                shape is Shape.TITLED and nxt.lower_ in PARTICLES and end + 1 < len(doc)
+                and not _breaks(nxt) and _shape(doc[end + 1]) is Shape.TITLED
+            ):
                 end += 2
             else:
                 break
@@ -266,7 +306,7 @@ class NameEntityRelabelRecognizer(LocalRecognizer):
 
     def _name_like(self, ent: Span) -> bool:
         words = [t for t in ent if t.is_alpha]
-        if not words or len(words) > 3 or not all(_titled(t) or t.lower_ in PARTICLES for t in words):
+        if not words or len(words) > 3 or not all(_shape(t) is Shape.TITLED or t.lower_ in PARTICLES for t in words):
             return False
         return any(self.lexicon.kind(t) is not Kind.NONE for t in words)
 

@@ -52,10 +52,11 @@ def registered_families() -> list[str]:
 
 
 def build_recognizers(context: DetectContext) -> list[EntityRecognizer]:
-    """Every recognizer of every family the policy enables."""
+    """Every recognizer of every family the policy enables, less those it switches off by name."""
     _load_families()
+    disabled = context.policy.disabled_recognizers
     recognizers: list[EntityRecognizer] = []
     for family, factory in sorted(_REGISTRY.items()):
         if context.policy.recognizer_enabled(family):
-            recognizers.extend(factory(context))
+            recognizers.extend(r for r in factory(context) if r.name not in disabled)
     return recognizers
