@@ -147,6 +147,8 @@ def test_rerun_gives_the_same_rows_and_replaces_cleanly(night: Night, clean: Pat
     first = pd.read_parquet(published(clean)).sort_values("record_pid").reset_index(drop=True)
     second = pd.read_parquet(published(other)).sort_values("record_pid").reset_index(drop=True)
     pd.testing.assert_frame_equal(first, second)
+    events = [pd.read_parquet(root / "events" / f"ds={DS}") for root in (clean, other)]
+    pd.testing.assert_frame_equal(*events)
     (published(other) / "stale.parquet").write_bytes(b"left over")
     assert run_night(night, other).returncode == 0
     assert not (published(other) / "stale.parquet").exists()

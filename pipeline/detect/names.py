@@ -60,7 +60,9 @@ CUES = frozenset(
 )
 # Titles and address words after which an unknown capitalised word is a name ("Mr Radebe", "thanks Jessum").
 TITLE_CUES = frozenset(
-    "mr mrs ms miss mx dr prof sir madam dame uncle aunt auntie cousin dear hi hey hello thanks thank thx ty".split()
+    """mr mrs ms miss mx dr prof sir madam dame lord lady uncle aunt auntie cousin dear hi hey hello thanks thank
+    thx ty coach president senator sen governor gov mayor judge justice officer sgt captain capt rev pastor father
+    fr pope king queen prince princess dj mc""".split()
 )
 # spaCy labels whose spans are sometimes people: "Trump" as ORG, "Adamska" as NORP, "Kanye West" as PRODUCT.
 RELABELLED = frozenset({"ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "FAC", "LAW", "LANGUAGE"})
@@ -120,7 +122,7 @@ def name_lexicon(model: str) -> NameLexicon:
     nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner", "senter"])
     given, family = _faker_names()
     english, _ = _faker_names(_ENGLISH_LOCALES)
-    english_given, _ = _faker_names(("en",) + _ENGLISH_LOCALES)
+    english_given = english
     frequency = get_frequency_dict("en", wordlist="best")
     floor = 10 ** (WORD_ZIPF - 9)
     words: set[str] = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR
@@ -239,7 +241,9 @@ class NameLexiconRecognizer(LocalRecognizer):
                 return _initial(t) and shape is Shape.TITLED
             if kinds[t.i] is not Kind.NONE:
                 return True
-            return not self.lexicon.is_word(t) and (shape is Shape.TITLED or t.pos_ == "PROPN")
+            if shape is Shape.TITLED:
+                return not self.lexicon.is_word(t)
+            return shape is Shape.LOWER and t.pos_ == "PROPN" and not self.lexicon.is_word(t)
 
         start, end = token.i, token.i + 1
         while end < len(doc) and end - start < MAX_NAME_TOKENS and not _breaks(doc[end - 1]):
