@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 import spacy
-from wordfreq import get_frequency_dict
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span, Token
+from wordfreq import get_frequency_dict
 
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.roster import PARTICLES, WORD_NAMES
@@ -41,6 +41,7 @@ RELABEL_SCORE = 0.6
 MAX_NAME_TOKENS = 4
 # Zipf frequency (log10 per billion words) from which a dictionary word is an everyday word.
 import os
+
 WORD_ZIPF = float(os.environ.get('ZIPF', '3.5'))
 
 # Faker's curated English-speaking locales (not "en", whose long tail holds "Friend" and "Tea"): a WordNet noun
@@ -122,7 +123,7 @@ def name_lexicon(model: str) -> NameLexicon:
     nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner", "senter"])
     given, family = _faker_names()
     english, _ = _faker_names(_ENGLISH_LOCALES)
-    english_given = english
+    english_given, _ = _faker_names(("en",) + _ENGLISH_LOCALES)
     frequency = get_frequency_dict("en", wordlist="best")
     floor = 10 ** (WORD_ZIPF - 9)
     words: set[str] = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR

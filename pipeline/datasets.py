@@ -1,0 +1,133 @@
+"""One partition's checked rows → tables of the published datasets, with the counts the report needs.
+
+Pure functions over rows and tables: reading and writing stay in pipeline.run's callers of these.
+Text sources become `text` rows; keystroke streams become masked `events` rows plus `text` rows of what
+was typed; canaries ride along through the very same calls and are scored and removed here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline import canaries
+from pipeline.behaviour import build_events
+from pipeline.contracts import EVENTS_DATASET, TEXT_DATASET, TEXT_SCHEMA
+from pipeline.keystrokes import mask_events, replay
+from pipeline.policy import Policy
+from pipeline.pseudonym import Pseudonymizer
+from pipeline.redact import Redacted
+from pipeline.roster import Roster
+from pipeline.scrub import scrub_batch
+from pipeline.utterances import Utterance, to_utterances
+
+
+def text_table(
+    source: str, utterances: list[Utterance], scrubbed: list[Redacted], keys: Pseudonymizer, fraction: float
+) -> pa.Table:
+    out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
+    for utterance, redacted in zip(utterances, scrubbed, strict=True):
+        user_pid = keys.pid("user", utterance.user_key)
+        out["record_pid"].append(keys.pid("record", f"{source}:{utterance.record_key}"))
+        out["source"].append(source)
+        out["user_pid"].append(user_pid)
+        out["conversation_pid"].append(keys.pid("conversation", utterance.conversation_key))
+        out["context"].append(utterance.context)
+        out["ts"].append(utterance.ts.replace(second=0, microsecond=0))
+        out["text"].append(redacted.text)
+        out["redactions"].append([{"entity": e, "count": n} for e, n in sorted(redacted.counts.items())])
+        out["redacted_count"].append(sum(redacted.counts.values()))
+        out["split"].append("validation" if keys.bucket(user_pid) < fraction else "train")
+    return pa.Table.from_pydict(out, schema=TEXT_SCHEMA)
+
+
+def scrub_text_rows(
+    ds: str,
+    source: str,
+    rows: list[dict[str, Any]],
+    policy: Policy,
+    keys: Pseudonymizer,
+    roster: Roster,
+    counts: dict[str, Any],
+) -> pa.Table:
+    utterances = to_utterances(source, rows, roster)
+    kept = [u for u in utterances if u.text.strip()]
+    # Canaries go through the very same call as the real rows, then are split off and scored.
+    planted = canaries.canary_records(ds, source, int(policy.canaries["per_partition"]), canaries.canary_employees(ds))
+    everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
+    scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
+    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries])
+    dropped = Counter({"empty_text": len(utterances) - len(kept)})
+    dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
+    published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]
+    counts["dropped"] = {k: v for k, v in dropped.items() if v}
+    counts["entities"] = dict(sorted(sum((r.counts for r in scrubbed), Counter()).items()))
+    counts["rows_touched"] = sum(1 for _, r in published if r.counts)
+    fraction = float(policy.output["validation_fraction"])
+    return text_table(source, [u for u, _ in published], [r for _, r in published], keys, fraction)
+
+
+def scrub_keystrokes(
+    ds: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+) -> dict[str, pa.Table]:
+    """Replay typed text, scrub it (final and typed-then-deleted), mask the events behind every finding.
+
+    Every event is published (masked) in `events`; each non-password segment's final text also joins
+    `text` as a derived row. A segment whose whole text is a credential is treated as a password field.
+    """
+    settings = policy.events
+    planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0])
+    if int(policy.canaries["per_partition"]) > 0:
+        rows = rows + planted.rows
+    segments = replay(rows, idle_gap_ms=int(settings["idle_gap_ms"]))
+    typed = [s for s in segments if not s.is_password]
+    finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
+    histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
+    sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
+    history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
+    masked = mask_events(rows, segments, sensitive, history_sensitive, in_place=True)
+    if int(policy.canaries["per_partition"]) > 0:
+        counts["canaries"] = canaries.score_typed(planted, masked[-len(planted.rows) :])
+        masked = masked[: -len(planted.rows)]
+        keep = [not canaries.is_canary(s.employee_id) for s in typed]
+        typed = [s for s, k in zip(typed, keep, strict=True) if k]
+        finals = [r for r, k in zip(finals, keep, strict=True) if k]
+        histories = [r for r, k in zip(histories, keep, strict=True) if k]
+        segments = [s for s in segments if not canaries.is_canary(s.employee_id)]
+
+    texts = [
+        (s, r) for s, r in zip(typed, finals, strict=True)
+        if s.final_text.strip() and not r.drop_row and not all_credential(s.final_text, r)
+    ]
+    counts["entities"] = dict(sorted(sum((r.counts for r in finals + histories), Counter()).items()))
+    counts["rows_touched"] = sum(1 for _, r in texts if r.counts)
+    counts["segments"] = {
+        "total": len(segments),
+        "password": len(segments) - len(typed),
+        "published_as_text": len(texts),
+        "unknown_keys": sum(s.unknown_keys for s in segments),
+    }
+    fraction = float(policy.output["validation_fraction"])
+    utterances = [
+        Utterance(
+            record_key=s.segment_id,
+            user_key=s.employee_id,
+            conversation_key=f"session:{s.employee_id}/{s.device_id}/{s.session_id}",
+            context=f"typed:{s.field_kind or 'unknown'}",
+            ts=s.ts_start,
+            text=s.final_text,
+        )
+        for s, _ in texts
+    ]
+    return {
+        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction),
+    }
+
+
+def all_credential(text: str, redacted: Redacted) -> bool:
+    """Credential entry typed outside a password field: the text is nothing but the secret."""
+    covered = sum(end - start for start, end in redacted.spans)
+    return redacted.counts.get("CREDENTIAL", 0) > 0 and covered >= len(text.strip())
