@@ -21,6 +21,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUME
     os.environ[_var] = "1"  # one core, as in bench_pipeline
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import cProfile  # noqa: E402
 import functools  # noqa: E402
 import io  # noqa: E402
@@ -37,7 +38,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import generate_text_night, text_records, timed  # noqa: E402
+from bench_pipeline import generate_text_night, snapshot_pipeline, text_records, timed  # noqa: E402
 
 
 class StageClock:
@@ -129,7 +130,7 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
     spacy_s = s.pop("spacy+artifacts") - s["presidio/nlp_artifacts"]
     ours = {k: v for k, v in s.items() if groups.get(k) == "ours"}
     builtin = {k: v for k, v in s.items() if groups.get(k) == "presidio"}
-    engine_parts = {k: v for k, v in s.items() if k.startswith("presidio/")}
+    engine_parts = {k: v for k, v in s.items() if k.startswith("presidio/") and k not in groups}
     known = spacy_s + sum(ours.values()) + sum(builtin.values()) + sum(engine_parts.values()) + s["redaction"]
     summary = {
         "spaCy pipeline (nlp.pipe, all components)": spacy_s,
@@ -211,7 +212,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pyinstrument", help="also write pyinstrument's text tree here (if installed)")
     parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument("--code", default="HEAD",
+                        help="git revision of pipeline/ to measure (as bench_pipeline), or 'worktree'")
     args = parser.parse_args()
+    code_dir = Path(tempfile.mkdtemp(prefix="scrubline-code-"))
+    atexit.register(shutil.rmtree, code_dir, True)
+    code = {"code": "working tree"} if args.code == "worktree" else snapshot_pipeline(args.code, code_dir)
+    print(f"measuring pipeline/ from {code}", flush=True)
 
     from pipeline.detect.engine import NLP_BATCH_SIZE
     from pipeline.policy import load_policy
@@ -236,7 +243,7 @@ def main() -> None:
         return scrub_batch(texts, policy, roster, keys)
 
     print(f"{len(texts):,} rows ({len(unique):,} unique)", flush=True)
-    results: dict[str, Any] = {"rows": len(texts), "unique_rows": len(unique)}
+    results: dict[str, Any] = {"code": code, "rows": len(texts), "unique_rows": len(unique)}
     _, plain = timed(run, len(texts))
     results["plain"] = plain.to_dict()
     results["stages"] = stage_breakdown(detector, run, len(texts))

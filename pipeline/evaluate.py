@@ -18,6 +18,12 @@ from typing import Any
 
 TOKEN = re.compile(r"[^\W_]+")
 IGNORE = "IGNORE"
+# Identifiers a set leaves unlabelled that still point at people (WNUT-17's @handles and URLs): with
+# `unlabelled=True` they are scored under these labels and kept out of over-redaction, as the sets' README asks.
+UNLABELLED = {
+    "@HANDLE (unlabelled)": re.compile(r"(?<![\w@])@\w{2,}"),
+    "URL (unlabelled)": re.compile(r"\b(?:https?://|www\.)\S+"),
+}
 
 
 @dataclass
@@ -71,7 +77,17 @@ def _identifying(token: str) -> bool:
     return len(token) >= 3 or any(c.isdigit() for c in token)
 
 
-def score(records: Iterable[dict[str, Any]], scrubbed: Sequence[str]) -> EvalResult:
+def _with_unlabelled(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's spans plus its @handles and URLs that no labelled span touches."""
+    spans = list(record["spans"])
+    for label, pattern in UNLABELLED.items():
+        for match in pattern.finditer(record["text"]):
+            if not any(s["start"] < match.end() and match.start() < s["end"] for s in spans):
+                spans.append({"start": match.start(), "end": match.end(), "label": label})
+    return spans
+
+
+def score(records: Iterable[dict[str, Any]], scrubbed: Sequence[str], unlabelled: bool = False) -> EvalResult:
     result = EvalResult()
     for record, out in zip(records, scrubbed, strict=True):
         result.records += 1
@@ -79,7 +95,7 @@ def score(records: Iterable[dict[str, Any]], scrubbed: Sequence[str]) -> EvalRes
         kept = surviving_chars(text, out)
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
         covered = [False] * len(text)
-        for span in record["spans"]:
+        for span in _with_unlabelled(record) if unlabelled else record["spans"]:
             for i in range(span["start"], span["end"]):
                 covered[i] = True
             if span["label"] == IGNORE:
@@ -96,8 +112,10 @@ def score(records: Iterable[dict[str, Any]], scrubbed: Sequence[str]) -> EvalRes
     return result
 
 
-def evaluate(records: list[dict[str, Any]], scrub: Callable[[list[str]], list[str]]) -> EvalResult:
-    return score(records, scrub([r["text"] for r in records]))
+def evaluate(
+    records: list[dict[str, Any]], scrub: Callable[[list[str]], list[str]], unlabelled: bool = False
+) -> EvalResult:
+    return score(records, scrub([r["text"] for r in records]), unlabelled)
 
 
 def format_table(name: str, result: EvalResult) -> str:

@@ -13,7 +13,8 @@ import yaml
 ACTIONS = frozenset({"replace", "pseudonym", "remove", "drop_row"})
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})
 RECOGNIZER_FAMILIES = (
-    "presidio_builtin", "spacy_ner", "names", "roster", "credentials", "performance", "contact",
+    "presidio_builtin", "spacy_ner", "names", "roster", "credentials", "performance", "contact", "payment",
+    "gate_shapes",
 )
 PUBLISH_TARGETS = frozenset({"text", "events", "none"})
 KEY_DETAILS = frozenset({"class", "char"})

@@ -16,8 +16,9 @@ import ahocorasick
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from pipeline.detect import address
 from pipeline.detect.registry import DetectContext, register
-from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
+from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer, cue_check
 from pipeline.roster import Roster
 
 PHONE = "PHONE_NUMBER"
@@ -29,27 +30,19 @@ _I = re.IGNORECASE
 _pattern = SpanPattern.of
 
 
-def _cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
-    """A check passing when `cue` occurs within `before` characters ahead of the span (or `after` behind it),
-    on the same line."""
-
-    def check(match: re.Match[str], start: int, end: int) -> bool:
-        text = match.string
-        ahead = text[max(0, start - before) : start].rsplit("\n", 1)[-1]
-        behind = text[end : end + after].split("\n", 1)[0]
-        return bool(cue.search(ahead) or (after and cue.search(behind)))
-
-    return check
-
-
 # --- phone numbers -------------------------------------------------------------------------------------------------
 
 _EXTENSION = r"(?:\s*,?\s*(?i:ext\.?|extension|x|#)\s*\d{1,6}\b)?"
 _PHONE_START = r"(?<![\w+.-])"
-_PHONE_END = r"(?![\d-]|\.\d)"
+_PHONE_END = r"(?![\d]|-\d|\.\d)"  # "815-Fax" ends the number; "815-2" does not
 _PHONE_CUE = re.compile(
     r"(?i)\b(?:call|calling|called|phone|ph|tel|telephone|cell|mobile|mob|text|txt|sms|whatsapp|signal|fax|dial"
-    r"|number|reach|contact|ring|extension|ext|desk|landline|hotline)\b"
+    r"|number|reach|contact|ring|extension|ext|desk|landline|hotline|answering|voicemail|messages?|registered|whatsapp)\b"
+)
+# Labels written after a number in signatures and address blocks: "416 60 039 office", "815-Fax".
+_PHONE_LABEL_AFTER = re.compile(r"(?i)^[\s,:()-]{0,3}(?:office|fax|mobile|cell|home|work|desk|tel|phone|direct|main)\b")
+_PHONE_LABEL_LINE = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|mobile|cell|fax|desk|contact)\s*(?:number|no\.?|#)?\s*:?\s*$"
 )
 _NANP = r"(?:(?:\+?1|001)[\s.-]?)?(?:\(\s*[2-9]\d{2}\s*\)\s?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4}"
 # E.164 allows at most 15 digits; at least 8 keeps "+1 2" or "+33 1" fragments out.
@@ -68,131 +61,54 @@ def _digit_count(low: int, high: int) -> Check:
     return check
 
 
-_GROUPED = r"(?:\(\d{1,4}\)\s?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}"
+_GROUPED = r"(?:\(\d{1,4}\)[ \t]?)?\d{2,6}(?:[ \t.-]\d{2,8}){1,4}"  # groups on one line
 _DATE_OR_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}[.:]\d{2}$")
 
 
 _grouped_length = _digit_count(7, 13)
-_after_phone_cue = _cue_check(_PHONE_CUE, before=30)
+_after_phone_cue = cue_check(_PHONE_CUE, before=30)
+
+
+def _phone_context(match: re.Match[str], start: int, end: int) -> bool:
+    """A phone cue before the number on its line, a "Phone:" label ending the line above, or a label after it."""
+    text = match.string
+    if _after_phone_cue(match, start, end) or _PHONE_LABEL_AFTER.match(text[end : end + 12]):
+        return True
+    lines = text[max(0, start - 60) : start].split("\n")
+    return len(lines) >= 2 and not lines[-1].strip() and bool(_PHONE_LABEL_LINE.search(lines[-2]))
 
 
 def _cued_grouped(match: re.Match[str], start: int, end: int) -> bool:
     return (
         not _DATE_OR_TIME.match(match.string[start:end])
         and _grouped_length(match, start, end)
-        and _after_phone_cue(match, start, end)
+        and _phone_context(match, start, end)
     )
 
 
 def phone_recognizer(language: str = "en") -> SpanRecognizer:
     """NANP, international and UK numbers with extensions; bare digit runs and extensions only after a phone cue."""
-    cue = _cue_check(_PHONE_CUE, before=40)
+    cue = cue_check(_PHONE_CUE, before=40)
     patterns = [
         _pattern("nanp", _PHONE_START + _NANP + _EXTENSION + _PHONE_END, 0.7),
         _pattern("international", _PHONE_START + _INTERNATIONAL + _EXTENSION + _PHONE_END, 0.7, _digit_count(8, 15)),
         _pattern("uk_national", _PHONE_START + _UK_NATIONAL + _EXTENSION + _PHONE_END, 0.6, _digit_count(10, 11)),
-        _pattern("bare_ten_digits", _PHONE_START + r"(?:\+?1)?[2-9]\d{2}[2-9]\d{6}" + _PHONE_END, 0.6, cue),
+        _pattern("bare_ten_digits", _PHONE_START + r"(?:\+?1)?[2-9]\d{2}[2-9]\d{6}" + _PHONE_END, 0.6, _phone_context),
+        # Any 9-12 digit run with a phone cue before it or a label after it ("3660170548-Fax").
+        _pattern("bare_digits_in_context", _PHONE_START + r"\d{9,12}" + _PHONE_END, 0.5, _phone_context),
+        # European national numbers: a trunk 0 and grouped digits ("0688 872 49 99", "024 971 50 30").
+        _pattern(
+            "national_trunk",
+            _PHONE_START + r"0\d{1,4}(?:[ .-]\d{2,4}){2,4}" + _EXTENSION + _PHONE_END,
+            0.5,
+            _digit_count(9, 11),
+        ),
         _pattern("local_seven_digits", _PHONE_START + r"[2-9]\d{2}-\d{4}" + _EXTENSION + _PHONE_END, 0.5, cue),
         # Other countries' national formats ("0490 75 40 81", "(37) 788-063") only right after a phone cue.
         _pattern("grouped_digits_after_cue", _PHONE_START + _GROUPED + _EXTENSION + _PHONE_END, 0.5, _cued_grouped),
         _pattern("extension_only", r"\b(?:ext\.?|extension|x)\s?\d{2,6}\b", 0.5, cue, flags=_I),
     ]
     return SpanRecognizer(PHONE, patterns, name="PhoneExtensionRecognizer", supported_language=language)
-
-
-# --- street addresses ----------------------------------------------------------------------------------------------
-
-# Suffixes that are rarely anything but a street; the others ("Court", "Way", "Park", the long tail of USPS
-# suffixes) need a unit, a region or an address cue around them.
-_STRONG_SUFFIX = (
-    r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Dr|Ct|Pl|Parkway|Pkwy|Highway|Hwy|Terrace|Ter"
-    r"|Crescent|Cres|Mews|Expressway|Expy|Freeway|Fwy|Turnpike|Tpke"
-)
-_WEAK_SUFFIX = (
-    r"Drive|Court|Way|Place|Circle|Cir|Square|Sq|Close|Grove|Gardens?|Row|Walk|Trail|Trl|Loop|Plaza|Hills?|Park"
-    r"|Green|Rise|View|Parade|Wharf|Yard|Run|Junction|Jct|Crossing|Xing|Point|Pt|Ridge|Heights|Hts|Path|Pike"
-    r"|Alley|Aly|Creek|Village|Vista|Islands?|Club|Mall|Keys?|Orchard|Harbou?rs?|Coves?|Burgs?|Wall|Station|Fort"
-    r"|Fords?|Ferry|Fields?|Flats?|Forest|Forge|Gateway|Glen|Haven|Hollow|Inlet|Knoll|Lakes?|Landing|Lodge|Manor"
-    r"|Meadows?|Mills?|Mission|Mount|Mountain|Oval|Pass|Pines|Plains|Port|Prairie|Ranch|Rapids|River|Shores?"
-    r"|Springs?|Spur|Stream|Summit|Trace|Track|Valley|Ville|Wells?|Estates?|Bypass|Causeway|Center|Centre|Common"
-    r"|Corners?|Course|Crest|Dale|Falls|Bridge|Brook|Bluff|Branch|Bend|Beach|Canyon|Cape|Cliffs?|Curve|Greens"
-    r"|Motorway|Shoal|Tunnel|Union|Underpass|Viaduct|Views|Ways"
-)
-_REGION_CODES = (
-    # US states and territories, military post codes, Canadian provinces and territories.
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH "
-    "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR VI GU AS MP PW MH FM AA AE AP "
-    "AB BC MB NB NL NS NT NU ON PE QC SK YT"
-).split()
-_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)"  # UK, Canada
-_HOUSE_NUMBER = r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?"
-_DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
-_NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
-_UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Flat|#)\.?\s*#?[A-Za-z0-9-]{1,6}\b)?"
-_COUNTRY = (
-    r"(?:USA|U\.S\.A?\.?|United\s+States|United\s+Kingdom|UK|Canada|Australia|New\s+Zealand|Ireland|India|Germany"
-    r"|France|Netherlands|Spain|Italy)"
-)
-_CITY = r"[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,2}"
-# The city is only taken when a state, ZIP, postcode or country follows it: "12 Main St, Thanks" keeps "Thanks".
-_REGION = (
-    r"(?:(?:,\s*|[ \t]*\n\s*)" + _CITY + r"(?=,?\s+(?:[A-Z]{2}\b|\d{5}|" + _POSTCODE + "|" + _COUNTRY + r")))?"
-    r"(?:,?\s+(?:" + "|".join(_REGION_CODES) + r")\b)?(?:,?\s+\d{5}(?:-\d{4})?\b)?(?:,?\s+" + _POSTCODE + r"\b)?"
-    r"(?:,?\s+" + _COUNTRY + r"\b(?:\s+\d{5}\b)?)?"
-)
-_FULL_REGION = (
-    r",\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2},?\s+"
-    r"(?:(?:" + "|".join(_REGION_CODES) + r")\s+(?:\d{5}(?:-\d{4})?|" + _POSTCODE + r")|" + _POSTCODE + r")\b"
-)
-_FLAT = r"\b(?:Flat|Studio|Apartment|Apt|Unit)\s+\d{1,4}[A-Za-z]?,\s+(?:\d{1,5}[A-Za-z]?\s+)?"
-
-
-def _street(name_word: str, suffix: str, lead: str = _HOUSE_NUMBER + r"\s+") -> str:
-    """Number, street name words, a suffix in any case, then the optional unit and region as group `tail`."""
-    return (
-        lead + _DIRECTION + name_word + r"(?:\s+" + name_word + r"){0,3}\s+"
-        + r"(?i:" + suffix + r")\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?(?P<tail>" + _UNIT + _REGION + ")"
-    )
-
-
-_ADDRESS_CUE = re.compile(
-    r"(?i)\b(?:live[sd]?\s+(?:at|on)|living\s+at|address(?:\s+is)?|located\s+at|ship(?:ped)?\s+to"
-    r"|send\s+(?:it\s+)?to|deliver(?:ed)?\s+to|mail\s+(?:it\s+)?to|moved\s+to|staying\s+at"
-    r"|my\s+(?:place|house|apartment|flat)\s+(?:is|at))"
-)
-_after_address_cue = _cue_check(_ADDRESS_CUE, before=30)
-
-
-def _weak_street(match: re.Match[str], start: int, end: int) -> bool:
-    """"9 Supreme Court" or "2 Large Drive" only count with a unit or region after them, or an address cue before."""
-    return bool(match.group("tail").strip(" ,")) or _after_address_cue(match, start, end)
-
-
-def address_recognizer(language: str = "en") -> SpanRecognizer:
-    """US and UK street addresses: number, capitalised street name, suffix, then optional unit, city, state and ZIP."""
-    lowercase_word = r"(?:[a-z][a-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
-    patterns = [
-        _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX), 0.7),
-        _pattern("street_weak_suffix", _street(_NAME_WORD, _WEAK_SUFFIX), 0.65, _weak_street),
-        # Chat is often all lowercase: "i live at 12 oak street" counts after an address cue.
-        _pattern(
-            "street_lowercase",
-            _street(lowercase_word, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX),
-            0.6,
-            _after_address_cue,
-        ),
-        # Any street name at all when a full region follows: ", City, ST 12345" or a postcode.
-        _pattern(
-            "street_with_region",
-            r"(?:" + _FLAT + "|" + _HOUSE_NUMBER + r"\s+)" + _DIRECTION + _NAME_WORD
-            + r"(?:\s+" + _NAME_WORD + r"){0,3}" + _UNIT + _FULL_REGION,
-            0.7,
-        ),
-        # UK flats often give no house number: "Flat 4, Wright Wells, Edwardschester, SS9 5EB".
-        _pattern("flat_street", _street(_NAME_WORD, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX, lead=_FLAT), 0.7),
-        _pattern("po_box", r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", 0.7, flags=_I),
-    ]
-    return SpanRecognizer(ADDRESS, patterns, name="StreetAddressRecognizer", supported_language=language)
 
 
 # --- dates of birth ------------------------------------------------------------------------------------------------
@@ -232,7 +148,7 @@ def _plausible_date(text: str) -> bool:
 
 def dob_recognizer(language: str = "en") -> SpanRecognizer:
     """A date with a birth cue ("born", "DOB", "birthday") just before it, or right after it."""
-    near_birth = _cue_check(_BIRTH_CUE, before=40, after=15)
+    near_birth = cue_check(_BIRTH_CUE, before=40, after=15)
 
     def check(match: re.Match[str], start: int, end: int) -> bool:
         return _plausible_date(match.string[start:end]) and near_birth(match, start, end)
@@ -378,7 +294,7 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
             r"\b[a-z][a-z0-9]{0,30}(?:-[a-z0-9]{1,30}){0,3}-(?:prod|prd|stg|stage|staging|dev|qa|uat)"
             r"(?:-[a-z0-9]{1,30}){0,3}-?\d{1,3}\b",
             0.6,
-            _cue_check(_HOST_CUE, before=25),
+            cue_check(_HOST_CUE, before=25),
         ),
     ]
     return SpanRecognizer(HOSTNAME, patterns, name="InternalHostnameRecognizer", supported_language=language)
@@ -389,7 +305,7 @@ def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
     return [
         phone_recognizer(language),
-        address_recognizer(language),
+        address.address_recognizer(language),
         dob_recognizer(language),
         EmployeeIdRecognizer(context.roster, supported_language=language),
         hostname_recognizer(language),

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpEngineProvider
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
 
 from pipeline.detect.registry import DetectContext, build_recognizers
 from pipeline.offline import make_offline
@@ -15,6 +16,7 @@ from pipeline.policy import Policy
 from pipeline.roster import Roster
 
 NLP_BATCH_SIZE = 64
+POSSESSIVES = ("'s", "’s")
 # spaCy labels we use, and the ones we ignore on purpose (organisations, dates, amounts: not about a person).
 NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
 NER_IGNORED = [
@@ -24,6 +26,30 @@ NER_IGNORED = [
 # Presidio logs each decision at INFO/DEBUG; those lines can quote text, so keep them off.
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+class DeclaredContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer, handed only the results of recognizers that declare context words.
+
+    The stock enhancer deep-copies every result of every text before skipping those without context; most of
+    ours carry their context checks inside their patterns, so that copy is pure cost on every line.
+    """
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        declared = {r.id for r in recognizers if r.context}
+        key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+        wanted = [r for r in raw_results if (r.recognition_metadata or {}).get(key) in declared]
+        others = [r for r in raw_results if (r.recognition_metadata or {}).get(key) not in declared]
+        if not wanted:
+            return others
+        return super().enhance_using_context(text, wanted, nlp_artifacts, recognizers, context) + others
 
 
 @dataclass(frozen=True)
@@ -59,8 +85,16 @@ class Detector:
                 },
             }
         ).create_engine()
+        # Components nothing downstream reads (the dependency parser, by default) cost time on every text.
+        nlp = nlp_engine.get_nlp(policy.language)
+        for pipe in policy.raw["nlp"].get("pipes_disabled", []):
+            if pipe in nlp.pipe_names:
+                nlp.disable_pipe(pipe)
         self.analyzer = AnalyzerEngine(
-            registry=registry, nlp_engine=nlp_engine, supported_languages=[policy.language]
+            registry=registry,
+            nlp_engine=nlp_engine,
+            supported_languages=[policy.language],
+            context_aware_enhancer=DeclaredContextEnhancer(),
         )
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
@@ -77,15 +111,19 @@ class Detector:
                 nlp_artifacts=nlp_artifacts,
                 score_threshold=self.policy.score_threshold,
             )
-            by_text[text] = [_finding(r) for r in results]
+            by_text[text] = [_finding(text, r) for r in results]
         return [by_text.get(t, []) for t in texts]
 
 
-def _finding(result: RecognizerResult) -> Finding:
+def _finding(text: str, result: RecognizerResult) -> Finding:
     metadata = result.recognition_metadata or {}
+    end = result.end
+    # spaCy takes the possessive into a name ("Ann Ford's"); the "'s" says nothing about who it is.
+    if result.entity_type == "PERSON" and text[result.start : end].endswith(POSSESSIVES):
+        end -= 2
     return Finding(
         start=result.start,
-        end=result.end,
+        end=end,
         entity=result.entity_type,
         score=float(result.score),
         subject=metadata.get("subject"),

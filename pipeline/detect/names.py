@@ -1,19 +1,22 @@
-"""Names of people the roster does not know: a first/last-name lexicon read with the words around it, and
-spaCy entities of other types that are really names.
+"""Names of people the roster does not know: a given-name and surname lexicon read with the words around it,
+and spaCy entities of other types that are really names.
 
-en_core_web_sm misses many names: unfamiliar ones ("Rintanen"), lowercase ones ("donald trump", "emma") and
-ones it files as an organisation or a nationality ("Trump" as ORG). A lexicon of given names and surnames
-(Faker's lists for all its locales) finds them, but many names are also words ("Will", "Grace", "Brown"),
-and many foreign-list names are English words ("Long", "Weeks"). So every lexicon hit is classed:
+en_core_web_sm misses many names: unfamiliar ones ("Kristensen"), lowercase ones ("emma", "amy schumer"), and
+ones it files as an organisation or a nationality ("Magnus Poulsen" as ORG). A lexicon (Faker's name lists for
+all its locales plus the 1990 US census lists) finds them, but many names are also words ("Will", "Grace",
+"Brown", "Story"), so every hit is classed against the everyday words of English (the model's WordNet-derived
+lemma index and wordfreq frequencies):
 
-- distinctive: a name that is no everyday English word (its lemma is not in the model's WordNet-derived
-  lemma index, or is only there as an English given name or surname): enough on its own when capitalised;
-- word-like: a name that is also a word: needs evidence (a name beside it, or a cue such as "Mr", "with",
-  "told", "ask" before it);
-- lowercase or shouted: needs the tagger to call it a proper noun and evidence too.
+- distinctive: no everyday word, or a name first ("George", "Rogers"): enough on its own when capitalised;
+- word-like: also a word: needs evidence (a distinctive name beside it, a cue such as "Mr", "with", "ask"
+  before it, a phrase such as "my name is", or a list of names around it);
+- lowercase or shouted: only an English given name that is no word ("justin", "ELLEN"), or a distinctive name
+  beside another one ("monika žilková").
 
-A found name grows over neighbouring capitalised words that are names or no English word ("Justin Bieber",
-"Willemine ten Pas"), so the surname the lexicon lacks goes with the given name it has.
+An unknown capitalised word counts after a title ("Mr Radebe", "thanks Jessum"), a naming phrase, in a list of
+names, or as a speaker label ("Vsevolod: ..."), never alone: project code names ("Pinecone") look the same.
+A found name grows over neighbouring capitalised words that are names or no word ("Justin Bieber", "Ferko van
+Dijk", "Julieta S Almeida"), so the surname the lexicon lacks goes with the given name it has.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 
 import spacy
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
@@ -39,10 +44,12 @@ DISTINCT_SCORE = 0.6
 EVIDENCED_SCORE = 0.55
 RELABEL_SCORE = 0.6
 MAX_NAME_TOKENS = 4
-# Zipf frequency (log10 per billion words) from which a dictionary word is an everyday word.
-import os
-
-WORD_ZIPF = float(os.environ.get('ZIPF', '3.5'))
+# Zipf frequencies (log10 per billion words, wordfreq): from WORD_ZIPF a WordNet word is an everyday word
+# ("lohan", a WordNet noun at 3.0, stays a name); from COMMON_ZIPF any token is ("hey", "yo" are not in WordNet).
+# Chosen on wnut17_train.
+WORD_ZIPF = 3.5
+COMMON_ZIPF = 4.0
+SURNAME_ZIPF = 4.5
 
 # Faker's curated English-speaking locales (not "en", whose long tail holds "Friend" and "Tea"): a WordNet noun
 # that is one of their given names is a name first ("george").
@@ -65,8 +72,17 @@ TITLE_CUES = frozenset(
     thx ty coach president senator sen governor gov mayor judge justice officer sgt captain capt rev pastor father
     fr pope king queen prince princess dj mc""".split()
 )
+# Phrases that introduce a name: "my name is Rubija", "call me Csanád", "my kid Tadzio", "maiden name is Key".
+_NAMING = re.compile(
+    r"(?i)(?:\bname\s+is|\bname\s*[?:]|\bcall\s+me|\bcalled|\bnamed|\bi'?m|\bthis\s+is|\bmy\s+(?:kid|son|daughter|child"
+    r"|wife|husband|partner|boss|manager|friend|mom|mum|dad|brother|sister|colleague|coworker|landlord|neighbou?r))\s*$"
+)
 # spaCy labels whose spans are sometimes people: "Trump" as ORG, "Adamska" as NORP, "Kanye West" as PRODUCT.
 RELABELLED = frozenset({"ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "FAC", "LAW", "LANGUAGE"})
+
+
+# Suffixes to strip (and what to put back) to find the word under an inflected form.
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("er", ""))
 
 
 class Kind(Enum):
@@ -81,7 +97,7 @@ class NameLexicon:
 
     names: frozenset[str]
     words: frozenset[str]
-    english: frozenset[str] = frozenset()
+    lowercase_ok: frozenset[str] = frozenset()  # English given names that are no word: "justin", "emma"
 
     def kind(self, token: Token) -> Kind:
         lower = token.lower_
@@ -93,8 +109,11 @@ class NameLexicon:
         return Kind.DISTINCT
 
     def is_word(self, token: Token) -> bool:
+        """An everyday word, inflected or not: spaCy leaves capitalised words unlemmatised ("Launches")."""
         lower = token.lower_
-        return lower in self.words or token.lemma_.lower() in self.words or token.is_stop
+        if lower in self.words or token.lemma_.lower() in self.words or token.is_stop:
+            return True
+        return any(lower.endswith(end) and lower[: -len(end)] + add in self.words for end, add in _INFLECTIONS)
 
 
 def _faker_names(locales: Iterable[str] | None = None) -> tuple[set[str], set[str]]:
@@ -109,10 +128,24 @@ def _faker_names(locales: Iterable[str] | None = None) -> tuple[set[str], set[st
             continue
         provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
         for attribute, value in vars(provider).items():
-            target = given if attribute.startswith("first_names") else family if attribute.startswith("last_names") else None
+            target = (
+                given if attribute.startswith("first_names") else family if attribute.startswith("last_names") else None
+            )
             if target is None or not isinstance(value, (dict, list, tuple, set, frozenset)):
                 continue
             target.update(part.lower() for name in value for part in str(name).replace("-", " ").split())
+    return given, family
+
+
+def _census_names() -> tuple[set[str], set[str]]:
+    """(given names, surnames) of the 1990 US census files that the `names` package ships (public domain):
+    5,494 given names and 88,799 surnames, "Trump", "Lohan" and "Hendrix" among them."""
+    files = resources.files("names")
+    given: set[str] = set()
+    for name in ("dist.male.first", "dist.female.first"):
+        given.update(line.split()[0].lower() for line in files.joinpath(name).read_text().splitlines() if line.strip())
+    lines = [line for line in files.joinpath("dist.all.last").read_text().splitlines() if line.strip()]
+    family = {line.split()[0].lower() for line in lines}
     return given, family
 
 
@@ -122,22 +155,43 @@ def name_lexicon(model: str) -> NameLexicon:
     in English (wordfreq) to be meant as words, says which names are also words."""
     nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner", "senter"])
     given, family = _faker_names()
-    english, _ = _faker_names(_ENGLISH_LOCALES)
-    english_given, _ = _faker_names(("en",) + _ENGLISH_LOCALES)
+    census_given, census_family = _census_names()
+    curated_given, curated_family = _faker_names(_ENGLISH_LOCALES)
+    long_given, _ = _faker_names(("en",))
     frequency = get_frequency_dict("en", wordlist="best")
-    floor = 10 ** (WORD_ZIPF - 9)
-    words: set[str] = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR
+
+    def zipf_below(limit: float) -> Callable[[str], bool]:
+        return lambda w: frequency.get(w, 0.0) < 10 ** (limit - 9)
+
+    # Names first, though WordNet lists them as nouns: English given names ("george"), and English surnames and
+    # names of the long US given-name list below SURNAME_ZIPF ("rogers", "bruno"; not "king", "price").
+    names_first = curated_given | set(filter(zipf_below(SURNAME_ZIPF), curated_family | long_given))
+    wordnet: set[str] = set()
     if "lemmatizer" in nlp.pipe_names:
         index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index", {})
         for pos in ("verb", "adj", "adv", "noun"):
-            words.update(
-                w for w in index.get(pos, ())
-                if frequency.get(w, 0.0) >= floor and not (pos == "noun" and w in english)
-            )
-    names = {n for n in given | family if len(n) >= 2 and n not in PARTICLES}
-    return NameLexicon(
-        names=frozenset(names), words=frozenset(words), english=frozenset(n for n in english_given if n not in words)
-    )
+            frequent = {w for w in index.get(pos, ()) if not zipf_below(WORD_ZIPF)(w)}
+            wordnet |= frequent
+    nouns_only = wordnet - _non_nouns(nlp)  # a verb or adjective ("grace", "brown") stays a word
+    words = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR | (wordnet - (nouns_only & names_first))
+    # Frequent tokens outside WordNet ("hey", "yo", "goodnight") are words too, unless names first.
+    words |= {
+        w for w, f in frequency.items() if w.isalpha() and not zipf_below(COMMON_ZIPF)(w) and w not in names_first
+    }
+    lexicon_names = {n for n in given | family | census_given | census_family if len(n) >= 2 and n not in PARTICLES}
+    # Lowercase, only given names that are no WordNet word at all, or English given names: "justin", not "babe".
+    lowercase_ok = {
+        n for n in long_given | curated_given if n not in words and (n not in wordnet or n in curated_given)
+    }
+    return NameLexicon(names=frozenset(lexicon_names), words=frozenset(words), lowercase_ok=frozenset(lowercase_ok))
+
+
+def _non_nouns(nlp: spacy.Language) -> set[str]:
+    """Lemmas WordNet lists as verbs, adjectives or adverbs."""
+    if "lemmatizer" not in nlp.pipe_names:
+        return set()
+    index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index", {})
+    return {w for pos in ("verb", "adj", "adv") for w in index.get(pos, ())}
 
 
 class Shape(Enum):
@@ -169,6 +223,17 @@ def _breaks(token: Token) -> bool:
     return "\n" in token.whitespace_ or token.is_punct or token.is_space
 
 
+def _introduced(doc: Doc, token: Token) -> bool:
+    """A phrase that introduces a name right before the token: "my name is", "call me", "my kid"."""
+    return bool(_NAMING.search(doc.text[max(0, token.idx - 30) : token.idx]))
+
+
+def _speaker_label(doc: Doc, token: Token) -> bool:
+    """A name heading a line of a chat log or transcript: "Vsevolod: Who are you?"."""
+    line_start = token.i == 0 or "\n" in doc[token.i - 1].whitespace_ or doc[token.i - 1].text == "\n"
+    return line_start and token.i + 1 < len(doc) and doc[token.i + 1].text == ":"
+
+
 def _after(doc: Doc, token: Token, cues: frozenset[str]) -> bool:
     """The token right before this one, on the same line, is one of the cue words."""
     if token.i == 0:
@@ -182,7 +247,9 @@ class NameLexiconRecognizer(LocalRecognizer):
 
     def __init__(self, lexicon: NameLexicon, supported_language: str = "en") -> None:
         self.lexicon = lexicon
-        super().__init__(supported_entities=[PERSON], name="NameLexiconRecognizer", supported_language=supported_language)
+        super().__init__(
+            supported_entities=[PERSON], name="NameLexiconRecognizer", supported_language=supported_language
+        )
 
     def load(self) -> None:
         """The lexicon arrives built."""
@@ -197,7 +264,7 @@ class NameLexiconRecognizer(LocalRecognizer):
         results: list[RecognizerResult] = []
         taken_until = -1
         for token in doc:
-            if token.i < taken_until or kinds[token.i] is Kind.NONE:
+            if token.i < taken_until:
                 continue
             score = self._seed_score(doc, token, kinds)
             if score is None:
@@ -214,23 +281,55 @@ class NameLexiconRecognizer(LocalRecognizer):
             if kind is Kind.DISTINCT:
                 return DISTINCT_SCORE
             if kind is Kind.WORDLIKE:
-                return EVIDENCED_SCORE if self._evidence(doc, token, kinds) else None
-            unknown_proper = token.pos_ == "PROPN" and not self.lexicon.is_word(token)
-            return EVIDENCED_SCORE if unknown_proper and _after(doc, token, TITLE_CUES) else None
+                evidenced = (
+                    self._evidence(doc, token, kinds)
+                    or _introduced(doc, token)
+                    or self._listed_with_names(doc, token, kinds)
+                )
+                return EVIDENCED_SCORE if evidenced else None
+            if len(token) < 3 or self.lexicon.is_word(token):
+                return None
+            if _after(doc, token, TITLE_CUES):  # "ms. Quinzia": whatever the tagger says
+                return EVIDENCED_SCORE
+            if token.pos_ != "PROPN":
+                return None
+            evidenced = (
+                _introduced(doc, token) or _speaker_label(doc, token) or self._listed_with_names(doc, token, kinds)
+            )
+            return EVIDENCED_SCORE if evidenced else None
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
-        if token.lower_ in self.lexicon.english:
+        if token.lower_ in self.lexicon.lowercase_ok or self._distinct_neighbour(doc, token, kinds):
             return EVIDENCED_SCORE
         return EVIDENCED_SCORE if token.pos_ == "PROPN" and self._evidence(doc, token, kinds) else None
 
-    def _evidence(self, doc: Doc, token: Token, kinds: list[Kind]) -> bool:
-        """A lexicon name right next to it, written the same way, or a cue word right before it."""
+    def _distinct_neighbour(self, doc: Doc, token: Token, kinds: list[Kind]) -> bool:
+        """Another distinctive name right next to it, written the same way: "monika žilková", "LEONE MAZZI"."""
         shape = _shape(token)
-        for i in (token.i - 1, token.i + 1):
-            if 0 <= i < len(doc) and kinds[i] is not Kind.NONE and _shape(doc[i]) is shape:
-                if not _breaks(doc[min(i, token.i)]):
-                    return True
-        return _after(doc, token, CUES)
+        return any(
+            0 <= i < len(doc)
+            and kinds[i] is Kind.DISTINCT
+            and _shape(doc[i]) is shape
+            and not _breaks(doc[min(i, token.i)])
+            for i in (token.i - 1, token.i + 1)
+        )
+
+    def _listed_with_names(self, doc: Doc, token: Token, kinds: list[Kind]) -> bool:
+        """In a list with a distinctive capitalised name: "Romi, Erik, Amy", "Morrison, Rogers and Torres"."""
+        for step in (-1, 1):
+            i = token.i + step
+            if not (0 <= i < len(doc)) or doc[i].text not in {",", "and", "&"}:
+                continue
+            j = i + step
+            if 0 <= j < len(doc) and doc[j].text in {",", "and", "&"}:
+                j += step  # "Amy, and Romi"
+            if 0 <= j < len(doc) and kinds[j] is Kind.DISTINCT and _shape(doc[j]) is Shape.TITLED:
+                return True
+        return False
+
+    def _evidence(self, doc: Doc, token: Token, kinds: list[Kind]) -> bool:
+        """A distinctive name right next to it, written the same way, or a cue word right before it."""
+        return self._distinct_neighbour(doc, token, kinds) or _after(doc, token, CUES)
 
     def _grow(self, doc: Doc, token: Token, kinds: list[Kind]) -> tuple[int, int]:
         """Token bounds of the whole name around a seed: neighbouring names and words that are no everyday
@@ -238,10 +337,12 @@ class NameLexiconRecognizer(LocalRecognizer):
         shape = _shape(token)
 
         def joins(t: Token) -> bool:
-            if _shape(t) is not shape or t.is_stop:
-                return _initial(t) and shape is Shape.TITLED
-            if kinds[t.i] is not Kind.NONE:
+            if shape is Shape.TITLED and _initial(t):
                 return True
+            if _shape(t) is not shape or t.is_stop:
+                return False
+            if kinds[t.i] is not Kind.NONE:
+                return kinds[t.i] is Kind.DISTINCT
             if shape is Shape.TITLED:
                 return not self.lexicon.is_word(t)
             return shape is Shape.LOWER and t.pos_ == "PROPN" and not self.lexicon.is_word(t)
@@ -252,14 +353,31 @@ class NameLexiconRecognizer(LocalRecognizer):
             if joins(nxt):
                 end += 1
             elif (
-                shape is Shape.TITLED and nxt.lower_ in PARTICLES and end + 1 < len(doc)
-                and not _breaks(nxt) and _shape(doc[end + 1]) is Shape.TITLED
+                shape is Shape.TITLED
+                and nxt.lower_ in PARTICLES
+                and end + 1 < len(doc)
+                and not _breaks(nxt)
+                and _shape(doc[end + 1]) is Shape.TITLED
             ):
                 end += 2
             else:
                 break
+        # A surname that is also a word may still close the name: "Kristen Bell", "Thomas A Edison".
+        if (
+            end < len(doc)
+            and end - start < MAX_NAME_TOKENS
+            and not _breaks(doc[end - 1])
+            and kinds[end] is Kind.WORDLIKE
+            and _shape(doc[end]) is shape
+            and not doc[end].is_stop
+        ):
+            end += 1
         while start > 0 and end - start < MAX_NAME_TOKENS and not _breaks(doc[start - 1]) and joins(doc[start - 1]):
             start -= 1
+        while _initial(doc[start]) and start < token.i:
+            start += 1
+        while _initial(doc[end - 1]) and end - 1 > token.i:
+            end -= 1
         return start, end
 
     def _result(self, span: Span, score: float) -> RecognizerResult:
@@ -313,7 +431,7 @@ class NameEntityRelabelRecognizer(LocalRecognizer):
         words = [t for t in ent if t.is_alpha]
         if not words or len(words) > 3 or not all(_shape(t) is Shape.TITLED or t.lower_ in PARTICLES for t in words):
             return False
-        return any(self.lexicon.kind(t) is not Kind.NONE for t in words)
+        return any(self.lexicon.kind(t) is Kind.DISTINCT for t in words)
 
 
 @register("names")

@@ -71,6 +71,16 @@ _RATING_LEAD = (
 )
 _QUOTE_OPEN = r"[\"'“‘]?"
 _QUOTE_CLOSE = r"[\"'”’]?"
+# Calibration scales name their levels short ("partially meets", "strongly exceeds"); short forms count in
+# quotes or after a rating verb, where "meets" cannot be the verb of the sentence.
+_SHORT_RATING = (
+    r"(?:(?:strongly|partially|mostly|fully|consistently)\s+)?(?:meets|exceeds|below|does\s+not\s+meet)"
+    r"(?:\s+(?:all\s+|most\s+|some\s+)?expectations)?"
+)
+_RATING_VERB = (
+    r"(?:(?:was|is|were|are|got|been|be|being)\s+)?(?:rated|calibrated\s+(?:at|to)|landed(?:\s+at)?|got|received)"
+    r"|(?:bumped|moved|knocked|dropped|pushed|calibrated)\s+" + _PRONOUN + r"\s+(?:down|up)\s+to|rating\s*:"
+)
 # Words near a bare rating label that place it in a review rather than a sales or project update.
 _REVIEW_CONTEXT = re.compile(
     r"(?i)\b(?:rat(?:ed|ing)|review|calibrat\w*|perf|performance|cycle|manager|mid-?year|year-?end|annual"
@@ -95,6 +105,14 @@ def _rating_in_context(match: re.Match[str], start: int, end: int) -> bool:
 def rating_recognizer(language: str = "en") -> SpanRecognizer:
     """Review ratings ("rated 'below expectations'", "got a 2 out of 5") and calibration outcomes."""
     patterns = [
+        # The verb goes with the rating: "he <PERFORMANCE>" says less than "he was <PERFORMANCE>".
+        _pattern(
+            "rating_verb_short_label",
+            r"\b(?:(?:he|she|they)\s+(?=was\b|is\b|got\b))?(?:" + _RATING_VERB + r")\s*"
+            r"(?:[\"'“‘]" + _SHORT_RATING + r"[\"'”’]|" + _SHORT_RATING + r"\b(?!\s+(?:the|a|an|our|my|your)\b))",
+            0.85,
+        ),
+        _pattern("not_rated", r"\bnot\s+rated\s+(?:this|last|for\s+the)\s+(?:cycle|half|year|period|review)\b", 0.8),
         _pattern(
             "rating_label",
             r"(?P<lead>" + _RATING_LEAD + r")?(?P<quote>[\"'“‘])?(?P<label>" + _RATING_LABEL + r")\b"
@@ -142,10 +160,12 @@ def disciplinary_recognizer(language: str = "en") -> SpanRecognizer:
     patterns = [
         _pattern("pip_expanded", r"\bperformance\s+improvement\s+plan\b", 0.85),
         # Lowercase "pip" is Python's installer, so only "on a pip" style phrasing is taken in any case.
+        # Who is on it goes with it when it is a pronoun: "she's on a PIP" -> "<PERFORMANCE>".
         _pattern(
             "on_a_pip",
-            r"\b(?:(?:put|placed)\s+)?(?:on|onto|off)\s+(?:a|the|" + _POSSESSIVE + r")\s+(?:formal\s+|\d+[- ]day\s+)?"
-            r"pip\b(?!\s+install)",
+            r"\b(?:(?:he|she|they|i)(?:'s|'re|'m|\s+is|\s+was|\s+are|\s+am)\s+|(?:is|was|been|being|got|are)\s+)?"
+            r"(?:(?:put|placed)\s+)?(?:on|onto|off)\s+(?:a|the|" + _POSSESSIVE + r")\s+(?:formal\s+|\d+[- ]day\s+)?"
+            r"(?:pip\b(?!\s+install)|performance\s+improvement\s+plan\b)",
             0.85,
         ),
         _pattern(
@@ -199,7 +219,7 @@ _PAY_FILLER = (
 _PAY_TAIL = (
     r"(?:(?:annual|year-?end|signing|sign-on|retention|merit|performance|target|base|pay|salary)\s+)?"
     r"(?:bonus|raise|pay\s+(?:rise|raise|bump|cut|increase)|merit\s+increase|salary|base|refresh(?:er)?|RSUs"
-    r"|(?-i:TC)|payout|severance)"
+    r"|(?-i:TC)|payout|severance|(?:comp|compensation|pay|salary)\s+(?:adjustment|increase|bump|change))"
 )
 # "raise" and "comp" are verbs and abbreviations too: a possessive or article before them makes them pay.
 _NOUN_LEAD = frozenset({"a", "an", "my", "his", "her", "their", "your", "our", "the", "no", "any", "annual", "merit"})
@@ -235,7 +255,19 @@ def compensation_recognizer(language: str = "en") -> SpanRecognizer:
             0.8,
             _pay_noun_reads_as_pay,
         ),
-        _pattern("figure_pay_noun", r"(?<![\w.])" + _FIGURE + r"\s+" + _PAY_TAIL + r"\b", 0.8),
+        # "got a 3% raise": who got it is elsewhere, the getting goes with the figure.
+        _pattern(
+            "figure_pay_noun",
+            r"(?:\b(?:got|gets|getting|received|receiving|given|gave\s+" + _PRONOUN + r")\s+(?:a|an)\s+)?(?<![\w.])"
+            + _FIGURE + r"\s+" + _PAY_TAIL + r"\b",
+            0.8,
+        ),
+        _pattern(
+            "no_pay_rise",
+            r"\bno\s+(?:merit\s+(?:increase|raise)|raise|bonus|pay\s+(?:rise|raise|increase))"
+            r"(?:\s+(?:this|last|next)\s+(?:cycle|year|half|time))?\b",
+            0.75,
+        ),
         _pattern(
             "pay_change",
             r"\b(?:comp|compensation|salary|pay)\s+(?:change|adjustment|increase|decrease|cut|bump|review|freeze"
@@ -258,7 +290,8 @@ def compensation_recognizer(language: str = "en") -> SpanRecognizer:
 
 _LEVEL = (
     r"(?:senior|sr\.?|staff|principal|lead|manager|director|vp|svp|evp|head|chief|partner|fellow|distinguished"
-    r"|architect|engineer|team\s+lead|tech\s+lead|associate|analyst|supervisor|level\s+\d+|(?:L|E|IC|M|P|T)\d+)"
+    r"|architect|engineer|engineering\s+manager|team\s+lead|tech\s+lead|associate|analyst|supervisor|level\s+\d+"
+    r"|(?:L|E|IC|M|P|T)\d+)"
 )
 _LEVEL_PHRASE = r"(?:\s+(?:to|as)\s+(?:a\s+|an\s+)?" + _LEVEL + r"(?:\s+" + _LEVEL + r")?\b)?"
 _PROMO = r"promo(?:tion)?(?!\s*codes?)"
@@ -284,7 +317,7 @@ def promotion_recognizer(language: str = "en") -> SpanRecognizer:
             "promotion_outcome",
             r"\b(?:passed\s+over\s+for|denied|missed|didn't\s+get|did\s+not\s+get|up\s+for|put\s+" + _PRONOUN
             + r"\s+up\s+for|nominated\s+for|in\s+line\s+for|going\s+up\s+for|submitted\s+for|recommended\s+for)\s+"
-            r"(?:a\s+|the\s+|" + _POSSESSIVE + r"\s+)?" + _PROMO + r"\b",
+            r"(?:a\s+|the\s+|" + _POSSESSIVE + r"\s+)?" + _PROMO + r"\b" + _LEVEL_PHRASE,
             0.8,
         ),
         _pattern(
@@ -302,6 +335,11 @@ def promotion_recognizer(language: str = "en") -> SpanRecognizer:
 # --- termination ---------------------------------------------------------------------------------------------------
 
 _TERMINATED = r"(?:let\s+go|fired|sacked|laid\s+off|terminated|made\s+redundant|rif'?d|managed\s+out)"
+# When it happens is part of the news: "let go next week", "fired today".
+_WHEN = (
+    r"(?:\s+(?:(?:next|this|last)\s+(?:week|month|quarter|year|monday|tuesday|wednesday|thursday|friday)"
+    r"|today|tomorrow|yesterday|tonight))?"
+)
 # Who "let X go": a subject or an intention ("decided to"); a bare "let me go check" is not a dismissal.
 _LET_GO_LEAD = (
     r"(?:they|he|she|we|you|i|company|management|manager|boss|hr|to|gonna|will|'ll|are|is|'re|'s|just|finally)"
@@ -313,7 +351,7 @@ def termination_recognizer(language: str = "en") -> SpanRecognizer:
     patterns = [
         _pattern(
             "terminated_passive",
-            r"\b" + _AUX + r"\s+" + _ADVERB + _TERMINATED + r"\b(?!\s+(?:of|up|off)\b)",
+            r"\b" + _AUX + r"\s+" + _ADVERB + _TERMINATED + r"\b(?!\s+(?:of|up|off)\b)" + _WHEN,
             0.85,
             _person_subject,
         ),

@@ -40,7 +40,9 @@ def _load_families() -> None:
         builtin,
         contact,
         credentials,
+        gate_shapes,
         names,
+        payment,
         performance,
         roster,
     )

@@ -90,6 +90,19 @@ class SpanRecognizer(LocalRecognizer):
         )
 
 
+def cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
+    """A check passing when `cue` occurs within `before` characters ahead of the span (or `after` behind it),
+    on the same line."""
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        text = match.string
+        ahead = text[max(0, start - before) : start].rsplit("\n", 1)[-1]
+        behind = text[end : end + after].split("\n", 1)[0]
+        return bool(cue.search(ahead) or (after and cue.search(behind)))
+
+    return check
+
+
 def _value_span(match: re.Match[str], strip: str) -> tuple[int, int] | None:
     for group in match.re.groupindex:
         if group.startswith("value") and match.start(group) >= 0:

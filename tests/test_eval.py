@@ -1,0 +1,193 @@
+"""The leak-counting rule of pipeline.evaluate on hand-made cases, and the nightly text path measured on small
+slices of the labelled sets, with floors that fail when detection regresses.
+
+The workforce set ships in bench/data. The shared sets live in ../shared/data beside the repository; where that
+folder is missing (a plain clone) their tests skip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import scrub_texts
+from pipeline.evaluate import EvalResult, evaluate, format_table, load_records, score
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "data"
+SLICE = 300
+
+
+def record(text: str, *spans: tuple[str, str]) -> dict[str, Any]:
+    """A record whose spans are given as (substring, label); each substring's first occurrence is the span."""
+    found = []
+    for phrase, label in spans:
+        start = text.index(phrase)
+        found.append({"start": start, "end": start + len(phrase), "label": label})
+    return {"id": "t", "source": "test", "text": text, "spans": found}
+
+
+# --- the counting rule -----------------------------------------------------------------------------------------
+
+
+def test_an_untouched_span_leaks() -> None:
+    result = score([record("call Ann Leeson now", ("Ann Leeson", "PERSON"))], ["call Ann Leeson now"])
+    assert (result.labels["PERSON"].spans, result.labels["PERSON"].leaked) == (1, 1)
+    assert result.over_redaction == 0.0
+
+
+def test_a_replaced_span_does_not_leak_and_costs_nothing() -> None:
+    result = score([record("call Ann Leeson now", ("Ann Leeson", "PERSON"))], ["call <PERSON> now"])
+    assert result.labels["PERSON"].leaked == 0
+    assert result.labels["PERSON"].recall == 1.0
+    assert result.over_redaction == 0.0
+
+
+def test_one_surviving_identifying_token_leaks_the_whole_span() -> None:
+    result = score([record("call Ann Leeson now", ("Ann Leeson", "PERSON"))], ["call Ann <PERSON> now"])
+    assert result.labels["PERSON"].leaked == 1
+
+
+def test_short_letter_tokens_do_not_identify_but_any_digit_does() -> None:
+    text = "ask Al B or dial x 42"
+    result = score([record(text, ("Al B", "PERSON"), ("42", "PHONE"))], [text])
+    assert result.labels["PERSON"].leaked == 0  # "Al" and "B" are under three letters
+    assert result.labels["PHONE"].leaked == 1  # a run holding a digit always identifies
+
+
+def test_a_token_changed_in_part_does_not_survive() -> None:
+    result = score([record("hi Annabel", ("Annabel", "PERSON"))], ["hi Anna"])
+    assert result.labels["PERSON"].leaked == 0
+
+
+def test_over_redaction_is_the_share_of_unlabelled_tokens_removed() -> None:
+    text = "hello Ann there friend"
+    result = score([record(text, ("Ann", "PERSON"))], ["<X> <PERSON> there friend"])
+    assert (result.outside_tokens, result.outside_removed) == (3, 1)
+    assert result.over_redaction == pytest.approx(1 / 3)
+
+
+def test_ignore_spans_are_neither_scored_nor_over_redaction() -> None:
+    text = "ordered a Pixel today"
+    result = score([record(text, ("Pixel", "IGNORE"))], ["ordered a <X> today"])
+    assert "IGNORE" not in result.labels
+    assert result.outside_removed == 0
+
+
+def test_a_span_with_no_identifying_token_cannot_leak() -> None:
+    result = score([record("yo Al", ("Al", "PERSON"))], ["yo Al"])
+    assert result.labels["PERSON"].leaked == 0
+
+
+def test_results_add_up_over_records_and_print() -> None:
+    records = [record("call Ann Leeson", ("Ann Leeson", "PERSON")), record("mail bob@xy.io", ("bob@xy.io", "EMAIL"))]
+    result = score(records, ["call <PERSON>", "mail bob@xy.io"])
+    assert result.records == 2
+    assert result.to_dict()["labels"] == {
+        "EMAIL": {"spans": 1, "leaked": 1, "leak_recall": 0.0},
+        "PERSON": {"spans": 1, "leaked": 0, "leak_recall": 1.0},
+    }
+    table = format_table("set", result)
+    assert "EMAIL" in table and "over-redaction" in table
+
+
+def test_score_refuses_mismatched_outputs() -> None:
+    with pytest.raises(ValueError):
+        score([record("a")], [])
+
+
+# --- the text path on the labelled sets ------------------------------------------------------------------------
+
+
+def run(records: list[dict[str, Any]], roster: Path | None = None) -> EvalResult:
+    return evaluate(records, lambda texts: scrub_texts(texts, roster=roster))
+
+
+def recall(result: EvalResult, label: str) -> float:
+    assert result.labels[label].spans, f"no {label} spans in the slice"
+    return result.labels[label].recall
+
+
+@pytest.fixture(scope="module")
+def workforce() -> EvalResult:
+    return run(load_records(BENCH / "workforce_eval.jsonl"), BENCH / "workforce_roster.jsonl")
+
+
+def shared_slice(name: str) -> list[dict[str, Any]]:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{path} is not beside the repository")
+    return load_records(path)[:SLICE]
+
+
+@pytest.fixture(scope="module")
+def presidio() -> EvalResult:
+    return run(shared_slice("presidio_v2.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def wnut() -> EvalResult:
+    return run(shared_slice("wnut17_dev.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("label", "floor"),
+    [
+        ("ROSTER_NAME", 0.99),
+        ("CREDENTIAL", 0.99),
+        ("API_KEY", 0.99),
+        ("EMAIL", 1.0),
+        ("PHONE", 0.99),
+        ("CARD", 0.99),
+        ("SSN", 0.99),
+        ("PERSON", 0.97),
+        ("PERFORMANCE", 0.95),
+        ("ADDRESS", 0.9),  # target 0.99, not reached: see docs/detection.md
+    ],
+)
+def test_workforce_leak_recall(workforce: EvalResult, label: str, floor: float) -> None:
+    assert recall(workforce, label) >= floor
+
+
+def test_workforce_over_redaction(workforce: EvalResult) -> None:
+    assert workforce.over_redaction <= 0.04
+
+
+@pytest.mark.parametrize(
+    ("label", "floor"),
+    [
+        ("EMAIL", 1.0),
+        ("SSN", 1.0),
+        ("CREDIT_CARD", 1.0),
+        ("IBAN", 1.0),
+        ("IP", 1.0),
+        ("PHONE", 0.95),
+        ("PERSON", 0.85),  # target 0.97 on the whole set, not reached
+        ("ADDRESS", 0.85),  # target 0.95 on the whole set, not reached
+    ],
+)
+def test_presidio_slice_leak_recall(presidio: EvalResult, label: str, floor: float) -> None:
+    assert recall(presidio, label) >= floor
+
+
+def test_presidio_slice_over_redaction(presidio: EvalResult) -> None:
+    assert presidio.over_redaction <= 0.04
+
+
+def test_wnut_slice(wnut: EvalResult) -> None:
+    assert recall(wnut, "PERSON") >= 0.55  # target 0.85 on the whole set, not reached
+    assert wnut.over_redaction <= 0.15
+
+
+def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
+    text = "@jen_k saw Ann Leeson http://t.co/x1Yz"
+    rec = record(text, ("Ann Leeson", "PERSON"))
+    out = "@jen_k saw <PERSON> <URL>"
+    plain = score([rec], [out])
+    assert plain.outside_removed == 4  # "http", "t", "co", "x1Yz": by the plain rule, over-redaction
+    separate = score([rec], [out], unlabelled=True)
+    assert separate.labels["@HANDLE (unlabelled)"].leaked == 1
+    assert separate.labels["URL (unlabelled)"].leaked == 0
+    assert separate.outside_removed == 0
