@@ -1031,3 +1031,42 @@ def test_new_family_switches(family: str, text: str, entity: str) -> None:
     assert any(r.entity_type == entity for rec in on for r in rec.analyze(text, rec.supported_entities, None))
     off = policy_without(load_policy(), family)
     assert not {rec.name for rec in on} & {rec.name for rec in build_recognizers(DetectContext(off, Roster()))}
+
+
+def test_presidio_phone_recognizer_runs_only_on_digit_runs() -> None:
+    from pipeline.detect.builtin import DigitGatedPhoneRecognizer
+
+    recognizer = DigitGatedPhoneRecognizer(supported_regions=["US", "GB"])
+    assert recognizer.name == "PhoneRecognizer"  # the policy switch keeps Presidio's name
+    assert spans(recognizer, "call me on +44 20 7946 0958 tomorrow") == ["+44 20 7946 0958"]
+    assert spans(recognizer, "3 cats, 2 dogs and 1 fish at 10:30") == []
+
+
+def test_person_spans_leave_the_possessive_out(detector: Detector) -> None:
+    text = "per Michael Franklin's comment on the PR, I reverted it"
+    (findings,) = detector.detect([text])
+    names_found = {text[f.start : f.end] for f in findings if f.entity == "PERSON"}
+    assert "Michael Franklin" in names_found
+    assert not any(name.endswith("'s") for name in names_found)
+
+
+def test_context_enhancer_sees_only_results_of_recognizers_with_context() -> None:
+    from pipeline.detect.engine import DeclaredContextEnhancer
+
+    with_context = spans_module.SpanRecognizer(
+        "US_SSN", [spans_module.SpanPattern.of("ssn", r"\d{3}-\d{2}-\d{4}", 0.5)], name="WithContext"
+    )
+    with_context.context = ["ssn"]
+    without = spans_module.SpanRecognizer(
+        "PHONE_NUMBER", [spans_module.SpanPattern.of("p", r"\d{3}-\d{4}", 0.5)], name="Without"
+    )
+    text = "ssn 123-45-6789 or 555-0134"
+    raw = with_context.analyze(text, ["US_SSN"]) + without.analyze(text, ["PHONE_NUMBER"])
+    nlp_artifacts = NlpArtifacts(
+        entities=[], tokens=None, tokens_indices=[], lemmas=[], nlp_engine=None, language="en"
+    )
+    out = DeclaredContextEnhancer().enhance_using_context(text, raw, nlp_artifacts, [with_context, without])
+    assert len(out) == 2
+    assert {r.entity_type for r in out} == {"US_SSN", "PHONE_NUMBER"}
+    untouched = next(r for r in out if r.entity_type == "PHONE_NUMBER")
+    assert untouched is raw[1]  # passed through, not copied
