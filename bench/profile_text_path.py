@@ -15,30 +15,25 @@ to be measured on the same rows the benchmark uses. Three views, one corpus (ben
 
 from __future__ import annotations
 
-import os
+import argparse
+import atexit
+import cProfile
+import functools
+import io
+import json
+import pstats
+import secrets
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"  # one core, as in bench_pipeline
-
-import argparse  # noqa: E402
-import atexit  # noqa: E402
-import cProfile  # noqa: E402
-import functools  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import pstats  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import generate_text_night, snapshot_pipeline, text_records, timed  # noqa: E402
+# A script's own folder leads sys.path, so bench_pipeline imports as a sibling; importing it also sets the
+# one-thread variables before numpy or spaCy are imported.
+from bench_pipeline import generate_text_night, snapshot_pipeline, text_records, timed
 
 
 class StageClock:

@@ -11,26 +11,21 @@ Nothing under pipeline/ is modified; every patch is undone before the next varia
 
 from __future__ import annotations
 
-import os
+import argparse
+import atexit
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"  # one core, as in bench_pipeline
-
-import argparse  # noqa: E402
-import atexit  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import ExitStack, contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import (  # noqa: E402
+# A script's own folder leads sys.path, so bench_pipeline imports as a sibling; importing it also sets the
+# one-thread variables before numpy or spaCy are imported.
+from bench_pipeline import (
     REPO,
     generate_text_night,
     ner_components,
