@@ -22,7 +22,7 @@ from enum import Enum
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pipeline.detect.spans import SpanPattern, cue_check
+from pipeline.detect.spans import SpanPattern, cue_check, tagged_result
 
 ADDRESS = "STREET_ADDRESS"
 
@@ -439,16 +439,7 @@ class StreetAddressRecognizer(LocalRecognizer):
                     yield match.start(), match.end(), SCORE, Support.CONTEXT
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=ADDRESS,
-            start=start,
-            end=end,
-            score=score,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+        return tagged_result(self, ADDRESS, start, end, score)
 
 
 def _merge(text: str, blocks: list[tuple[int, int, float, bool]]) -> list[tuple[int, int, float, bool]]:

@@ -38,6 +38,7 @@ from wordfreq import get_frequency_dict
 
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.roster import PARTICLES, WORD_NAMES
+from pipeline.detect.spans import tagged_result
 
 PERSON = "PERSON"
 DISTINCT_SCORE = 0.6
@@ -381,16 +382,7 @@ class NameLexiconRecognizer(LocalRecognizer):
         return start, end
 
     def _result(self, span: Span, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=PERSON,
-            start=span.start_char,
-            end=span.end_char,
-            score=score,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+        return tagged_result(self, PERSON, span.start_char, span.end_char, score)
 
 
 class NameEntityRelabelRecognizer(LocalRecognizer):
@@ -413,18 +405,7 @@ class NameEntityRelabelRecognizer(LocalRecognizer):
         results = []
         for ent in nlp_artifacts.tokens.ents:
             if ent.label_ in RELABELLED and self._name_like(ent):
-                results.append(
-                    RecognizerResult(
-                        entity_type=PERSON,
-                        start=ent.start_char,
-                        end=ent.end_char,
-                        score=RELABEL_SCORE,
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        },
-                    )
-                )
+                results.append(tagged_result(self, PERSON, ent.start_char, ent.end_char, RELABEL_SCORE))
         return results
 
     def _name_like(self, ent: Span) -> bool:

@@ -17,6 +17,7 @@ from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResul
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.spans import tagged_result
 from pipeline.roster import Roster
 
 PERSON = "PERSON"
@@ -149,17 +150,7 @@ class RosterRecognizer(LocalRecognizer):
         ]
         hits = [h for h in hits if _standalone(folded, h[0], h[1]) and _reads_as_name(text, h[0], h[1], h[2])]
         return [
-            RecognizerResult(
-                entity_type=form.entity,
-                start=start,
-                end=end,
-                score=SCORE,
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    "subject": form.subject,
-                },
-            )
+            tagged_result(self, form.entity, start, end, SCORE, subject=form.subject)
             for start, end, form in _longest_first(hits)
         ]
 

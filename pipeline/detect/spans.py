@@ -76,18 +76,24 @@ class SpanRecognizer(LocalRecognizer):
         return EntityRecognizer.remove_duplicates(results)
 
     def result(self, start: int, end: int, score: float, **metadata: str | None) -> RecognizerResult:
-        """A result carrying the metadata keys Presidio's engine reads (and keeps) downstream."""
-        return RecognizerResult(
-            entity_type=self.supported_entities[0],
-            start=start,
-            end=end,
-            score=score,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                **metadata,
-            },
-        )
+        return tagged_result(self, self.supported_entities[0], start, end, score, **metadata)
+
+
+def tagged_result(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, **metadata: str | None
+) -> RecognizerResult:
+    """A result carrying the metadata keys Presidio's engine reads (and keeps) downstream, plus ours."""
+    return RecognizerResult(
+        entity_type=entity,
+        start=start,
+        end=end,
+        score=score,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            **metadata,
+        },
+    )
 
 
 def cue_check(cue: re.Pattern[str], before: int, after: int = 0) -> Check:
