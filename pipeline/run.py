@@ -45,7 +45,7 @@ from pipeline.publish import (
     write_table,
     write_text_file,
 )
-from pipeline.read import read_partition, read_roster, sources_present
+from pipeline.read import PartitionRows, read_partition, read_roster, sources_present
 from pipeline.report import build_report, load_history, write_report
 from pipeline.roster import Roster
 from pipeline.summarize import summarize_performance
@@ -124,14 +124,14 @@ def plan(cfg: NightConfig) -> list[str]:
 def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
     """Read, check, detect and redact one (source, ds) partition into staged parts plus its counts."""
     policy, keys, roster = _context(cfg)
-    partition = read_partition(cfg.raw_root, source, cfg.ds)
-    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
     target, reason = policy.source_target(source)
+    for old in cfg.parts.glob(f"{source}.*.parquet"):
+        old.unlink()
     counts: dict[str, Any] = {
         "source": source,
-        "files": partition.files,
-        "input_rows": partition.input_rows,
-        "quarantined": dict(Counter(q["reason"] for q in partition.quarantine)),
+        "files": 0,
+        "input_rows": 0,
+        "quarantined": {},
         "dropped": {},
         "primary": None if target == "none" else target,
         "published": {},
@@ -139,27 +139,59 @@ def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
         "entities": {},
         "aggregates": {},
     }
-    if source == "performance":
-        counts["aggregates"] = summarize_performance(partition.rows, policy.k_anonymity)
     if target == "none":
-        tables = {}
-        if partition.rows:
-            counts["dropped"] = {reason or "not_published": len(partition.rows)}
+        _stage_unpublished(cfg, source, policy, reason, counts)
     elif source == "keystrokes":
-        tables = scrub_keystrokes(cfg.ds, partition.rows, policy, keys, roster, counts)
+        _stage_keystrokes(cfg, policy, keys, roster, counts)
     elif target == "events":
-        fraction = float(policy.output["validation_fraction"])
-        tables = {EVENTS_DATASET: build_events(source, partition.rows, policy.events, keys, fraction)}
+        _stage_events(cfg, source, policy, keys, counts)
     else:
-        tables = {TEXT_DATASET: scrub_text_rows(cfg.ds, source, partition.rows, policy, keys, roster, counts)}
-    for old in cfg.parts.glob(f"{source}.*.parquet"):
-        old.unlink()
-    for dataset, table in tables.items():
-        write_table(cfg.parts / f"{source}.{dataset}.parquet", table)
-        counts["published"][dataset] = table.num_rows
+        _stage_text(cfg, source, policy, keys, roster, counts)
     write_json(cfg.parts / f"{source}.counts.json", counts)
     log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
     return counts
+
+
+def _read_checked(cfg: NightConfig, source: str, counts: dict[str, Any]) -> PartitionRows:
+    """The partition's checked rows; its quarantine rows go straight to the quarantine folder."""
+    partition = read_partition(cfg.raw_root, source, cfg.ds)
+    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
+    counts["files"] = partition.files
+    counts["input_rows"] = partition.input_rows
+    counts["quarantined"] = dict(Counter(q["reason"] for q in partition.quarantine))
+    return partition
+
+
+def _stage(cfg: NightConfig, source: str, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
+    for dataset, table in tables.items():
+        write_table(cfg.parts / f"{source}.{dataset}.parquet", table)
+        counts["published"][dataset] = table.num_rows
+
+
+def _stage_unpublished(cfg: NightConfig, source: str, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
+    """A source the policy does not publish (performance records): counted, summarised with k-suppression."""
+    partition = _read_checked(cfg, source, counts)
+    if source == "performance":
+        counts["aggregates"] = summarize_performance(partition.rows, policy.k_anonymity)
+    if partition.rows:
+        counts["dropped"] = {reason or "not_published": len(partition.rows)}
+
+
+def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, "keystrokes", counts)
+    _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.rows, policy, keys, roster, counts), counts)
+
+
+def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, source, counts)
+    fraction = float(policy.output["validation_fraction"])
+    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.rows, policy.events, keys, fraction)}, counts)
+
+
+def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, source, counts)
+    table = scrub_text_rows(cfg.ds, source, partition.rows, policy, keys, roster, counts)
+    _stage(cfg, source, {TEXT_DATASET: table}, counts)
 
 
 def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
