@@ -19,6 +19,10 @@ PID_HEX_CHARS = 16
 # Prefixes make a pseudonym's kind obvious and give validation a format to check.
 PREFIXES = {"user": "u_", "record": "r_", "conversation": "c_", "person": "p_", "session": "s_"}
 PID_PATTERN = r"^[urcps]_[0-9a-f]{16}$"
+# A person mentioned in text is written with consonants instead of hex digits: no digit of a pseudonym can pass for
+# (or be aligned with) a number around it, and no run of its letters spells a word.
+_HEX_TO_CONSONANTS = str.maketrans("0123456789abcdef", "bcdfghjkmnpqrstv")
+MENTION_PATTERN = r"p_[b-df-hj-np-tv]{16}"
 
 
 class MissingKeyError(RuntimeError):
@@ -41,6 +45,10 @@ class Pseudonymizer:
     def pid(self, kind: str, value: str) -> str:
         digest = hmac.new(self.key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()
         return PREFIXES[kind] + digest[:PID_HEX_CHARS]
+
+    def mention(self, subject: str) -> str:
+        """The in-text pseudonym of a person: the person pid in letters (see MENTION_PATTERN)."""
+        return self.pid("person", subject).translate(_HEX_TO_CONSONANTS)
 
     def jitter(self, value: str, amplitude: int) -> int:
         """A keyed, repeatable offset in [-amplitude, amplitude]: re-running a night gives the same rows."""

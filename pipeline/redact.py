@@ -72,5 +72,5 @@ def _replacement(action: str, finding: Finding, value: str, keys: Pseudonymizer)
         return ""
     if action == "pseudonym":
         subject = finding.subject or " ".join(value.casefold().split())
-        return f"<{finding.entity}_{keys.pid('person', subject)}>"
+        return f"<{finding.entity}_{keys.mention(subject)}>"
     return f"<{finding.entity}>"

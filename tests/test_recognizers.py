@@ -870,7 +870,10 @@ def test_name_entity_relabel_negatives(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("his address: 5049 Harjukuja 54, SEINÄJOKI", "5049 Harjukuja 54"),
+        ("his address: 5049 Harjukuja 54, SEINÄJOKI", "5049 Harjukuja 54, SEINÄJOKI"),
+        ("8514 Lyngveien 46 Apt. 085 BODØ nan", "8514 Lyngveien 46 Apt. 085 BODØ"),
+        ("25615 Tawastintie 72 Apt. 004\nKNIVSTA, nan 18237", "25615 Tawastintie 72 Apt. 004\nKNIVSTA, nan 18237"),
+        ("Ship to 12 Main Street\nSpringfield\nthanks", "12 Main Street\nSpringfield"),
         ("Meet me at 5100 Quadra 104\n Suite 845\n Evionnaz\n Switzerland 05377",
          "5100 Quadra 104\n Suite 845\n Evionnaz\n Switzerland 05377"),
         ("He lives on the north side of Rua Diadema 1903.", "Rua Diadema 1903"),
@@ -1070,3 +1073,47 @@ def test_context_enhancer_sees_only_results_of_recognizers_with_context() -> Non
     assert {r.entity_type for r in out} == {"US_SSN", "PHONE_NUMBER"}
     untouched = next(r for r in out if r.entity_type == "PHONE_NUMBER")
     assert untouched is raw[1]  # passed through, not copied
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My zip code is 2200", "2200"),
+        ("ZIP: 7412 SL", "7412 SL"),
+        ("my postal code is 90010-170.", "90010-170"),
+        ("postcode: SW1A 1AA", "SW1A 1AA"),
+        ("Looking to support Slashdb in ARENDAL 4844 in its mission", "4844"),
+        ("greetings from Costamezzana 43015!", "43015"),
+    ],
+)
+def test_postal_codes(text: str, expected: str) -> None:
+    assert spans(address_family.postal_code_recognizer(), text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meet in Room 3021 at noon",
+        "fixed in Release 4410.",
+        "we moved in Windows 2019 to",
+        "my pin code is 4921",
+        "ticket 12345 is in Sprint 4521 now",
+    ],
+)
+def test_postal_code_negatives(text: str) -> None:
+    assert spans(address_family.postal_code_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I live at 12 Main Street\nThanks", "12 Main Street"),
+        ("Ship to 12 Main Street NOW please", "12 Main Street"),
+        ("at 12 Main St, Springfield, IL 62701, DOB 03/14/1988", "12 Main St, Springfield, IL 62701"),
+        ("It is 91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz", "91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz"),
+        ("send to 19902 Dobrovského 1394 Apt. 066\nSt Georges, QC 54256", "19902 Dobrovského 1394 Apt. 066\nSt Georges, QC 54256"),
+        ("at 704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810. It serves", "704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810"),
+    ],
+)
+def test_address_block_tails(text: str, expected: str) -> None:
+    assert spans(address_family.address_recognizer(), text) == [expected]

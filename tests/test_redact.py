@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from pipeline.detect import Finding
 from pipeline.policy import Policy, load_policy
-from pipeline.pseudonym import Pseudonymizer
+from pipeline.pseudonym import MENTION_PATTERN, Pseudonymizer
 from pipeline.redact import merge_findings, redact_text
 
 KEYS = Pseudonymizer(b"k" * 32)
@@ -23,8 +24,17 @@ def test_placeholder_and_pseudonym() -> None:
     text = "ask Dana Whitfield at dana@example.com"
     findings = [Finding(4, 18, "PERSON", 1.0, subject="E1"), Finding(22, 38, "EMAIL_ADDRESS", 1.0)]
     out = redact_text(text, findings, load_policy(), KEYS)
-    assert out.text == f"ask <PERSON_{KEYS.pid('person', 'E1')}> at <EMAIL_ADDRESS>"
+    assert out.text == f"ask <PERSON_{KEYS.mention('E1')}> at <EMAIL_ADDRESS>"
     assert dict(out.counts) == {"PERSON": 1, "EMAIL_ADDRESS": 1}
+
+
+def test_person_mentions_have_no_digits_and_follow_the_person_pid() -> None:
+    """Letters only, so no digit of a pseudonym can pass for a number of the text; one mention per pid."""
+    mentions = {KEYS.mention(f"E{i}") for i in range(500)}
+    assert len(mentions) == 500
+    assert all(re.fullmatch(MENTION_PATTERN, m) for m in mentions)
+    back = str.maketrans("bcdfghjkmnpqrstv", "0123456789abcdef")
+    assert "p_" + KEYS.mention("E1")[2:].translate(back) == KEYS.pid("person", "E1")
 
 
 def test_same_subject_same_pseudonym_across_forms() -> None:

@@ -22,7 +22,7 @@ from enum import Enum
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pipeline.detect.spans import SpanPattern, cue_check, tagged_result
+from pipeline.detect.spans import SpanPattern, SpanRecognizer, cue_check, tagged_result
 
 ADDRESS = "STREET_ADDRESS"
 
@@ -301,17 +301,23 @@ _POSTCODE_NEXT = re.compile(
 _CITY_POSTCODE_NEXT = re.compile(
     r"[" + _UPPER + r"][\w'’.]{2,}(?:[ \t][" + _UPPER + r"][\w'’.]{2,}){0,2}-\d{5,6}(?![\w-])"
 )
-_REGION_NEXT = re.compile(r"(?:[A-Z]{2}|NSW|VIC|QLD|TAS|ACT|[A-Z]{3,4}(?=[ \t]+\d{4,6}\b))\b\.?(?![\w-])")
+_REGION_NEXT = re.compile(
+    r"(?:[A-Z]{2}|NSW|VIC|QLD|TAS|ACT|(?:[A-Z]{3,4}|\d{1,2})(?=[ \t,]*\n?[ \t]*\d{4,6}\b))\b\.?(?![\w-])"
+)
 # City words have three letters or more, so a following "PR" or "NO" is read as a region code.
-_CITY_WORD = r"[" + _UPPER + r"][\w'’.∆-]{2,}"
-_CITY_LINK = r"(?i:" + _LINK + r"|nad|na|am|an|im|sur|sous|upon|on|u)"
+_CITY_WORD = r"[" + _UPPER + r"][\w'’∆-]{2,}\.?"
+# "Stratford upon Avon", "Nossa Senhora Da Aparecida", "Chomutice u Horic v Podkrkonoší". One-letter links only
+# in lowercase: a capital "I" starts prose.
+_CITY_LINK = r"(?:(?i:(?!(?:i|e|y)\b)" + _LINK + r"|nad|pod|na|am|an|im|sur|sous|upon|on)|[eiyuvz])"
 _CITY_NEXT = re.compile(
-    _CITY_WORD
+    r"(?:(?:St|Ste|Mt|Ft)\.?[ \t]+)?"  # "St Georges", "Mt. Vernon"
+    + _CITY_WORD
     + r"(?:[ \t-]+(?:(?:"
     + _CITY_LINK
     + r"[ \t]+){1,2}[^\W\d_]{3,}|"
     + _CITY_WORD
     + r")){0,3}"  # "San Gonzalo los bajos"
+    + r"(?:[ \t][A-ZÆØÅ]\b)?"  # a postal district: "KØBENHAVN K", "KRISTIANSUND N"
     + r"(?:[ \t]*\([^)\n]{1,30}\))?"
 )
 
@@ -326,9 +332,14 @@ def _countries() -> re.Pattern[str]:
     return re.compile(r"(?:" + alternation + r")(?:\s*\([^)\n]{1,20}\))?(?![\w-])", _I)
 
 
+# An empty field rendered as text inside an address block ("KNIVSTA, nan 18237", "Gossau, N/A, 65662").
+_FILLER_NEXT = re.compile(r"(?i:nan|n/a|none|null|-{1,2})(?![\w/-])")
+
+
 def _next_part(text: str, pos: int) -> tuple[str, int] | None:
     """The kind and end of the address part that starts right at `pos`, if any."""
     parts = (
+        ("filler", _FILLER_NEXT),
         ("unit", _UNIT_NEXT),
         ("postcode", _CITY_POSTCODE_NEXT),
         ("postcode", _POSTCODE_NEXT),
@@ -356,7 +367,7 @@ def _grow_right(text: str, end: int) -> tuple[int, bool]:
     only when a region, postcode or country comes after it, or a postcode right before it ("08-638 Nysa").
     Also says whether anything but a city was taken."""
     confirmed = False
-    after_postcode = False
+    after_postcode = after_unit = False
     pending: int | None = None  # end of cities not yet confirmed
     pos = end
     while True:
@@ -369,9 +380,13 @@ def _grow_right(text: str, end: int) -> tuple[int, bool]:
             break
         kind, part_end = part
         same_segment = "\n" not in text[pos:start] and "," not in text[pos:start]
-        if kind == "city" and not (after_postcode and same_segment):
+        if kind == "filler":
+            pos = part_end  # taken only if a confirmed part follows it
+            continue
+        city_line = kind == "city" and _city_line(text, start, part_end, after_unit, same_segment)
+        if kind == "city" and not (after_postcode and same_segment) and not city_line:
             pending = pos = part_end
-            after_postcode = False
+            after_postcode = after_unit = False
             continue
         if kind == "region" and pending is None and not confirmed and same_segment:
             break  # "12 Main St NOW" is shouting, not a state
@@ -379,7 +394,31 @@ def _grow_right(text: str, end: int) -> tuple[int, bool]:
         pending = None
         confirmed = True
         after_postcode = kind == "postcode"
+        after_unit = kind == "unit"
     return end, confirmed
+
+
+def _city_line(text: str, start: int, end: int, after_unit: bool, same_segment: bool) -> bool:
+    """A city written the way address blocks write it, which needs nothing after it to count: in capitals after a
+    comma, a line break or a unit ("\nKRISTIANSUND N", "Apt. 085 BODØ"); alone on its line below the street; or
+    ending the line or sentence right after a unit ("Suite 980 Reichenbach Rheinland-Pfalz."). Prose after an
+    address has none of these shapes ("12 Main St NOW", "12 Main St, Thanks for asking")."""
+    city = text[start:end]
+    if _SIGN_OFF.fullmatch(city):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    rest = _FILLER_REST.sub("", text[end : line_end if line_end >= 0 else len(text)])
+    ends_line = not rest.strip(" \t,.")
+    ends_clause = ends_line or bool(re.match(r"[ \t]*[,;.?!](?:\s|$)", rest))  # not "..., DOB 03/14/1988"
+    own_line = not text[line_start:start].strip(" \t,>?")
+    words = re.findall(r"[^\W\d_]+", city)
+    capitals = bool(words) and all(w.isupper() for w in words) and len(max(words, key=len)) >= 3
+    return (own_line and ends_line) or (ends_clause and (after_unit or (capitals and not same_segment)))
+
+
+_FILLER_REST = re.compile(r"^(?:[ \t,]*(?i:nan|n/a|none|null))+")
+_SIGN_OFF = re.compile(r"(?i)thanks|thank\s+you|regards|best|cheers|sincerely|love|bye|hello|hi|ok(?:ay)?|yes|no")
 
 
 def _grow_left(text: str, start: int) -> int:
@@ -469,3 +508,48 @@ _WORDS_NUMBER_RE = re.compile(_WORDS_NUMBER)
 def address_recognizer(language: str = "en") -> StreetAddressRecognizer:
     """The street-address recognizer of the contact family."""
     return StreetAddressRecognizer(supported_language=language)
+
+
+# --- postal codes on their own -------------------------------------------------------------------------------------
+
+POSTAL_CODE = "POSTAL_CODE"
+# The formats of _POSTCODE_NEXT plus short codes (3 digits: Iceland, Faroe) that only a cue makes safe to take.
+_POSTAL_VALUE = (
+    r"(?P<value>\d{5}-\d{3,4}|\d{2}-\d{3}|\d{3}[ \t]\d{2}|\d{4}[ \t]?[A-Z]{2}|" + _POSTCODE + r"|\d{3,8})(?![\w-])"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+# Words that number things other than places: "in Room 3021", "in Release 4410", "from Ticket 5512".
+_NUMBERED_THING = re.compile(
+    r"(?i)(?:room|building|bldg|floor|level|version|release|build|sprint|ticket|issue|case|order|invoice|gate"
+    r"|terminal|platform|bay|pr|step|phase|batch|run|job|line|row|page|chapter|section|table|figure|model|series)"
+)
+
+
+def _place_postcode(match: re.Match[str], start: int, end: int) -> bool:
+    """Not a year, and not the number of a room, a ticket or a release."""
+    before = match.string[match.start() : start].split()
+    return not _YEAR.fullmatch(match.string[start:end]) and not _NUMBERED_THING.fullmatch(before[-1])
+
+
+def postal_code_recognizer(language: str = "en") -> SpanRecognizer:
+    """A postcode outside a street block: after a zip/postal-code cue ("My zip code is 2200", "ZIP: 7412 SL"), or
+    right after a place name in prose ("support Slashdb in ARENDAL 4844 in its mission"). With a street before it,
+    the address recognizer takes it as part of the block instead."""
+    patterns = [
+        _pattern(
+            "cue",
+            r"(?i:\b(?:zip|post(?:al)?)[ \t]*(?:code|no\.?|number)?s?\b|\bzipcode\b|\bpostcode\b)"
+            r"[ \t]*(?::|#|=|-|is|was|of)?[ \t]*(?:(?:is|was|=|:)[ \t]*)?" + _POSTAL_VALUE,
+            SCORE,
+        ),
+        _pattern(
+            "after_place",
+            r"\b(?:in|from|near)[ \t]+(?:[" + _UPPER + r"][\w'’.-]+[ \t]+(?:" + _LINK + r"[ \t]+)?){1,3}"
+            r"(?P<value>\d{4,5}|\d{3}[ \t]\d{2}|\d{4}-\d{3})(?=[ \t]*(?:[,.;:!?)]|$|\n|[ \t]+(?:in|on|at|and|for|to)\b))",
+            0.6,
+            _place_postcode,
+        ),
+    ]
+    return SpanRecognizer(POSTAL_CODE, patterns, name="PostalCodeRecognizer", supported_language=language)

@@ -306,6 +306,7 @@ def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     return [
         phone_recognizer(language),
         address.address_recognizer(language),
+        address.postal_code_recognizer(language),
         dob_recognizer(language),
         EmployeeIdRecognizer(context.roster, supported_language=language),
         hostname_recognizer(language),
