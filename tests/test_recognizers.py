@@ -815,6 +815,10 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("Ferko van Dijk will be talking", ["Ferko van Dijk"]),
         ("thanks Jessum for the follow", ["Jessum"]),
         ("lol look at justin now", ["justin"]),
+        ("My name is Rubija", ["Rubija"]),
+        ("sometimes people call me višeslav", ["višeslav"]),
+        ("Shovda is very reliable.", ["Shovda"]),
+        ("Vsevolod: Who are you?\nDestiny: a friend", ["Destiny", "Vsevolod"]),
     ],
 )
 def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon, text: str, expected: list) -> None:
@@ -832,6 +836,10 @@ def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon
         "Mark it as done please",
         "the build is green again",
         "pip install requests",
+        "I'm tired and my name is on the list",
+        "we moved the Kubernetes cluster to Terraform",
+        "Note: the deploy is at 5\nUpdate: done\nAgenda: budget\nTODO: fix\nRe: invoice\nFYI: ok\nPS: thanks",
+        "looping in finance for the Quasar rollout, a role at Initech",
     ],
 )
 def test_name_lexicon_negatives(nlp: spacy.Language, lexicon: names.NameLexicon, text: str) -> None:

@@ -15,6 +15,7 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
 
+from pipeline.detect.propagate import propagate_names
 from pipeline.detect.registry import DetectContext, build_recognizers
 from pipeline.offline import make_offline
 from pipeline.policy import Policy
@@ -116,7 +117,7 @@ class Detector:
                 nlp_artifacts=nlp_artifacts,
                 score_threshold=self.policy.score_threshold,
             )
-            by_text[text] = [_finding(text, r) for r in results]
+            by_text[text] = propagate_names(text, [_finding(text, r) for r in results])
         return [by_text.get(t, []) for t in texts]
 
 
