@@ -819,6 +819,7 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("sometimes people call me višeslav", ["višeslav"]),
         ("Shovda is very reliable.", ["Shovda"]),
         ("Vsevolod: Who are you?\nDestiny: a friend", ["Destiny", "Vsevolod"]),
+        ("i was talking about Trump today", ["Trump"]),
     ],
 )
 def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon, text: str, expected: list) -> None:
@@ -840,6 +841,7 @@ def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon
         "we moved the Kubernetes cluster to Terraform",
         "Note: the deploy is at 5\nUpdate: done\nAgenda: budget\nTODO: fix\nRe: invoice\nFYI: ok\nPS: thanks",
         "looping in finance for the Quasar rollout, a role at Initech",
+        "the Green team shipped it. Will you check?",
     ],
 )
 def test_name_lexicon_negatives(nlp: spacy.Language, lexicon: names.NameLexicon, text: str) -> None:

@@ -40,6 +40,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span, Token
 from wordfreq import get_frequency_dict, zipf_frequency
 
+from pipeline.detect.artifacts import lemma, pos
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.roster import PARTICLES, WORD_NAMES
 from pipeline.detect.spans import tagged_result
@@ -110,17 +111,21 @@ class NameLexicon:
         lower = token.lower_
         if lower not in self.names or len(lower) < 2 or not token.is_alpha:
             return Kind.NONE
-        lemma = token.lemma_.lower()
-        if lower in self.words or (lemma != lower and lemma in self.words) or token.is_stop:
+        if lower in self.words or token.is_stop:
+            return Kind.WORDLIKE
+        lemma_lower = lemma(token).lower()  # read last: it may need the tagger
+        if lemma_lower != lower and lemma_lower in self.words:
             return Kind.WORDLIKE
         return Kind.DISTINCT
 
     def is_word(self, token: Token) -> bool:
         """An everyday word, inflected or not: spaCy leaves capitalised words unlemmatised ("Launches")."""
         lower = token.lower_
-        if lower in self.words or token.lemma_.lower() in self.words or token.is_stop:
+        if lower in self.words or token.is_stop:
             return True
-        return any(lower.endswith(end) and lower[: -len(end)] + add in self.words for end, add in _INFLECTIONS)
+        if any(lower.endswith(end) and lower[: -len(end)] + add in self.words for end, add in _INFLECTIONS):
+            return True
+        return lemma(token).lower() in self.words  # read last: it may need the tagger
 
 
 def _faker_names(locales: Iterable[str] | None = None) -> tuple[set[str], set[str]]:
@@ -207,6 +212,7 @@ _PRODUCT_CASE = re.compile(r"(?!(?:Mc|Mac|O'|O’|D'|D’|De|Di|Da|Du|La|Le|Van|
 
 # Words before a rare proper noun that make it a thing, a company or a place rather than a person.
 _THING_CUES = frozenset("the a an this that these those our their your its at on in into project team codename".split())
+_TIME_WORDS = frozenset("today yesterday tomorrow tonight now later again".split())  # tagged NOUN, not things
 _ORG_WORDS = frozenset("industries inc inc. corp corporation co llc ltd gmbh labs group holdings systems".split())
 
 
@@ -312,13 +318,14 @@ class NameLexiconRecognizer(LocalRecognizer):
                     or _introduced(doc, token)
                     or _speaker_label(doc, token)
                     or self._listed_with_names(doc, token, kinds)
+                    or self._proper_mid_sentence(doc, token)
                 )
                 return EVIDENCED_SCORE if evidenced else None
             if len(token) < 3 or self.lexicon.is_word(token):
                 return None
             if _after(doc, token, TITLE_CUES) or _introduced(doc, token) or _speaker_label(doc, token):
                 return EVIDENCED_SCORE  # "ms. Quinzia", "my name is Rubija", "Vsevolod: who are you?"
-            if token.pos_ != "PROPN":
+            if pos(token) != "PROPN":
                 return None
             evidenced = self._listed_with_names(doc, token, kinds) or self._rare_proper(token)
             return EVIDENCED_SCORE if evidenced else None
@@ -330,7 +337,7 @@ class NameLexiconRecognizer(LocalRecognizer):
             return EVIDENCED_SCORE
         if _speaker_label(doc, token):  # "mika: who are you?"
             return EVIDENCED_SCORE
-        return EVIDENCED_SCORE if token.pos_ == "PROPN" and self._evidence(doc, token, kinds) else None
+        return EVIDENCED_SCORE if self._evidence(doc, token, kinds) and pos(token) == "PROPN" else None
 
     def _rare_proper(self, token: Token) -> bool:
         """A proper noun English has no use for ("Shovda", "Tomomi", "Ogasahara"): mostly names of people, unless
@@ -344,9 +351,20 @@ class NameLexiconRecognizer(LocalRecognizer):
         # "the Quasar rollout", "a role at Initech", "from Wonka Industries": a thing or a place, not a person.
         before = doc[token.i - 1].lower_ if token.i > 0 else ""
         after = doc[token.i + 1] if token.i + 1 < len(doc) else None
-        if before in _THING_CUES or (after is not None and (after.pos_ == "NOUN" or after.lower_ in _ORG_WORDS)):
+        if before in _THING_CUES or (after is not None and (after.lower_ in _ORG_WORDS or pos(after) == "NOUN")):
             return False
         return True
+
+    def _proper_mid_sentence(self, doc: Doc, token: Token) -> bool:
+        """A name that is also a word, capitalised where a word would not be and tagged a proper noun: "talking
+        about Trump today", "a Grace song". Not at the start of a sentence or line, and not used as a thing."""
+        if token.i == 0 or token.is_sent_start or token.pos_ != "PROPN":
+            return False
+        before = doc[token.i - 1]
+        if before.is_punct or "\n" in before.whitespace_ or before.lower_ in _THING_CUES or before.is_title:
+            return False
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        return after is None or after.lower_ in _TIME_WORDS or (after.pos_ != "NOUN" and after.lower_ not in _ORG_WORDS)
 
     def _common(self, token: Token) -> bool:
         """An everyday word or any frequent token ("tired", "glad", "lol"): not a name even after "I'm"."""
@@ -394,7 +412,7 @@ class NameLexiconRecognizer(LocalRecognizer):
                 return kinds[t.i] is Kind.DISTINCT
             if shape is Shape.TITLED:
                 return not self.lexicon.is_word(t)
-            return shape is Shape.LOWER and t.pos_ == "PROPN" and not self.lexicon.is_word(t)
+            return shape is Shape.LOWER and not self.lexicon.is_word(t) and pos(t) == "PROPN"
 
         start, end = token.i, token.i + 1
         while end < len(doc) and end - start < MAX_NAME_TOKENS and not _breaks(doc[end - 1]):
