@@ -90,6 +90,8 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
     """Instrument one Detector in place, run the text path once, and undo the instrumentation."""
     import pipeline.scrub as scrub_module
 
+    if not hasattr(detector, "analyzer"):
+        return direct_stage_breakdown(detector, run, rows)
     clock = StageClock()
     analyzer = detector.analyzer
     engine = analyzer.nlp_engine
@@ -148,6 +150,59 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
 
 
 _MISSING = object()
+
+
+def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[str, Any]:
+    """The same view for a Detector that runs spaCy and calls its recognizers itself (no AnalyzerEngine)."""
+    import pipeline.scrub as scrub_module
+
+    clock, patched, groups = StageClock(), [], {}
+
+    def patch(obj: Any, attr: str, wrapper: Any) -> None:
+        patched.append((obj, attr, obj.__dict__.get(attr, _MISSING)))
+        setattr(obj, attr, wrapper)
+
+    for recognizer in detector.recognizers:
+        group, label = recognizer_label(recognizer)
+        groups[f"{group}/{label}"] = group
+        patch(recognizer, "analyze", clock.wrap(f"{group}/{label}", recognizer.analyze))
+    patch(detector.nlp, "pipe", clock.wrap_generator("spacy", detector.nlp.pipe))
+    for name, component in detector.on_demand:
+        patch(component, "pipe", clock.wrap_generator("spacy on demand", component.pipe))
+    patch(detector._triggers, "features", clock.wrap("engine/triggers", detector._triggers.features))
+    patch(detector, "_findings", clock.wrap("engine/findings", detector._findings))
+    patch(scrub_module, "redact_text", clock.wrap("redaction", scrub_module.redact_text))
+    try:
+        _, total = timed(run, rows)
+    finally:
+        for obj, attr, old in reversed(patched):
+            if old is _MISSING:
+                delattr(obj, attr)
+            else:
+                setattr(obj, attr, old)
+    s = dict(clock.seconds)
+    ours = sum(v for k, v in s.items() if groups.get(k) == "ours")
+    builtin = sum(v for k, v in s.items() if groups.get(k) == "presidio")
+    known = s["spacy"] + s.get("spacy on demand", 0.0) + ours + builtin + s["engine/triggers"] + \
+        s["engine/findings"] + s["redaction"]
+    summary = {
+        "spaCy NER (nlp.pipe)": s["spacy"],
+        "spaCy on demand (tagger etc., docs that ask)": s.get("spacy on demand", 0.0),
+        "our recognizers (pipeline/detect)": ours,
+        "Presidio predefined recognizers": builtin,
+        "engine: trigger scan": s["engine/triggers"],
+        "engine: findings (context, threshold, dedup, names)": s["engine/findings"],
+        "engine: rest (artifacts, loops)": total.cpu_s - known,
+        "redaction (redact_text)": s["redaction"],
+    }
+    per_recognizer = sorted(
+        ({"recognizer": k, "seconds": v, "calls": clock.calls[k], "texts_with_results": clock.hits[k]}
+         for k, v in s.items() if k in groups),
+        key=lambda r: -r["seconds"],
+    )
+    return {"rows": rows, "total": total.to_dict(), "summary": summary,
+            "summary_share": {k: v / total.cpu_s for k, v in summary.items()}, "per_recognizer": per_recognizer,
+            "analyze_calls": 0}
 
 
 def spacy_components(nlp: Any, texts: list[str], batch_size: int) -> dict[str, float]:
@@ -242,7 +297,7 @@ def main() -> None:
     _, plain = timed(run, len(texts))
     results["plain"] = plain.to_dict()
     results["stages"] = stage_breakdown(detector, run, len(texts))
-    nlp = detector.analyzer.nlp_engine.nlp[policy.language]
+    nlp = detector.nlp if not hasattr(detector, "analyzer") else detector.analyzer.nlp_engine.nlp[policy.language]
     results["spacy_components_unique"] = spacy_components(nlp, unique, NLP_BATCH_SIZE)
     results["cprofile"] = cprofile_view(run, args.top)
     if args.pyinstrument:

@@ -1063,26 +1063,25 @@ def test_person_spans_leave_the_possessive_out(detector: Detector) -> None:
     assert not any(name.endswith("'s") for name in names_found)
 
 
-def test_context_enhancer_sees_only_results_of_recognizers_with_context() -> None:
-    from pipeline.detect.engine import DeclaredContextEnhancer
+def test_context_words_lift_only_results_of_recognizers_that_declare_them() -> None:
+    """The engine's context boost (in place of Presidio's lemma-based enhancer) reads each recognizer's own words."""
+    from pipeline.detect.cues import ContextBoost
 
     with_context = spans_module.SpanRecognizer(
-        "US_SSN", [spans_module.SpanPattern.of("ssn", r"\d{3}-\d{2}-\d{4}", 0.5)], name="WithContext"
+        "US_SSN", [spans_module.SpanPattern.of("ssn", r"\d{3}-\d{2}-\d{4}", 0.05)], name="WithContext"
     )
     with_context.context = ["ssn"]
     without = spans_module.SpanRecognizer(
-        "PHONE_NUMBER", [spans_module.SpanPattern.of("p", r"\d{3}-\d{4}", 0.5)], name="Without"
+        "PHONE_NUMBER", [spans_module.SpanPattern.of("p", r"\d{3}-\d{4}", 0.3)], name="Without"
     )
-    text = "ssn 123-45-6789 or 555-0134"
-    raw = with_context.analyze(text, ["US_SSN"]) + without.analyze(text, ["PHONE_NUMBER"])
-    nlp_artifacts = NlpArtifacts(
-        entities=[], tokens=None, tokens_indices=[], lemmas=[], nlp_engine=None, language="en"
-    )
-    out = DeclaredContextEnhancer().enhance_using_context(text, raw, nlp_artifacts, [with_context, without])
-    assert len(out) == 2
-    assert {r.entity_type for r in out} == {"US_SSN", "PHONE_NUMBER"}
-    untouched = next(r for r in out if r.entity_type == "PHONE_NUMBER")
-    assert untouched is raw[1]  # passed through, not copied
+    text = "my SSN# 123-45-6789 or call 555-0134"
+    doc = spacy.blank("en")(text)
+    boost = ContextBoost([with_context, without])
+    cued, uncued = with_context.analyze(text, ["US_SSN"]), without.analyze(text, ["PHONE_NUMBER"])
+    boost.apply(doc, with_context, cued)
+    boost.apply(doc, without, uncued)
+    assert [round(r.score, 2) for r in cued] == [0.4]  # 0.05 + 0.35, as Presidio's enhancer
+    assert [r.score for r in uncued] == [0.3]
 
 
 @pytest.mark.parametrize(
@@ -1127,3 +1126,37 @@ def test_postal_code_negatives(text: str) -> None:
 )
 def test_address_block_tails(text: str, expected: str) -> None:
     assert spans(address_family.address_recognizer(), text) == [expected]
+
+
+# --- context words without lemmas (pipeline/detect/cues.py) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        ("social is 132488545", "132488545", "US_SSN"),
+        ("for the benefits form: SSN 760414566", "760414566", "US_SSN"),
+        ("I think you put your SSN in the doc (810607798), might want to delete", "810607798", "US_SSN"),
+        ("My driver's license number is 6940579", "6940579", "US_DRIVER_LICENSE"),
+        ("My driver's license number is F162823540116", "F162823540116", "US_DRIVER_LICENSE"),
+    ],
+)
+def test_weak_shapes_count_after_their_context_words(detector: Detector, text: str, value: str, entity: str) -> None:
+    """Presidio scores these shapes below the threshold; a context word before them lifts them, as its
+    lemma-based enhancer did, without spaCy's tagger and lemmatizer."""
+    (findings,) = detector.detect([text])
+    assert (entity, value, None) in found(findings, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Alicia Mills's number is 06 80767683, she's the one", "US_DRIVER_LICENSE"),  # not "lic" in "Alicia"
+        ("@trippy_tay :: [ Mixtape ] Trap Talk :: Jan . 30th !", "IP_ADDRESS"),  # not "ip" in "trippy"
+        ("Pushti I think you put your SSN in the doc (287708533)", "US_PASSPORT"),  # not "us" in "Pushti"
+        ("my order number is 123456789", "US_SSN"),
+    ],
+)
+def test_context_words_are_words_not_substrings(detector: Detector, text: str, entity: str) -> None:
+    (findings,) = detector.detect([text])
+    assert entity not in {f.entity for f in findings}

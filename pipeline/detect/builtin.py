@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
@@ -44,6 +45,9 @@ class DigitGatedPhoneRecognizer(PhoneRecognizer):
     def __init__(self, supported_regions: list[str]) -> None:
         super().__init__(supported_regions=supported_regions)
         self.name = "PhoneRecognizer"
+        # libphonenumber compiles its metadata's regexes through re's own cache of 512 patterns, which eleven
+        # regions and the rest of the text path overflow: without its cache they were compiled again and again.
+        phonenumbers.enable_pattern_cache()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -1,27 +1,37 @@
-"""The analyzer factory: one Presidio engine per process over the policy's spaCy model and recognizers."""
+"""The detector: the policy's spaCy model and recognizers over batches of texts, as cheaply as the findings allow.
+
+Per batch of distinct texts, spaCy runs NER (and whatever NER listens to) on every text; the components that
+only give POS tags and lemmas (`nlp.pipes_on_demand`) run later, in batches, on the few docs whose recognizers
+ask for them (see artifacts.py). Each text is folded and scanned once for the trigger literals of every regex
+(triggers.py): a pattern, or a whole Presidio pattern recognizer, none of whose literals occurs is not run.
+The recognizers are called directly, as Presidio's AnalyzerEngine would call them, then results after a context
+word score higher (cues.py, in place of Presidio's lemma-based enhancer), results below the policy's threshold go,
+and Presidio's duplicate removal merges the rest.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from presidio_analyzer import (
-    AnalyzerEngine,
-    EntityRecognizer,
-    RecognizerRegistry,
-    RecognizerResult,
-)
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
+import spacy
+from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
+from spacy.tokens import Doc, Span
 
+from pipeline.detect.artifacts import UNTAGGED, TagsNeeded, TextArtifacts
+from pipeline.detect.cues import ContextBoost
 from pipeline.detect.propagate import propagate_names
 from pipeline.detect.registry import DetectContext, build_recognizers
+from pipeline.detect.spans import SpanRecognizer
+from pipeline.detect.triggers import Trigger, TriggerIndex
+from pipeline.detect.vetoes import drop_vetoed
 from pipeline.offline import make_offline
 from pipeline.policy import Policy
 from pipeline.roster import Roster
 
 NLP_BATCH_SIZE = 64
+NER_SCORE = 0.85  # Presidio's default score for a spaCy entity
 POSSESSIVES = ("'s", "’s")
 # spaCy labels we use, and the ones we ignore on purpose (organisations, dates, amounts: not about a person).
 NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
@@ -32,30 +42,7 @@ NER_IGNORED = [
 # Presidio logs each decision at INFO/DEBUG; those lines can quote text, so keep them off.
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.WARNING)
-
-
-class DeclaredContextEnhancer(LemmaContextAwareEnhancer):
-    """Presidio's context enhancer, handed only the results of recognizers that declare context words.
-
-    The stock enhancer deep-copies every result of every text before skipping those without context; most of
-    ours carry their context checks inside their patterns, so that copy is pure cost on every line.
-    """
-
-    def enhance_using_context(
-        self,
-        text: str,
-        raw_results: list[RecognizerResult],
-        nlp_artifacts: NlpArtifacts,
-        recognizers: list[EntityRecognizer],
-        context: list[str] | None = None,
-    ) -> list[RecognizerResult]:
-        declared = {r.id for r in recognizers if r.context}
-        key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
-        wanted = [r for r in raw_results if (r.recognition_metadata or {}).get(key) in declared]
-        others = [r for r in raw_results if (r.recognition_metadata or {}).get(key) not in declared]
-        if not wanted:
-            return others
-        return super().enhance_using_context(text, wanted, nlp_artifacts, recognizers, context) + others
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,6 +56,16 @@ class Finding:
     subject: str | None = None  # the employee_id behind a roster match, used for the pseudonym
 
 
+@dataclass
+class _Analysis:
+    """One text on its way through the recognizers: results so far, per recognizer, and who waits for tags."""
+
+    text: str
+    artifacts: TextArtifacts
+    results: list[list[RecognizerResult]]
+    waiting: list[int] = field(default_factory=list)
+
+
 class Detector:
     """Detect entities in batches of texts; build once per worker process and reuse."""
 
@@ -76,49 +73,140 @@ class Detector:
         make_offline()
         self.policy = policy
         context = DetectContext(policy=policy, roster=roster or Roster())
-        registry = RecognizerRegistry(supported_languages=[policy.language])
-        for recognizer in build_recognizers(context):
-            registry.add_recognizer(recognizer)
-        if not registry.recognizers:
+        self.recognizers = [r for r in build_recognizers(context) if r.supported_language == policy.language]
+        if not self.recognizers:
             raise ValueError("the policy enables no recognizer family")
-        nlp_engine = NlpEngineProvider(
-            nlp_configuration={
-                "nlp_engine_name": "spacy",
-                "models": [{"lang_code": policy.language, "model_name": policy.model}],
-                "ner_model_configuration": {
-                    "model_to_presidio_entity_mapping": NER_MAPPING,
-                    "labels_to_ignore": NER_IGNORED,
-                },
-            }
-        ).create_engine()
-        # Components nothing downstream reads (the dependency parser, by default) cost time on every text.
-        nlp = nlp_engine.get_nlp(policy.language)
-        for pipe in policy.raw["nlp"].get("pipes_disabled", []):
-            if pipe in nlp.pipe_names:
-                nlp.disable_pipe(pipe)
-        self.analyzer = AnalyzerEngine(
-            registry=registry,
-            nlp_engine=nlp_engine,
-            supported_languages=[policy.language],
-            context_aware_enhancer=DeclaredContextEnhancer(),
-        )
+        for recognizer in self.recognizers:
+            if not recognizer.is_loaded:
+                recognizer.load()
+                recognizer.is_loaded = True
+        self.entities = sorted({e for r in self.recognizers for e in r.supported_entities})
+        self.nlp, self.on_demand = _load_spacy(policy)
+        self._gates = [recognizer_trigger(r) for r in self.recognizers]
+        pattern_triggers = [p.trigger for r in self.recognizers if isinstance(r, SpanRecognizer) for p in r.patterns]
+        self._triggers = TriggerIndex(self._gates + pattern_triggers)
+        self._context = ContextBoost(self.recognizers)
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for each text, in input order; empty and repeated texts are analysed once."""
         unique = list(dict.fromkeys(t for t in texts if t and t.strip()))
         by_text: dict[str, list[Finding]] = {}
-        artifacts = self.analyzer.nlp_engine.process_batch(
-            unique, language=self.policy.language, batch_size=NLP_BATCH_SIZE
-        )
-        for text, nlp_artifacts in artifacts:
-            results = self.analyzer.analyze(
-                text=text,
-                language=self.policy.language,
-                nlp_artifacts=nlp_artifacts,
-                score_threshold=self.policy.score_threshold,
-            )
-            by_text[text] = propagate_names(text, [_finding(text, r) for r in results])
+        waiting: list[_Analysis] = []
+        for text, doc in zip(unique, self.nlp.pipe(unique, batch_size=NLP_BATCH_SIZE), strict=True):
+            if self.on_demand:
+                doc.user_data[UNTAGGED] = True
+            artifacts = TextArtifacts(doc, _entities(doc), self.policy.language, self._triggers.features(text), NER_SCORE)
+            analysis = _Analysis(text, artifacts, [[] for _ in self.recognizers])
+            self._run(analysis, range(len(self.recognizers)))
+            if analysis.waiting:
+                waiting.append(analysis)
+                if len(waiting) >= NLP_BATCH_SIZE:
+                    self._tag_and_finish(waiting, by_text)
+                    waiting = []
+            else:
+                by_text[text] = self._findings(analysis)
+        if waiting:
+            self._tag_and_finish(waiting, by_text)
         return [by_text.get(t, []) for t in texts]
+
+    def _run(self, analysis: _Analysis, indexes: Sequence[int]) -> None:
+        """Run the recognizers at `indexes` whose triggers the text holds; note those that need tags first."""
+        features = analysis.artifacts.features
+        for i in indexes:
+            if not self._gates[i].may_match(features):
+                continue
+            recognizer = self.recognizers[i]
+            try:
+                found = recognizer.analyze(text=analysis.text, entities=self.entities, nlp_artifacts=analysis.artifacts)
+            except TagsNeeded:
+                if analysis.artifacts.tokens.user_data.get(UNTAGGED) is None:
+                    raise RuntimeError(f"{recognizer.name} asked for tags of a tagged doc") from None
+                analysis.waiting.append(i)
+                continue
+            analysis.results[i] = found or []
+
+    def _tag_and_finish(self, waiting: list[_Analysis], by_text: dict[str, list[Finding]]) -> None:
+        """Tag the waiting docs in one batch, then run the recognizers that asked for tags."""
+        docs: list[Doc] = [a.artifacts.tokens for a in waiting]
+        for _, component in self.on_demand:
+            docs = list(component.pipe(docs, batch_size=NLP_BATCH_SIZE))
+        for analysis, doc in zip(waiting, docs, strict=True):
+            doc.user_data.pop(UNTAGGED, None)
+            indexes, analysis.waiting = analysis.waiting, []
+            self._run(analysis, indexes)
+            by_text[analysis.text] = self._findings(analysis)
+
+    def _findings(self, analysis: _Analysis) -> list[Finding]:
+        """What AnalyzerEngine.analyze does after the recognizers: context, threshold, duplicates."""
+        text, results = analysis.text, []
+        for recognizer, found in zip(self.recognizers, analysis.results, strict=True):
+            if not found:
+                continue
+            for result in found:
+                metadata = result.recognition_metadata = result.recognition_metadata or {}
+                metadata.setdefault(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id)
+                metadata.setdefault(RecognizerResult.RECOGNIZER_NAME_KEY, recognizer.name)
+            self._context.apply(analysis.artifacts.tokens, recognizer, found)
+            results.extend(found)
+        threshold = self.policy.score_threshold
+        kept = EntityRecognizer.remove_duplicates([r for r in results if r.score >= threshold])
+        return propagate_names(text, drop_vetoed(text, [_finding(text, r) for r in kept]))
+
+
+def recognizer_trigger(recognizer: EntityRecognizer) -> Trigger:
+    """What a text needs for the recognizer to find anything in it (Trigger(): run it on every text).
+
+    A Presidio PatternRecognizer finds only what its regexes match, and so does a SpanRecognizer that adds no
+    logic of its own; NER, names, the roster, addresses and Presidio's phone matcher always run.
+    """
+    if isinstance(recognizer, SpanRecognizer) and type(recognizer).analyze is SpanRecognizer.analyze:
+        return recognizer.trigger
+    if isinstance(recognizer, PatternRecognizer) and recognizer.patterns:
+        return Trigger.any_of(Trigger.of(p.regex, recognizer.global_regex_flags) for p in recognizer.patterns)
+    return Trigger()
+
+
+def _load_spacy(policy: Policy) -> tuple[spacy.Language, list[tuple[str, object]]]:
+    """The model without `nlp.pipes_disabled`, and the `nlp.pipes_on_demand` components, in pipeline order,
+    switched off for nlp.pipe and kept to run on the docs that need them."""
+    settings = policy.raw["nlp"]
+    nlp = spacy.load(policy.model, exclude=list(settings.get("pipes_disabled", [])))
+    wanted = set(settings.get("pipes_on_demand", []))
+    needed = _needed_by_ner(nlp)
+    if wanted & needed:
+        raise ValueError(f"nlp.pipes_on_demand: NER reads {sorted(wanted & needed)} on every text")
+    on_demand = [(name, nlp.get_pipe(name)) for name in nlp.component_names if name in wanted]
+    if on_demand:
+        nlp.select_pipes(disable=[name for name, _ in on_demand])
+    return nlp, on_demand
+
+
+def _needed_by_ner(nlp: spacy.Language) -> set[str]:
+    """Components whose output NER listens to (a shared tok2vec); en_core_web_sm's NER has its own."""
+    if "ner" not in nlp.component_names:
+        return set()
+    needed = set()
+    for node in nlp.get_pipe("ner").model.walk():
+        upstream = getattr(node, "upstream_name", None)
+        if upstream == "*":
+            needed.update(name for name, pipe in nlp.components if type(pipe).__name__ in ("Tok2Vec", "Transformer"))
+        elif upstream:
+            needed.add(upstream)
+    return needed
+
+
+def _entities(doc: Doc) -> list[Span]:
+    """spaCy's entities as Presidio's SpacyNlpEngine hands them on: ignored labels out, the rest renamed."""
+    entities = []
+    for ent in doc.ents:
+        if ent.label_ in NER_IGNORED:
+            continue
+        if ent.label_ in NER_MAPPING:
+            ent.label_ = NER_MAPPING[ent.label_]
+        else:
+            logger.warning("spaCy entity label %s is not mapped to a policy entity; kept as it is", ent.label_)
+        entities.append(ent)
+    return entities
 
 
 def _finding(text: str, result: RecognizerResult) -> Finding:

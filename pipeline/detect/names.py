@@ -30,7 +30,7 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
 
@@ -40,7 +40,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span, Token
 from wordfreq import get_frequency_dict, zipf_frequency
 
-from pipeline.detect.artifacts import lemma, pos
+from pipeline.detect.artifacts import LemmaForms, lemma, pos
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.roster import PARTICLES, WORD_NAMES
 from pipeline.detect.spans import tagged_result
@@ -106,6 +106,8 @@ class NameLexicon:
     names: frozenset[str]
     words: frozenset[str]
     lowercase_ok: frozenset[str] = frozenset()  # English given names that are no word: "justin", "emma"
+    # The lemmas the model could give a word: a token whose possible lemmas hold no everyday word needs no tagger.
+    lemma_forms: LemmaForms | None = field(default=None, compare=False)
 
     def kind(self, token: Token) -> Kind:
         lower = token.lower_
@@ -113,9 +115,10 @@ class NameLexicon:
             return Kind.NONE
         if lower in self.words or token.is_stop:
             return Kind.WORDLIKE
-        lemma_lower = lemma(token).lower()  # read last: it may need the tagger
-        if lemma_lower != lower and lemma_lower in self.words:
-            return Kind.WORDLIKE
+        if self._lemma_may_be_word(lower):
+            lemma_lower = lemma(token).lower()  # read last: it may need the tagger
+            if lemma_lower != lower and lemma_lower in self.words:
+                return Kind.WORDLIKE
         return Kind.DISTINCT
 
     def is_word(self, token: Token) -> bool:
@@ -125,7 +128,12 @@ class NameLexicon:
             return True
         if any(lower.endswith(end) and lower[: -len(end)] + add in self.words for end, add in _INFLECTIONS):
             return True
-        return lemma(token).lower() in self.words  # read last: it may need the tagger
+        return self._lemma_may_be_word(lower) and lemma(token).lower() in self.words  # may need the tagger
+
+    def _lemma_may_be_word(self, lower: str) -> bool:
+        """Whether some POS tag could give the word an everyday word as its lemma ("hopes" -> "hope")."""
+        forms = self.lemma_forms.of(lower) if self.lemma_forms is not None else None
+        return forms is None or any(form != lower and form in self.words for form in forms)
 
 
 def _faker_names(locales: Iterable[str] | None = None) -> tuple[set[str], set[str]]:
@@ -165,7 +173,7 @@ def _census_names() -> tuple[set[str], set[str]]:
 def name_lexicon(model: str) -> NameLexicon:
     """The lexicon for a spaCy model: its lemma index (WordNet's words), thinned to the words common enough
     in English (wordfreq) to be meant as words, says which names are also words."""
-    nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner", "senter"])
+    nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "ner", "senter"])
     given, family = _faker_names()
     census_given, census_family = _census_names()
     curated_given, curated_family = _faker_names(_ENGLISH_LOCALES)
@@ -195,7 +203,12 @@ def name_lexicon(model: str) -> NameLexicon:
     lowercase_ok = {
         n for n in long_given | curated_given if n not in words and (n not in wordnet or n in curated_given)
     }
-    return NameLexicon(names=frozenset(lexicon_names), words=frozenset(words), lowercase_ok=frozenset(lowercase_ok))
+    return NameLexicon(
+        names=frozenset(lexicon_names),
+        words=frozenset(words),
+        lowercase_ok=frozenset(lowercase_ok),
+        lemma_forms=LemmaForms(nlp),
+    )
 
 
 def _non_nouns(nlp: spacy.Language) -> set[str]:
@@ -325,10 +338,8 @@ class NameLexiconRecognizer(LocalRecognizer):
                 return None
             if _after(doc, token, TITLE_CUES) or _introduced(doc, token) or _speaker_label(doc, token):
                 return EVIDENCED_SCORE  # "ms. Quinzia", "my name is Rubija", "Vsevolod: who are you?"
-            if pos(token) != "PROPN":
-                return None
             evidenced = self._listed_with_names(doc, token, kinds) or self._rare_proper(token)
-            return EVIDENCED_SCORE if evidenced else None
+            return EVIDENCED_SCORE if evidenced and pos(token) == "PROPN" else None  # the tag last: it may cost one
         if shape is Shape.LOWER and len(token) >= 3 and _introduced(doc, token) and not self._common(token):
             return EVIDENCED_SCORE  # "my name is vitoria", "sometimes people call me višeslav"
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
@@ -358,13 +369,15 @@ class NameLexiconRecognizer(LocalRecognizer):
     def _proper_mid_sentence(self, doc: Doc, token: Token) -> bool:
         """A name that is also a word, capitalised where a word would not be and tagged a proper noun: "talking
         about Trump today", "a Grace song". Not at the start of a sentence or line, and not used as a thing."""
-        if token.i == 0 or token.is_sent_start or token.pos_ != "PROPN":
+        if token.i == 0 or token.is_sent_start:
             return False
         before = doc[token.i - 1]
         if before.is_punct or "\n" in before.whitespace_ or before.lower_ in _THING_CUES or before.is_title:
             return False
+        if pos(token) != "PROPN":  # read after the cheap checks: it may need the tagger
+            return False
         after = doc[token.i + 1] if token.i + 1 < len(doc) else None
-        return after is None or after.lower_ in _TIME_WORDS or (after.pos_ != "NOUN" and after.lower_ not in _ORG_WORDS)
+        return after is None or after.lower_ in _TIME_WORDS or (after.lower_ not in _ORG_WORDS and pos(after) != "NOUN")
 
     def _common(self, token: Token) -> bool:
         """An everyday word or any frequent token ("tired", "glad", "lol"): not a name even after "I'm"."""

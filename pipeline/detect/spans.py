@@ -1,17 +1,22 @@
 """SpanRecognizer: the small regex recognizer the text families share.
 
 Unlike Presidio's PatternRecognizer it reports a named group's span (the secret, not the cue around it)
-and lets each pattern veto a match with a check that sees the surrounding text.
+and lets each pattern veto a match with a check that sees the surrounding text. Each pattern also carries its
+trigger (pipeline/detect/triggers.py), what every match of it holds: when the engine has scanned the text for
+triggers, a pattern whose trigger the text lacks is not run.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from pipeline.detect.artifacts import TextArtifacts
+from pipeline.detect.triggers import Trigger
 
 # A check sees the match and the (trimmed) value span; returning False drops the match.
 Check = Callable[[re.Match[str], int, int], bool]
@@ -28,7 +33,8 @@ class SpanPattern:
 
     The reported span is the first participating group whose name starts with "value" (so one regex can
     offer quoted and bare alternatives), else the whole match. Only the bare group named exactly "value"
-    is trimmed of the trailing marks in `strip` (see trim_value).
+    is trimmed of the trailing marks in `strip` (see trim_value). `trigger` is derived from the regex: what every
+    match holds, so a text without it is not searched.
     """
 
     name: str
@@ -36,6 +42,10 @@ class SpanPattern:
     score: float
     check: Check | None = None
     strip: str = TRAILING
+    trigger: Trigger = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trigger", Trigger.of(self.regex))
 
     @classmethod
     def of(
@@ -57,14 +67,22 @@ class SpanRecognizer(LocalRecognizer):
     def load(self) -> None:
         """Nothing to load: the patterns arrive compiled."""
 
+    @property
+    def trigger(self) -> Trigger:
+        """What a text needs for any pattern to match (the engine skips the whole recognizer on texts without it)."""
+        return Trigger.any_of(p.trigger for p in self.patterns)
+
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         entity = self.supported_entities[0]
         if entities and entity not in entities:
             return []
+        features = nlp_artifacts.features if isinstance(nlp_artifacts, TextArtifacts) else None
         results = []
         for pattern in self.patterns:
+            if not pattern.trigger.may_match(features):
+                continue
             for match in pattern.regex.finditer(text):
                 span = _value_span(match, pattern.strip)
                 if span is None:
