@@ -268,7 +268,12 @@ def _breaks(token: Token) -> bool:
 
 def _introduced(doc: Doc, token: Token) -> bool:
     """A phrase that introduces a name right before the token: "my name is", "call me", "my kid"."""
-    return bool(_NAMING.search(doc.text[max(0, token.idx - 30) : token.idx]))
+    pieces, length, i = [], 0, token.i - 1
+    while i >= 0 and length < 30:  # the 30 characters before the token, without building the whole doc.text
+        pieces.append(doc[i].text_with_ws)
+        length += len(pieces[-1])
+        i -= 1
+    return bool(_NAMING.search("".join(reversed(pieces))[-30:]))
 
 
 def _speaker_label(doc: Doc, token: Token) -> bool:

@@ -37,6 +37,12 @@ def _followable(word: str) -> bool:
     return zipf_frequency(lower, "en") < MAX_ZIPF
 
 
+@functools.lru_cache(maxsize=4096)
+def _mentions(words: frozenset[str]) -> re.Pattern[str]:
+    """Whole-word mentions of any of the words; the same names recur across texts, so patterns are cached."""
+    return re.compile(r"(?<![\w@])(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")(?!\w)")
+
+
 def propagate_names(text: str, findings: Sequence[Finding]) -> list[Finding]:
     """The findings plus a PERSON finding for every other whole-word, same-case mention of a found name's words."""
     words: dict[str, Finding] = {}
@@ -50,8 +56,7 @@ def propagate_names(text: str, findings: Sequence[Finding]) -> list[Finding]:
         return list(findings)
     covered = [(f.start, f.end) for f in findings]
     added: list[Finding] = []
-    pattern = re.compile(r"(?<![\w@])(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")(?![\w])")
-    for match in pattern.finditer(text):
+    for match in _mentions(frozenset(words)).finditer(text):
         start, end = match.span()
         if any(s <= start and end <= e for s, e in covered):
             continue
