@@ -3,22 +3,24 @@
 Keystroke rows arrive here already masked (pipeline.keystrokes.mask_events); this module only decides
 what of each event leaves: the session's relative time on a coarse grid, the app's category rather than
 its name or window title, the key's class (or its masked character), and normalised, quantised mouse
-positions. Every choice is set in the policy's `events` section.
+positions. Every choice is set in the policy's `events` section. It works on whole Arrow/NumPy columns
+(a partition holds millions of events); what depends on a value (pseudonyms, app categories) is worked
+out once per distinct value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.contracts import EVENTS_SCHEMA
 from pipeline.pseudonym import Pseudonymizer
+from pipeline.read import value_codes
 
 OTHER = "other"
-_MS = timedelta(milliseconds=1)
 
 
 def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
@@ -30,58 +32,103 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
     return OTHER
 
 
-def _sessions(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        grouped.setdefault((row["employee_id"], row["device_id"], row["session_id"]), []).append(row)
-    return grouped
-
-
-def _relative_ms(ts: datetime, start: datetime) -> int:
-    return (ts - start) // _MS
-
-
-def build_events(source: str, rows: list[dict[str, Any]], settings: dict[str, Any], keys: Pseudonymizer,
+def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
                  validation_fraction: float) -> pa.Table:
-    """One output row per input row, sessions in order, events in (time, input) order within a session."""
+    """One output row per input row, sessions in order of their (employee, device, session) ids, events
+    in (time, input) order within a session."""
+    n = events.num_rows
+    if n == 0:
+        return EVENTS_SCHEMA.empty_table()
     step, jitter = int(settings["time_step_ms"]), int(settings["jitter_ms"])
-    grid = int(settings["coordinate_grid"])
-    with_chars = settings["key_detail"] == "char"
-    categories = settings["app_categories"]
-    out: dict[str, list[Any]] = {name: [] for name in EVENTS_SCHEMA.names}
-    for (employee, device, session), events in sorted(_sessions(rows).items()):
-        events.sort(key=lambda r: r["ts"])  # stable: ties keep input order
-        user_pid = keys.pid("user", employee)
-        session_pid = keys.pid("session", f"{employee}/{device}/{session}")
-        split = "validation" if keys.bucket(user_pid) < validation_fraction else "train"
-        start = events[0]["ts"]
-        for seq, row in enumerate(events):
-            ms = _relative_ms(row["ts"], start) + keys.jitter(row["event_id"], jitter)
-            out["user_pid"].append(user_pid)
-            out["session_pid"].append(session_pid)
-            out["source"].append(source)
-            out["app_category"].append(app_category(row.get("app"), categories))
-            out["seq"].append(seq)
-            out["t_ms"].append(max(0, step * round(ms / step)))
-            out["action"].append(row["action"])
-            out["split"].append(split)
-            if source == "keystrokes":
-                out["key"].append(row["key"] if with_chars else None)
-                out["key_class"].append(row["key_class"])
-                out["x"].append(None)
-                out["y"].append(None)
-                out["button"].append(None)
-            else:
-                out["key"].append(None)
-                out["key_class"].append(None)
-                out["x"].append(_normalise(row.get("x"), row.get("screen_w"), grid))
-                out["y"].append(_normalise(row.get("y"), row.get("screen_h"), grid))
-                out["button"].append(row.get("button"))
-    return pa.Table.from_pydict(out, schema=EVENTS_SCHEMA)
+    ids = [value_codes(events[name]) for name in ("employee_id", "device_id", "session_id")]
+    ts = pc.cast(events["ts"], pa.int64()).to_numpy()
+    order, first = _session_order(ids, ts)
+    ts = ts[order]
+    of = np.repeat(np.arange(len(first)), np.diff(np.r_[first, n]))  # session of each output row
+    ms = (ts - ts[first][of]) // 1000
+    if jitter > 0:
+        ms += np.array([keys.jitter(e, jitter) for e in events["event_id"].take(pa.array(order)).to_pylist()], np.int64)
+    t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
+    (employee, employees), (device, devices), (sess, sessions) = ids
+    heads = order[first]
+    users: dict[str, str] = {}
+    user_pids, session_pids = [], []
+    for e, d, s in zip(employee[heads].tolist(), device[heads].tolist(), sess[heads].tolist()):
+        if employees[e] not in users:
+            users[employees[e]] = keys.pid("user", employees[e])
+        user_pids.append(users[employees[e]])
+        session_pids.append(keys.pid("session", f"{employees[e]}/{devices[d]}/{sessions[s]}"))
+    splits = ["validation" if keys.bucket(u) < validation_fraction else "train" for u in user_pids]
+    app, apps = value_codes(events["app"])
+    categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
+    app = np.where(app < 0, len(apps), app)
+    columns: dict[str, Any] = {
+        "user_pid": _take(user_pids, of),
+        "session_pid": _take(session_pids, of),
+        "source": _take([source], np.zeros(n, np.int64)),
+        "app_category": _take(categories, app[order]),
+        "seq": pa.array((np.arange(n) - first[of]).astype(np.int32)),
+        "t_ms": pa.array(t_ms),
+        "action": _column(events, "action", order),
+        "split": _take(splits, of),
+    }
+    missing = {name: pa.nulls(n, EVENTS_SCHEMA.field(name).type) for name in ("key", "key_class", "x", "y", "button")}
+    if source == "keystrokes":
+        keep = settings["key_detail"] == "char"
+        columns.update(missing, key=_column(events, "key", order) if keep else missing["key"],
+                       key_class=_column(events, "key_class", order))
+    else:
+        grid = int(settings["coordinate_grid"])
+        columns.update(
+            missing,
+            x=_normalise(_floats(events, "x", order), _floats(events, "screen_w", order), grid),
+            y=_normalise(_floats(events, "y", order), _floats(events, "screen_h", order), grid),
+            button=_column(events, "button", order),
+        )
+    return pa.table([columns[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)
 
 
-def _normalise(value: float | None, extent: float | None, grid: int) -> float | None:
+def _session_order(ids: list[tuple[np.ndarray, list[Any]]], ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in output order (sessions sorted by their id tuples as Python sorts them, each session's events
+    by time, ties in input order), and where each session starts in it."""
+    session = np.zeros(len(ts), np.int64)
+    size = 1
+    for codes, values in ids:  # one integer per (employee, device, session)
+        if size * (len(values) + 1) >= 2**62:
+            session = np.unique(session, return_inverse=True)[1]
+            size = int(session.max()) + 1
+        session = session * (len(values) + 1) + codes + 1
+        size *= len(values) + 1
+    order = np.lexsort((ts, session))  # stable
+    s = session[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    lengths = np.diff(np.r_[starts, len(ts)])
+    heads = order[starts].tolist()
+    triples = [tuple(values[codes[i]] for codes, values in ids) for i in heads]
+    by_ids = np.array(sorted(range(len(triples)), key=triples.__getitem__), np.int64)
+    lengths = lengths[by_ids]
+    first = np.cumsum(lengths) - lengths
+    within = np.arange(len(ts)) - np.repeat(first, lengths)
+    return order[np.repeat(starts[by_ids], lengths) + within], first
+
+
+def _take(values: list[Any], index: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.string()).take(pa.array(index))
+
+
+def _column(events: pa.Table, name: str, order: np.ndarray) -> pa.Array:
+    return pc.cast(events[name].take(pa.array(order)), pa.string()).combine_chunks()
+
+
+def _floats(events: pa.Table, name: str, order: np.ndarray) -> np.ndarray:
+    """A float column in output order, null as NaN (checked rows never hold NaN)."""
+    return events[name].take(pa.array(order)).to_numpy()
+
+
+def _normalise(value: np.ndarray, extent: np.ndarray, grid: int) -> pa.Array:
     """Position as a share of the screen, rounded to 1/grid and clamped to [0, 1]; unknown stays null."""
-    if value is None or not extent or extent <= 0:
-        return None
-    return min(1.0, max(0.0, round(value / extent * grid) / grid))
+    known = ~np.isnan(value) & ~np.isnan(extent) & (extent > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.rint(value / extent * grid) / grid + 0.0  # + 0.0: round(-0.3) is 0, not -0.0
+    share = np.minimum(1.0, np.maximum(0.0, share))
+    return pa.array(share.astype(np.float32), mask=~known)

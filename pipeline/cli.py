@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
     run.add_argument("--quarantine", type=Path, help="where rejected rows go; default <raw>/_quarantine")
     run.add_argument("--key-file", type=Path, help="HMAC key file; default $SCRUBLINE_HMAC_KEY")
+    _add_run_options(run)
     run.set_defaults(handler=_run)
 
     ev = sub.add_parser("eval", help="leak recall of the nightly text path on labelled JSONL sets")
@@ -76,8 +77,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--employees", type=int, default=50)
     demo.add_argument("--airflow", action="store_true", help="run the night through the real Airflow DAG")
+    _add_run_options(demo)
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=_positive_int, default=None, metavar="N",
+        help="worker processes that scrub partitions and batches (default: one per CPU; 1: all in this process)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -100,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         policy_path=str(args.policy) if args.policy else None,
         key_file=str(args.key_file) if args.key_file else None,
     )
-    result = run_night(cfg, progress=sys.stderr.isatty())
+    result = run_night(cfg, progress=sys.stderr.isatty() and not args.no_progress, workers=args.workers)
     for dataset, folder in result["published"].items():
         print(f"published {dataset}: {result['datasets'][dataset]['rows']} rows in {folder}")
     print(f"report: {result['report']['html']}")
@@ -154,7 +171,8 @@ def _demo(args: argparse.Namespace) -> int:
         return _demo_airflow(root, raw, clean, key_file)
     return _run(
         argparse.Namespace(
-            ds=DEMO_DS, raw=raw, clean=clean, roster=None, policy=None, quarantine=None, key_file=key_file
+            ds=DEMO_DS, raw=raw, clean=clean, roster=None, policy=None, quarantine=None, key_file=key_file,
+            workers=args.workers, no_progress=args.no_progress,
         )
     )
 

@@ -14,10 +14,11 @@ import pyarrow as pa
 
 from pipeline import canaries
 from pipeline.behaviour import build_events
-from pipeline.contracts import EVENTS_DATASET, TEXT_DATASET, TEXT_SCHEMA
+from pipeline.contracts import EVENTS_DATASET, KEYSTROKES, TEXT_DATASET, TEXT_SCHEMA
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy
 from pipeline.pseudonym import Pseudonymizer
+from pipeline.read import rows_table
 from pipeline.redact import Redacted
 from pipeline.roster import Roster
 from pipeline.scrub import scrub_batch
@@ -51,14 +52,18 @@ def scrub_text_rows(
     keys: Pseudonymizer,
     roster: Roster,
     counts: dict[str, Any],
+    plant_canaries: bool = True,
 ) -> pa.Table:
+    """One batch of a text partition → its `text` rows; `counts` gets this batch's counts (the caller adds
+    batches up). Canaries are planted once per partition: in the batch called with `plant_canaries`."""
     utterances = to_utterances(source, rows, roster)
     kept = [u for u in utterances if u.text.strip()]
     # Canaries go through the very same call as the real rows, then are split off and scored.
-    planted = canaries.canary_records(ds, source, int(policy.canaries["per_partition"]), canaries.canary_employees(ds))
+    per_partition = int(policy.canaries["per_partition"]) if plant_canaries else 0
+    planted = canaries.canary_records(ds, source, per_partition, canaries.canary_employees(ds)) if per_partition else []
     everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
     scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
-    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries])
+    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries]) if plant_canaries else {}
     dropped = Counter({"empty_text": len(utterances) - len(kept)})
     dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
     published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]
@@ -70,27 +75,30 @@ def scrub_text_rows(
 
 
 def scrub_keystrokes(
-    ds: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+    ds: str, events: pa.Table, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
 ) -> dict[str, pa.Table]:
     """Replay typed text, scrub it (final and typed-then-deleted), mask the events behind every finding.
 
-    Every event is published (masked) in `events`; each non-password segment's final text also joins
-    `text` as a derived row. A segment whose whole text is a credential is treated as a password field.
+    `events` is the partition's checked rows (`read_columnar`). Every event is published (masked) in
+    `events`; each non-password segment's final text also joins `text` as a derived row. A segment whose
+    whole text is a credential is treated as a password field.
     """
     settings = policy.events
     planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0])
+    real = events.num_rows
     if int(policy.canaries["per_partition"]) > 0:
-        rows = rows + planted.rows
-    segments = replay(rows, idle_gap_ms=int(settings["idle_gap_ms"]))
+        events = pa.concat_tables([events, rows_table(KEYSTROKES, planted.rows)])
+    replayed = replay(events, idle_gap_ms=int(settings["idle_gap_ms"]))
+    segments = replayed.segments
     typed = [s for s in segments if not s.is_password]
     finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
     histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
     sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
     history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
-    masked = mask_events(rows, segments, sensitive, history_sensitive, in_place=True)
+    masked = mask_events(events, replayed, sensitive, history_sensitive)
     if int(policy.canaries["per_partition"]) > 0:
-        counts["canaries"] = canaries.score_typed(planted, masked[-len(planted.rows) :])
-        masked = masked[: -len(planted.rows)]
+        counts["canaries"] = canaries.score_typed(planted, masked.slice(real).select(["event_id", "key_class"]).to_pylist())
+        masked = masked.slice(0, real)
         keep = [not canaries.is_canary(s.employee_id) for s in typed]
         typed = [s for s, k in zip(typed, keep, strict=True) if k]
         finals = [r for r, k in zip(finals, keep, strict=True) if k]

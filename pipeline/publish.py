@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -71,20 +71,87 @@ def read_tables(paths: list[Path], schema: pa.Schema) -> pa.Table:
 
 def write_quarantine(quarantine_root: str | Path, source: str, ds: str, rows: list[dict[str, Any]]) -> Path | None:
     """Quarantined rows keep their raw text, so they are readable by the pipeline's user only."""
-    target = Path(quarantine_root) / source / f"ds={ds}" / "quarantine.parquet"
-    if not rows:
-        target.unlink(missing_ok=True)
-        return None
-    for folder in (Path(quarantine_root), target.parent.parent, target.parent):
-        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-        os.chmod(folder, PRIVATE_DIR)
-    tmp = target.with_name(f".{target.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-    os.close(fd)
-    pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), tmp, compression="zstd")
-    os.chmod(tmp, PRIVATE_FILE)
-    os.replace(tmp, target)
-    return target
+    with QuarantineWriter(quarantine_root, source, ds) as quarantine:
+        quarantine.write(rows)
+    return quarantine.path
+
+
+class StagedParquet:
+    """One Parquet file written batch by batch (a row group or more per batch) under a temporary name, and
+    renamed into place only when the `with` block ends without an error; on an error nothing is renamed,
+    the temporary file is removed and an older file of that name is left as it was."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int = 50_000) -> None:
+        self.path, self.schema, self.row_group_rows = path, schema, row_group_rows
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            if not table.schema.equals(self.schema):
+                table = table.cast(self.schema)
+            self._writer.write_table(table, row_group_size=self.row_group_rows)
+            self.rows += table.num_rows
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._writer.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+class QuarantineWriter:
+    """One partition's quarantine rows, streamed batch by batch into a 0600 file in 0700 folders under a
+    temporary name. A clean end replaces the previous file (or removes it when no row was quarantined);
+    an error removes the temporary file."""
+
+    def __init__(self, quarantine_root: str | Path, source: str, ds: str) -> None:
+        self.root = Path(quarantine_root)
+        self.target = self.root / source / f"ds={ds}" / "quarantine.parquet"
+        self.tmp = self.target.with_name(f".{self.target.name}.tmp")
+        self.rows = 0
+        self.path: Path | None = None  # the finished file, once the block has ended with rows
+        self._handle: Any = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._writer is None:
+            self._open()
+        self._writer.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
+        self.rows += len(rows)
+
+    def _open(self) -> None:
+        for folder in (self.root, self.target.parent.parent, self.target.parent):
+            folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            os.chmod(folder, PRIVATE_DIR)
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        os.fchmod(fd, PRIVATE_FILE)  # a leftover temporary file keeps its old mode otherwise
+        self._handle = os.fdopen(fd, "wb")
+        self._writer = pq.ParquetWriter(self._handle, QUARANTINE_SCHEMA, compression="zstd")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._handle.close()
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+        elif self._writer is None:
+            self.target.unlink(missing_ok=True)
+        else:
+            os.replace(self.tmp, self.target)
+            self.path = self.target
 
 
 def shard_table(

@@ -9,9 +9,17 @@ Steps return small dicts of counts and paths, which is all that may travel throu
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import shutil
-from collections import Counter
-from dataclasses import asdict, dataclass
+import sys
+import threading
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +33,16 @@ from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
     PIPELINE_VERSION,
+    SOURCES,
     TEXT_DATASET,
+    TEXT_SCHEMA,
 )
 from pipeline.datasets import scrub_keystrokes, scrub_text_rows
-from pipeline.policy import Policy, load_policy
+from pipeline.policy import Policy, PolicyError, load_policy
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
+    QuarantineWriter,
+    StagedParquet,
     copy_tree,
     published_dir,
     read_json,
@@ -45,9 +57,19 @@ from pipeline.publish import (
     write_table,
     write_text_file,
 )
-from pipeline.read import PartitionRows, read_partition, read_roster, sources_present
+from pipeline.read import (
+    DEFAULT_BATCH_ROWS,
+    CheckedTable,
+    PartitionRows,
+    iter_partition,
+    read_columnar,
+    read_partition,
+    read_roster,
+    sources_present,
+)
 from pipeline.report import build_report, load_history, write_report
 from pipeline.roster import Roster
+from pipeline.scrub import detector_for
 from pipeline.summarize import summarize_performance
 from pipeline.validate import validate_with_docs
 
@@ -177,21 +199,125 @@ def _stage_unpublished(cfg: NightConfig, source: str, policy: Policy, reason: st
         counts["dropped"] = {reason or "not_published": len(partition.rows)}
 
 
+def _read_events_checked(cfg: NightConfig, source: str, counts: dict[str, Any]) -> CheckedTable:
+    """`_read_checked` for the keystroke and mouse partitions: their checked rows as one Arrow table."""
+    partition = read_columnar(cfg.raw_root, source, cfg.ds)
+    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
+    counts["files"] = partition.files
+    counts["input_rows"] = partition.input_rows
+    counts["quarantined"] = dict(Counter(q["reason"] for q in partition.quarantine))
+    return partition
+
+
 def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, "keystrokes", counts)
-    _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.rows, policy, keys, roster, counts), counts)
+    partition = _read_events_checked(cfg, "keystrokes", counts)
+    _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
 
 
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, source, counts)
+    partition = _read_events_checked(cfg, source, counts)
     fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.rows, policy.events, keys, fraction)}, counts)
+    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, source, counts)
-    table = scrub_text_rows(cfg.ds, source, partition.rows, policy, keys, roster, counts)
-    _stage(cfg, source, {TEXT_DATASET: table}, counts)
+    """Stream the partition in batches of `run.batch_rows`: each batch's bad rows go to quarantine, its good
+    rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row groups.
+    Only counters and a 16-byte digest per key stay in memory, however large the partition. The part and the
+    quarantine file are renamed into place only once complete."""
+    part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
+    with (
+        StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
+        QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
+    ):
+        for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
+            staged.write(table)
+            _add_text_counts(counts, batch_counts)
+            if _RUNTIME is not None:
+                _RUNTIME.advance(input_rows)
+    counts["published"][TEXT_DATASET] = staged.rows
+
+
+def batch_rows(policy: Policy) -> int:
+    """Rows per batch of a streamed text partition (policy `run.batch_rows`); it never changes the output."""
+    value = (policy.raw.get("run") or {}).get("batch_rows", DEFAULT_BATCH_ROWS)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise PolicyError("run.batch_rows must be a positive integer")
+    return value
+
+
+def _scrubbed_batches(
+    cfg: NightConfig,
+    source: str,
+    policy: Policy,
+    keys: Pseudonymizer,
+    roster: Roster,
+    counts: dict[str, Any],
+    quarantine: QuarantineWriter,
+) -> Iterator[tuple[pa.Table, dict[str, Any], int]]:
+    """(table, counts, input rows) of each batch, in read order; canaries ride in the first one. In a worker
+    pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and the pieces of one batch are
+    collected while the next batch is read and handed out, so at most two batches are in memory here too."""
+    pool = _RUNTIME.pool if _RUNTIME is not None else None
+    pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)
+    try:
+        for i, batch in enumerate(iter_partition(cfg.raw_root, source, cfg.ds, batch_rows(policy))):
+            counts["files"] += batch.files
+            counts["input_rows"] += batch.input_rows
+            counts["quarantined"] = dict(Counter(counts["quarantined"]) + Counter(q["reason"] for q in batch.quarantine))
+            quarantine.write(batch.quarantine)
+            rows, bad_rows = batch.rows, len(batch.quarantine)
+            del batch  # the next batch is read while this name would still hold this one
+            if pool is None:
+                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, i == 0), len(rows) + bad_rows)
+            else:
+                for j, piece in enumerate(_pieces(rows, SOURCES[source].text_field, _RUNTIME.workers)):
+                    plant = i == 0 and j == 0
+                    task = pool.submit(_scrub_text_batch_in_worker, source, piece, plant, policy.sha256, keys.key_id)
+                    pending.append((i, task, len(piece) + (bad_rows if j == 0 else 0)))
+                del piece
+                while pending[0][0] < i:
+                    _, task, n = pending.popleft()
+                    yield (*task.result(), n)
+            del rows
+        while pending:
+            _, task, n = pending.popleft()
+            yield (*task.result(), n)
+    finally:
+        for _, task, _ in pending:
+            task.cancel()
+
+
+PIECES_PER_WORKER = 4  # several pieces per worker even out the end of a partition
+MIN_TASK_ROWS = 500  # smaller pieces would cost more in hand-over than they gain
+
+
+def _pieces(rows: list[dict[str, Any]], text_field: str | None, workers: int) -> list[list[dict[str, Any]]]:
+    """A batch cut into pieces for the pool by a stable hash of each row's text, so that repeated texts land
+    in one piece and are still detected once (the Detector deduplicates within a call)."""
+    count = max(1, min(PIECES_PER_WORKER * workers, len(rows) // MIN_TASK_ROWS))
+    if count == 1 or text_field is None:
+        return [rows]
+    pieces: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    for row in rows:
+        text = row.get(text_field) or ""
+        pieces[zlib.crc32(text.encode("utf-8", "surrogatepass")) % count].append(row)
+    return [piece for piece in pieces if piece]
+
+
+def _scrub_text_batch(
+    ds: str, source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, plant: bool
+) -> tuple[pa.Table, dict[str, Any]]:
+    batch_counts: dict[str, Any] = {}
+    table = scrub_text_rows(ds, source, rows, policy, keys, roster, batch_counts, plant_canaries=plant)
+    return table, batch_counts
+
+
+def _add_text_counts(counts: dict[str, Any], batch: dict[str, Any]) -> None:
+    counts["dropped"] = dict(Counter(counts["dropped"]) + Counter(batch["dropped"]))
+    counts["entities"] = dict(sorted((Counter(counts["entities"]) + Counter(batch["entities"])).items()))
+    counts["rows_touched"] += batch["rows_touched"]
+    counts["canaries"] = canaries.merge(counts.get("canaries", {}), batch["canaries"])
 
 
 def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
@@ -381,15 +507,142 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
     return {"published": published}
 
 
-def run_night(cfg: NightConfig, progress: bool = False) -> dict[str, Any]:
-    """The whole night in this process, in the same order the DAG runs it."""
+def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
+    """The whole night, in the same order the DAG runs it. Partitions, and the batches of text partitions,
+    are scrubbed across `workers` spawned processes (default: one per CPU; 1 runs everything in this
+    process); the output does not depend on it. `progress` shows a bar of rows scrubbed (counts only).
+    Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
     sources = plan(cfg)
-    if progress:
-        from tqdm import tqdm
-
-        sources = tqdm(sources, desc="partitions", unit="partition")
-    counts = {s: scrub_partition(cfg, s) for s in sources}
+    workers = max(1, workers or os.cpu_count() or 1)
+    with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
+        counts = _scrub_partitions(cfg, sources, runtime)
     validated = validate_night(cfg)
     report = report_night(cfg)
     published = publish_night(cfg)
     return {"sources": counts, "datasets": validated, "report": report, **published}
+
+
+# --- run_night's worker pool and progress bar ------------------------------------------------------
+
+# Numeric libraries read these when they load; spawned workers inherit them, so each uses one thread.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+)
+
+
+@dataclass
+class _Runtime:
+    """What `run_night` lends the steps it runs in this process: its worker pool and its progress bar."""
+
+    workers: int
+    partitions: int
+    pool: ProcessPoolExecutor | None = None
+    bar: Any = None
+    done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def advance(self, rows: int = 0, partition_done: bool = False) -> None:
+        """Count rows scrubbed (and finished partitions) on the bar; numbers are all it ever shows."""
+        if self.bar is None:
+            return
+        with self.lock:
+            if partition_done:
+                self.done += 1
+                self.bar.set_postfix_str(f"{self.done}/{self.partitions} partitions", refresh=False)
+            self.bar.update(rows)
+
+
+_RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the process that runs it
+
+
+@contextmanager
+def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: int) -> Iterator[_Runtime]:
+    global _RUNTIME
+    runtime = _Runtime(workers=workers, partitions=partitions)
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    try:
+        if progress:
+            from tqdm import tqdm
+
+            runtime.bar = tqdm(desc="scrubbing", unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+        if workers > 1:
+            os.environ.update({name: "1" for name in THREAD_VARIABLES})  # workers start lazily and inherit these
+            runtime.pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(cfg, log.getEffectiveLevel()),
+            )
+        _RUNTIME = runtime
+        yield runtime
+    finally:
+        _RUNTIME = None
+        if runtime.pool is not None:
+            runtime.pool.shutdown(wait=True, cancel_futures=True)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        if runtime.bar is not None:
+            runtime.bar.close()
+
+
+def _streamed(policy: Policy, source: str) -> bool:
+    """Whether scrub_partition stages this source with `_stage_text` (streamed, its batches spread over the pool)."""
+    target, _ = policy.source_target(source)
+    return target not in ("none", "events") and source != "keystrokes"
+
+
+def _scrub_partitions(cfg: NightConfig, sources: list[str], runtime: _Runtime) -> dict[str, dict[str, Any]]:
+    """scrub_partition for every planned source. With a pool, each partition that is not streamed runs whole
+    in a worker, while this process streams the text partitions and hands pieces of their batches to the workers."""
+    policy = load_policy(cfg.policy_path)
+    batch_rows(policy)  # a bad setting stops the night before any worker starts
+    if runtime.pool is None:
+        counts = {}
+        for source in sources:
+            counts[source] = scrub_partition(cfg, source)
+            runtime.advance(0 if _streamed(policy, source) else counts[source]["input_rows"], partition_done=True)
+        return counts
+    whole = {s: runtime.pool.submit(scrub_partition, cfg, s) for s in sources if not _streamed(policy, s)}
+    for task in whole.values():
+        task.add_done_callback(
+            lambda t: runtime.advance(t.result()["input_rows"], partition_done=True)
+            if not t.cancelled() and not t.exception()
+            else None
+        )
+    # Text partitions are streamed side by side (one thread each, reading and writing only), so the pool is
+    # never left idle while one partition's last batch finishes.
+    streamed = [s for s in sources if s not in whole]
+    counts = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(streamed)), thread_name_prefix="scrubline-stream") as threads:
+        tasks = {s: threads.submit(scrub_partition, cfg, s) for s in streamed}
+        for source, task in tasks.items():
+            counts[source] = task.result()
+            runtime.advance(0, partition_done=True)
+    counts.update({s: task.result() for s, task in whole.items()})
+    return {s: counts[s] for s in sources}
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(cfg: NightConfig, log_level: int) -> None:
+    """In each spawned worker: one thread per numeric library, the night's context, its Detector loaded once."""
+    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    log.setLevel(log_level)
+    policy, keys, roster = _context(cfg)
+    detector_for(policy, roster)
+    _WORKER.update(cfg=cfg, policy=policy, keys=keys, roster=roster)
+
+
+def _scrub_text_batch_in_worker(
+    source: str, rows: list[dict[str, Any]], plant: bool, policy_sha256: str, key_id: str
+) -> tuple[pa.Table, dict[str, Any]]:
+    w = _WORKER
+    if (w["policy"].sha256, w["keys"].key_id) != (policy_sha256, key_id):
+        raise RunError("the policy or the key changed during the run")
+    return _scrub_text_batch(w["cfg"].ds, source, rows, w["policy"], w["keys"], w["roster"], plant)

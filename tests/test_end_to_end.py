@@ -26,6 +26,7 @@ from support import DS, MALFORMED, Night, run_night, scrubline
 
 from pipeline.contracts import SOURCES, TEXT_SCHEMA
 from pipeline.policy import default_policy_path
+from pipeline.read import read_partition
 
 pytestmark = pytest.mark.e2e
 
@@ -224,3 +225,57 @@ def test_a_disabled_detector_fails_the_canary_check_and_publishes_nothing(night:
     assert not (clean / "text").exists() and not (clean / "events").exists()
     report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
     assert report["canaries"]["labels"]["PHONE"]["ok"] is False and report["published"] is False
+
+
+def _same_night(first: Path, second: Path) -> None:
+    """Record-level equality of two runs of one night: rows, counts, gates and quarantine."""
+    for dataset in ("text", "events"):
+        a, b = (pd.read_parquet(root / dataset / f"ds={DS}") for root in (first, second))
+        pd.testing.assert_frame_equal(a, b)
+        ma, mb = (json.loads((root / dataset / f"ds={DS}" / "_manifest.json").read_text()) for root in (first, second))
+        for key in ("rows", "splits", "sources", "entities", "reconciliation"):
+            assert ma[key] == mb[key], (dataset, key)
+    ia, ib = (json.loads((root / "_reports" / f"ds={DS}" / "inputs.json").read_text()) for root in (first, second))
+    assert ia["per_source"] == ib["per_source"] and ia["gates"] == ib["gates"]
+    qa, qb = (sorted(str(p.relative_to(root.parent / "quarantine")) for p in (root.parent / "quarantine").rglob("*"))
+              for root in (first, second))
+    assert qa == qb
+    for name in qa:
+        if name.endswith(".parquet"):
+            assert pq.read_table(first.parent / "quarantine" / name).equals(pq.read_table(second.parent / "quarantine" / name))
+
+
+def _batches_of(rows: int, tmp_path: Path) -> Path:
+    policy = yaml.safe_load(default_policy_path().read_text())
+    assert policy["run"]["batch_rows"] >= 1000, "the module's night ran in one batch per partition"
+    policy["run"]["batch_rows"] = rows
+    path = tmp_path / f"batches-of-{rows}.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def test_outputs_do_not_depend_on_workers_or_batch_size(
+    night: Night, clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import run
+
+    # One process, every partition in batches of 13 rows (cut anywhere, canaries in the first one).
+    one = tmp_path / "one" / "clean"
+    result = run_night(night, one, "--workers", "1", "--policy", str(_batches_of(13, tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "no progress bar when stderr is not a terminal"
+    _same_night(clean, one)
+
+    # Two worker processes, batches of 100 rows each cut into up to 8 pieces for the pool, progress bar on.
+    monkeypatch.setattr(run, "MIN_TASK_ROWS", 10)
+    two = tmp_path / "two" / "clean"
+    cfg = run.NightConfig(ds=DS, raw_root=str(night.raw), clean_root=str(two), key_file=str(night.key_file),
+                          quarantine_root=str(two.parent / "quarantine"), policy_path=str(_batches_of(100, tmp_path)))
+    run.run_night(cfg, progress=True, workers=2)
+    _same_night(clean, two)
+    bar = capsys.readouterr().err
+    assert "rows" in bar and "partitions" in bar
+    texts = {r["text"] for source in ("chat", "transcripts") for r in read_partition(night.raw, source, DS).rows}
+    values = {t for t in texts if len(t) >= 8} | roster_values(night.roster)
+    values |= {v for _, v in planted(night.ground_truth, MUST_NOT_LEAK, {"chat", "transcripts", "keystrokes"})}
+    assert survivors([bar], values) == set(), "the progress bar shows counts only"

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from pipeline import read
+from pipeline.contracts import SOURCES
 from pipeline.read import (
     InputError,
+    checked_schema,
     parse_ts,
+    read_columnar,
     read_partition,
     read_roster,
     sources_present,
@@ -110,3 +118,122 @@ def test_roster_needs_ids_and_names(tmp_path: Path) -> None:
     path.write_text(json.dumps({"employee_id": "E1", "full_name": "Ada Lovelace"}) + "\n" + json.dumps({"employee_id": "E2"}) + "\n")
     with pytest.raises(InputError, match="row 2"):
         read_roster(path)
+
+
+# --- columnar read of events partitions: the same rows and quarantine as read_partition -----------
+
+KEY_ROW = {
+    "event_id": "k0", "ts": 1764144843000, "employee_id": "E1", "device_id": "D1", "session_id": "S1", "app": "Slack",
+    "window_title": "#general", "field_id": "composer", "field_kind": "text", "key": "a", "action": "down",
+    "modifiers": ["Shift"], "text": None,
+}
+MOUSE_ROW = {
+    "event_id": "m0", "ts": "2026-11-26T09:14:03.250+01:00", "employee_id": "E1", "device_id": "D1",
+    "session_id": "S1", "app": "Chrome", "window_title": "Jira", "action": "click", "x": 10.5, "y": 3, "button": "left",
+    "screen_w": 1920, "screen_h": 1080,
+}
+BASE = {"keystrokes": KEY_ROW, "mouse": MOUSE_ROW, "chat": GOOD}
+TS_VALUES = [
+    "2026-11-26T09:14:03Z", "2026-11-26T09:14:03.123456-05:30", "2026-11-26T09:14:03.5Z", "2026-11-26T09:14:03.1234567Z",
+    "2026-11-26 09:14:03+00:00", "2026-11-26T09:14:03", "2026-11-31T09:14:03Z", "2024-02-29T23:59:59+23:59",
+    "2026-02-29T09:14:03Z", "2026-11-26T24:00:00Z", "2026-11-26T23:59:60Z", "1989-12-31T23:59:59.999999Z",
+    "2100-01-01T00:59:59+01:00", "2100-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2026-11-26T09:14:03+24:00",
+    "2026-W48-4T09:00:00Z", "20261126T091403Z", "2026-11-26T09:14:03,5Z", "２０２６-11-26T09:14:03Z", "1764144843000",
+    1764144843000.5, 1764144843000.25, 631152000000, 631151999999.9995, 4102444799999.9995, 4102444800000, -5, 0,
+    1e20, True, [], {}, None,
+]
+
+
+def tricky_lines(source: str) -> list[str | bytes]:
+    """Lines on which json.loads and pyarrow.json disagree, or that sit at the edges of the checks (each
+    with a key of its own, so that what passes is compared value by value)."""
+    ids = (f"t{i}" for i in itertools.count())
+    key = SOURCES[source].key_fields[0]
+
+    def row(**changes: object) -> dict[str, object]:
+        return {**BASE[source], key: next(ids), **changes}
+
+    def dumped(**changes: object) -> str:
+        return json.dumps(row(**changes))
+
+    lines: list[str | bytes] = [dumped(), json.dumps(row(), separators=(",", ":")), json.dumps(row(), ensure_ascii=True)]
+    lines += [dumped(ts=ts) for ts in TS_VALUES]
+    lines += [dumped(**{name: value}) for name in BASE[source] for value in (None, 7, -0.0, True, "x", ["x", None], [1])]
+    lines += [json.dumps({k: v for k, v in row().items() if k != name}) for name in BASE[source]]
+    lines += [
+        "", "   ", "\x1c", "[1, 2]", "null", "{}", "{not json", dumped() + " " + dumped(), dumped() + dumped(),
+        dumped()[:-1], "\ufeff" + dumped(), "  " + dumped(), dumped() + "\t", dumped().replace('"ts"', '"t\\u0073"'),
+        dumped()[:-1] + ', "ts": 1764144843001}', dumped()[:-1] + ', "extra": {"ts": "nested"}}',
+        dumped()[:-1] + ', "extra": 1, "extra": 2}', dumped()[:-1] + ', "z": "\\ud800"}', dumped()[:-1] + ', "z": 1e400}',
+        *(dumped()[:-1] + f', "z": {token}}}' for token in ("NaN", "-NaN", "Inf", "-Inf", "Infinity", "-Infinity")),
+        dumped(ts=1764144843000).replace("1764144843000", "-NaN"), dumped().replace(": ", " : "),
+        dumped().encode()[:-2] + b'\xff"}', dumped().encode()[:-2] + b'\xed\xa0\x80"}', b"\xe2\x82" + dumped().encode(),
+    ]
+    return lines
+
+
+def write_raw(path: Path, lines: list[str | bytes], newline: bytes = b"\n") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = newline.join(line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass") for line in lines)
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+
+
+def assert_same_read(root: Path, source: str) -> None:
+    old, new = read_partition(root, source, DS), read_columnar(root, source, DS)
+    assert new.table.to_pylist() == old.rows
+    assert new.quarantine == old.quarantine
+    assert (new.files, new.input_rows) == (old.files, old.input_rows)
+
+
+@pytest.mark.parametrize("source", ["keystrokes", "mouse", "chat"])
+def test_columnar_read_matches_read_partition_on_tricky_lines(tmp_path: Path, source: str) -> None:
+    folder = tmp_path / source / f"ds={DS}"
+    lines = tricky_lines(source)
+    key = SOURCES[source].key_fields[0]
+    numbered = [json.dumps({**BASE[source], key: f"id-{i}"}) for i in range(30)]
+    write_raw(folder / "a.jsonl", lines + numbered)
+    write_raw(folder / "b.jsonl.gz", numbered[::3] + lines[::-1], newline=b"\r\n")  # duplicates of a's ids
+    write_raw(folder / "c.jsonl", [*lines[:5], b"\r".join(x.encode() for x in numbered[:4])], newline=b"\r")
+    pq.write_table(pa.Table.from_pylist([{**BASE[source], "ts": 1764144843000}] * 2), folder / "d.parquet")
+    assert_same_read(tmp_path, source)
+    assert read_columnar(tmp_path, source, DS).table.schema == checked_schema(SOURCES[source])
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_columnar_read_in_small_blocks_splits_failing_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: bytes
+) -> None:
+    monkeypatch.setattr(read, "COLUMNAR_BLOCK_BYTES", 300)
+    monkeypatch.setattr(read, "_JSON_LINES", 5)
+    lines = tricky_lines("keystrokes") + [json.dumps({**KEY_ROW, "event_id": f"k{i}"}) for i in range(40)]
+    write_raw(tmp_path / "keystrokes" / f"ds={DS}" / "a.jsonl", lines, newline=newline)
+    assert_same_read(tmp_path, "keystrokes")
+
+
+def test_columnar_read_of_no_files_and_empty_files(tmp_path: Path) -> None:
+    assert read_columnar(tmp_path, "mouse", DS).table.num_rows == 0
+    write_raw(tmp_path / "mouse" / f"ds={DS}" / "a.jsonl", [])
+    assert_same_read(tmp_path, "mouse")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(["keystrokes", "mouse"]), st.data())
+def test_columnar_read_matches_read_partition_on_random_lines(source: str, data: st.DataObject) -> None:
+    base = BASE[source]
+    lines = []
+    for i in range(data.draw(st.integers(0, 25))):
+        row = {**base, "event_id": data.draw(st.sampled_from([f"id-{i}", "dup"]))}
+        for name in data.draw(st.lists(st.sampled_from([*base, "extra"]), max_size=3)):
+            row[name] = data.draw(json_values | st.sampled_from(TS_VALUES))
+        line = json.dumps(row, ensure_ascii=data.draw(st.booleans()))
+        lines.append(data.draw(st.sampled_from([line, line[: len(line) // 2], line + "x", " " + line, ""])))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_raw(Path(tmp) / source / f"ds={DS}" / "a.jsonl", lines)
+        assert_same_read(Path(tmp), source)
