@@ -90,9 +90,13 @@ class _Form:
 
 
 def _classify(form: str) -> tuple[str, bool]:
-    """(entity, capitalised_only) for one name form: e-mails and handles match in any case, word-names do not.
+    """(entity, capitalised_only) for one name form: e-mails, handles and full names match in any case, a single
+    word-name ("Will", "Hazel") only capitalised.
 
-    A multi-word form needs capitals too when every word of it is a word-name ("Will Grant" vs "will grant").
+    A full name of word-names matches lowercase too ("pretty sure hazel moss is leaving"): two of a colleague's
+    names in a row are that colleague far more often than a phrase, and the residual gate, which reads full
+    names in any case, would otherwise stop the whole night over it. The cost is "will grant" in "we will grant
+    access" for an employee named Will Grant.
     """
     if "@" in form[1:]:
         return EMAIL, False
@@ -100,7 +104,7 @@ def _classify(form: str) -> tuple[str, bool]:
         return PERSON, False
     words = form.split()
     plain = all(w.replace("'", "").replace("-", "").isalpha() for w in words)
-    return PERSON, plain and all(fold(w) in WORD_NAMES or len(w) <= 2 for w in words)
+    return PERSON, plain and len(words) == 1 and (fold(form) in WORD_NAMES or len(form) <= 2)
 
 
 def _build_automaton(roster: Roster) -> ahocorasick.Automaton | None:
