@@ -25,6 +25,7 @@ from pipeline.detect import Detector, Finding, contact, credentials, names, paym
 from pipeline.detect import address as address_family
 from pipeline.detect import roster as roster_family
 from pipeline.detect import spans as spans_module
+from pipeline.detect import engine as engine_module
 from pipeline.detect.registry import (
     DetectContext,
     build_recognizers,
@@ -1160,3 +1161,19 @@ def test_weak_shapes_count_after_their_context_words(detector: Detector, text: s
 def test_context_words_are_words_not_substrings(detector: Detector, text: str, entity: str) -> None:
     (findings,) = detector.detect([text])
     assert entity not in {f.entity for f in findings}
+
+
+def test_recent_texts_are_answered_from_the_bounded_cache(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text seen in an earlier batch gets the same findings without another NLP pass, and the cache stays
+    bounded."""
+    texts = ["Priya Raman said ok", "ok", "call 415-555-0134 ext. 204"]
+    first = detector.detect(texts)
+    calls: list[int] = []
+    original = detector.nlp.pipe
+    monkeypatch.setattr(detector.nlp, "pipe", lambda docs, **kw: (calls.append(len(list(docs))), original([], **kw))[1])
+    assert detector.detect(list(reversed(texts))) == list(reversed(first))
+    assert calls == [0]
+    monkeypatch.setattr(engine_module, "RECENT_TEXTS", 2)
+    monkeypatch.setattr(detector.nlp, "pipe", original)
+    detector.detect(["a new text about Priya Raman"])
+    assert len(detector._recent) == 2

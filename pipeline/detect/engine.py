@@ -12,6 +12,7 @@ and Presidio's duplicate removal merges the rest.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,9 @@ from pipeline.policy import Policy
 from pipeline.roster import Roster
 
 NLP_BATCH_SIZE = 64
+# Findings of the most recent distinct texts, kept across batches: a streamed partition repeats its short texts
+# in every batch. Bounded, so memory stays flat; about 20 MB at this size for chat-length texts.
+RECENT_TEXTS = 50_000
 NER_SCORE = 0.85  # Presidio's default score for a spaCy entity
 POSSESSIVES = ("'s", "’s")
 # spaCy labels we use, and the ones we ignore on purpose (organisations, dates, amounts: not about a person).
@@ -86,11 +90,17 @@ class Detector:
         pattern_triggers = [p.trigger for r in self.recognizers if isinstance(r, SpanRecognizer) for p in r.patterns]
         self._triggers = TriggerIndex(self._gates + pattern_triggers)
         self._context = ContextBoost(self.recognizers)
+        self._recent: OrderedDict[str, list[Finding]] = OrderedDict()  # findings are immutable, so safe to share
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings for each text, in input order; empty and repeated texts are analysed once."""
-        unique = list(dict.fromkeys(t for t in texts if t and t.strip()))
+        """Findings for each text, in input order; empty and repeated texts are analysed once, and texts seen in
+        recent batches ("ok", "thanks", "lgtm") are not analysed again."""
         by_text: dict[str, list[Finding]] = {}
+        for text in texts:
+            if text in self._recent:
+                by_text[text] = self._recent[text]
+                self._recent.move_to_end(text)
+        unique = list(dict.fromkeys(t for t in texts if t and t.strip() and t not in by_text))
         waiting: list[_Analysis] = []
         for text, doc in zip(unique, self.nlp.pipe(unique, batch_size=NLP_BATCH_SIZE), strict=True):
             if self.on_demand:
@@ -107,6 +117,10 @@ class Detector:
                 by_text[text] = self._findings(analysis)
         if waiting:
             self._tag_and_finish(waiting, by_text)
+        for text in unique:
+            self._recent[text] = by_text[text]
+        while len(self._recent) > RECENT_TEXTS:
+            self._recent.popitem(last=False)
         return [by_text.get(t, []) for t in texts]
 
     def _run(self, analysis: _Analysis, indexes: Sequence[int]) -> None:
