@@ -192,9 +192,12 @@ def scrubline(raw: Path, key: bytes) -> tuple[Callable[[Sequence[str]], list[str
     from pipeline.scrub import detector_for, scrub_batch
 
     policy, roster, keys = load_policy(), read_roster(raw / "roster.jsonl"), Pseudonymizer(key)
-    detector_for(policy, roster)  # load once, outside every timing
+    detector = detector_for(policy, roster)  # load once, outside every timing
 
     def scrub(texts: Sequence[str]) -> list[str]:
+        # Each call starts cold: the Detector keeps recent texts' findings across batches, which would turn a
+        # second pass over the same rows into lookups.
+        getattr(detector, "_recent", {}).clear()
         return ["" if r.drop_row else r.text for r in scrub_batch(list(texts), policy, roster, keys)]
 
     return scrub, policy
