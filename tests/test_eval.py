@@ -144,7 +144,7 @@ def wnut() -> EvalResult:
         ("SSN", 0.99),
         ("PERSON", 0.97),
         ("PERFORMANCE", 0.95),
-        ("ADDRESS", 0.9),  # target 0.99, not reached: see docs/detection.md
+        ("ADDRESS", 0.97),  # 0.987 (1 of 79 leaks), target 0.99 not reached: see docs/detection.md
     ],
 )
 def test_workforce_leak_recall(workforce: EvalResult, label: str, floor: float) -> None:
@@ -163,9 +163,9 @@ def test_workforce_over_redaction(workforce: EvalResult) -> None:
         ("CREDIT_CARD", 1.0),
         ("IBAN", 1.0),
         ("IP", 1.0),
-        ("PHONE", 0.95),
-        ("PERSON", 0.85),  # target 0.97 on the whole set, not reached
-        ("ADDRESS", 0.85),  # target 0.95 on the whole set, not reached
+        ("PHONE", 0.99),
+        ("PERSON", 0.97),  # 0.988 on this slice, 0.972 on the whole set (target 0.97)
+        ("ADDRESS", 0.93),  # 0.949 on this slice, 0.958 on the whole set (target 0.95)
     ],
 )
 def test_presidio_slice_leak_recall(presidio: EvalResult, label: str, floor: float) -> None:
@@ -177,7 +177,7 @@ def test_presidio_slice_over_redaction(presidio: EvalResult) -> None:
 
 
 def test_wnut_slice(wnut: EvalResult) -> None:
-    assert recall(wnut, "PERSON") >= 0.55  # target 0.85 on the whole set, not reached
+    assert recall(wnut, "PERSON") >= 0.65  # 0.68 on this slice, 0.75 on the whole set; target 0.85 not reached
     assert wnut.over_redaction <= 0.15
 
 
