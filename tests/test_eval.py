@@ -144,7 +144,7 @@ def wnut() -> EvalResult:
         ("SSN", 0.99),
         ("PERSON", 0.97),
         ("PERFORMANCE", 0.95),
-        ("ADDRESS", 0.97),  # 0.987 (1 of 79 leaks), target 0.99 not reached: see docs/detection.md
+        ("ADDRESS", 0.99),
     ],
 )
 def test_workforce_leak_recall(workforce: EvalResult, label: str, floor: float) -> None:

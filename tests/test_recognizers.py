@@ -1122,6 +1122,7 @@ def test_postal_code_negatives(text: str) -> None:
         ("at 12 Main St, Springfield, IL 62701, DOB 03/14/1988", "12 Main St, Springfield, IL 62701"),
         ("It is 91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz", "91211 Koepenicker Str. 74 Suite 980 Reichenbach Rheinland-Pfalz"),
         ("send to 19902 Dobrovského 1394 Apt. 066\nSt Georges, QC 54256", "19902 Dobrovského 1394 Apt. 066\nSt Georges, QC 54256"),
+        ("my landlord returned the deposit for 9 Mathew Ports", "9 Mathew Ports"),
         ("at 704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810. It serves", "704 1436 Redbud Drive\nCite Essanaouber\n, 32\n 60810"),
     ],
 )
@@ -1177,3 +1178,8 @@ def test_recent_texts_are_answered_from_the_bounded_cache(detector: Detector, mo
     monkeypatch.setattr(detector.nlp, "pipe", original)
     detector.detect(["a new text about Priya Raman"])
     assert len(detector._recent) == 2
+
+
+@pytest.mark.parametrize("text", ["we did 3 Code Reviews.", "we shipped 4 Minor Fixes today", "ran 5 Miles", "3 point plan"])
+def test_short_numbered_phrases_are_not_streets(text: str) -> None:
+    assert spans(address_family.address_recognizer(), text) == []

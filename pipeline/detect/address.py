@@ -138,9 +138,15 @@ def _weak_street(match: re.Match[str], start: int, end: int) -> bool:
     a house number of three digits or more ("14132 Levy Ferry")."""
     if match.group("tail").strip(" ,") or _after_address_cue(match, start, end):
         return True
-    return bool(re.match(r"\d{3,}", match.string[start:end]))
+    if re.match(r"\d{3,}", match.string[start:end]):
+        return True
+    # "the deposit for 9 Mathew Ports": a capitalised street closing the sentence, as an address line does.
+    return bool(re.match(r"[ \t]*(?:[.!?;]|$)", match.string[end:])) and _TITLED_WORDS.fullmatch(
+        match.string[start:end].split(maxsplit=1)[1]
+    ) is not None
 
 
+_TITLED_WORDS = re.compile(r"(?:[A-Z][a-z'’]+\.?[ \t]+){1,3}[A-Z][a-z]+\.?")
 _LOWERCASE_WORD = r"(?:[a-z][a-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
 _US_UK_CORES = (
     _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX), SCORE),
