@@ -16,13 +16,13 @@ import sys
 import threading
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -174,9 +174,15 @@ def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
     return counts
 
 
-def _read_checked(cfg: NightConfig, source: str, counts: dict[str, Any]) -> PartitionRows:
-    """The partition's checked rows; its quarantine rows go straight to the quarantine folder."""
-    partition = read_partition(cfg.raw_root, source, cfg.ds)
+Checked = TypeVar("Checked", PartitionRows, CheckedTable)
+
+
+def _read_checked(
+    cfg: NightConfig, source: str, counts: dict[str, Any], read: Callable[[str, str, str], Checked] = read_partition
+) -> Checked:
+    """The partition's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of
+    key and mouse events); its quarantine rows go straight to the quarantine folder."""
+    partition = read(cfg.raw_root, source, cfg.ds)
     write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
     counts["files"] = partition.files
     counts["input_rows"] = partition.input_rows
@@ -199,23 +205,13 @@ def _stage_unpublished(cfg: NightConfig, source: str, policy: Policy, reason: st
         counts["dropped"] = {reason or "not_published": len(partition.rows)}
 
 
-def _read_events_checked(cfg: NightConfig, source: str, counts: dict[str, Any]) -> CheckedTable:
-    """`_read_checked` for the keystroke and mouse partitions: their checked rows as one Arrow table."""
-    partition = read_columnar(cfg.raw_root, source, cfg.ds)
-    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
-    counts["files"] = partition.files
-    counts["input_rows"] = partition.input_rows
-    counts["quarantined"] = dict(Counter(q["reason"] for q in partition.quarantine))
-    return partition
-
-
 def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    partition = _read_events_checked(cfg, "keystrokes", counts)
+    partition = _read_checked(cfg, "keystrokes", counts, read_columnar)
     _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
 
 
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
-    partition = _read_events_checked(cfg, source, counts)
+    partition = _read_checked(cfg, source, counts, read_columnar)
     fraction = float(policy.output["validation_fraction"])
     _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
 
