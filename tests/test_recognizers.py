@@ -821,6 +821,7 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("Shovda is very reliable.", ["Shovda"]),
         ("Vsevolod: Who are you?\nDestiny: a friend", ["Destiny", "Vsevolod"]),
         ("i was talking about Trump today", ["Trump"]),
+        ("hey kunjana how are you", ["kunjana"]),
     ],
 )
 def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon, text: str, expected: list) -> None:
@@ -843,6 +844,7 @@ def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon
         "Note: the deploy is at 5\nUpdate: done\nAgenda: budget\nTODO: fix\nRe: invoice\nFYI: ok\nPS: thanks",
         "looping in finance for the Quasar rollout, a role at Initech",
         "the Green team shipped it. Will you check?",
+        "ask jenkins to rerun, thx lol",
     ],
 )
 def test_name_lexicon_negatives(nlp: spacy.Language, lexicon: names.NameLexicon, text: str) -> None:

@@ -74,6 +74,11 @@ CUES = frozenset(
     called named name via cc'd and said says saw love loves miss missed congrats congratulations bye
     """.split()
 )
+# Cue words after which a lowercase word that is no everyday word is a name ("thanks obama", "salute to kunjana").
+LOWERCASE_CUES = frozenset(
+    """mr mrs ms miss dr thanks thank thx ty hi hey hello dear with ask asked tell told ping cc met meet love loves
+    miss missed congrats bye""".split()
+)
 # Titles and address words after which an unknown capitalised word is a name ("Mr Radebe", "thanks Jessum").
 TITLE_CUES = frozenset(
     """mr mrs ms miss mx dr prof sir madam dame lord lady uncle aunt auntie cousin dear hi hey hello thanks thank
@@ -345,8 +350,9 @@ class NameLexiconRecognizer(LocalRecognizer):
                 return EVIDENCED_SCORE  # "ms. Quinzia", "my name is Rubija", "Vsevolod: who are you?"
             evidenced = self._listed_with_names(doc, token, kinds) or self._rare_proper(token)
             return EVIDENCED_SCORE if evidenced and pos(token) == "PROPN" else None  # the tag last: it may cost one
-        if shape is Shape.LOWER and len(token) >= 3 and _introduced(doc, token) and not self._common(token):
-            return EVIDENCED_SCORE  # "my name is vitoria", "sometimes people call me višeslav"
+        if shape is Shape.LOWER and len(token) >= 3 and not self._common(token) and token.lower_ not in workplace_terms():
+            if _introduced(doc, token) or _after(doc, token, LOWERCASE_CUES):
+                return EVIDENCED_SCORE  # "my name is vitoria", "call me višeslav", "thanks obama"
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
         if token.lower_ in self.lexicon.lowercase_ok or self._distinct_neighbour(doc, token, kinds):
