@@ -152,6 +152,19 @@ def text_records(raw: Path, seed: int) -> list[dict[str, Any]]:
     return records
 
 
+def generated_corpus(texts: int, seed: int) -> tuple[list[dict[str, Any]], Any, Any]:
+    """(labelled records, default policy, roster) of a generated night, its files removed once read."""
+    from pipeline.policy import load_policy
+    from pipeline.read import read_roster
+
+    tmp = Path(tempfile.mkdtemp(prefix="scrubline-corpus-"))
+    try:
+        raw, _ = generate_text_night(tmp, texts, seed)
+        return text_records(raw, seed), load_policy(), read_roster(raw / "roster.jsonl")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --- the three text paths -----------------------------------------------------------------------
 
 
@@ -184,6 +197,12 @@ def naive_presidio(model: str, language: str) -> Callable[[Sequence[str]], list[
     return scrub
 
 
+def forget_recent(detector: Any) -> None:
+    """Start a timed pass cold: the Detector keeps recent texts' findings across batches, which would turn a
+    second pass over the same rows into lookups (revisions before that cache have nothing to clear)."""
+    getattr(detector, "_recent", {}).clear()
+
+
 def scrubline(raw: Path, key: bytes) -> tuple[Callable[[Sequence[str]], list[str]], Any]:
     """Scrubline's text path exactly as run.py calls it: one scrub_batch over the rows, default policy."""
     from pipeline.policy import load_policy
@@ -195,9 +214,7 @@ def scrubline(raw: Path, key: bytes) -> tuple[Callable[[Sequence[str]], list[str
     detector = detector_for(policy, roster)  # load once, outside every timing
 
     def scrub(texts: Sequence[str]) -> list[str]:
-        # Each call starts cold: the Detector keeps recent texts' findings across batches, which would turn a
-        # second pass over the same rows into lookups.
-        getattr(detector, "_recent", {}).clear()
+        forget_recent(detector)
         return ["" if r.drop_row else r.text for r in scrub_batch(list(texts), policy, roster, keys)]
 
     return scrub, policy

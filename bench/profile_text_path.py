@@ -33,7 +33,7 @@ from typing import Any
 
 # A script's own folder leads sys.path, so bench_pipeline imports as a sibling; importing it also sets the
 # one-thread variables before numpy or spaCy are imported.
-from bench_pipeline import generate_text_night, snapshot_pipeline, text_records, timed
+from bench_pipeline import forget_recent, generated_corpus, snapshot_pipeline, timed
 
 
 class StageClock:
@@ -86,6 +86,27 @@ def recognizer_label(recognizer: Any) -> tuple[str, str]:
     return group, f"{type(recognizer).__name__}:{recognizer.name}:{','.join(recognizer.supported_entities)}"
 
 
+_MISSING = object()
+
+
+class Patches:
+    """Attributes replaced with timing wrappers for one measurement; `undo` restores them in reverse order."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __call__(self, obj: Any, attr: str, wrapper: Any) -> None:
+        self._saved.append((obj, attr, obj.__dict__.get(attr, _MISSING)))
+        setattr(obj, attr, wrapper)
+
+    def undo(self) -> None:
+        for obj, attr, old in reversed(self._saved):
+            if old is _MISSING:
+                delattr(obj, attr)
+            else:
+                setattr(obj, attr, old)
+
+
 def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[str, Any]:
     """Instrument one Detector in place, run the text path once, and undo the instrumentation."""
     import pipeline.scrub as scrub_module
@@ -95,11 +116,7 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
     clock = StageClock()
     analyzer = detector.analyzer
     engine = analyzer.nlp_engine
-    patched: list[tuple[Any, str, Any]] = []
-
-    def patch(obj: Any, attr: str, wrapper: Any) -> None:
-        patched.append((obj, attr, obj.__dict__.get(attr, _MISSING)))
-        setattr(obj, attr, wrapper)
+    patch = Patches()
 
     groups: dict[str, str] = {}
     for recognizer in analyzer.registry.recognizers:
@@ -117,11 +134,7 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
     try:
         _, total = timed(run, rows)
     finally:
-        for obj, attr, old in reversed(patched):
-            if old is _MISSING:
-                delattr(obj, attr)
-            else:
-                setattr(obj, attr, old)
+        patch.undo()
 
     s = dict(clock.seconds)
     spacy_s = s.pop("spacy+artifacts") - s["presidio/nlp_artifacts"]
@@ -149,18 +162,11 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
             "analyze_calls": clock.calls.get("presidio/get_recognizers", 0)}
 
 
-_MISSING = object()
-
-
 def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[str, Any]:
     """The same view for a Detector that runs spaCy and calls its recognizers itself (no AnalyzerEngine)."""
     import pipeline.scrub as scrub_module
 
-    clock, patched, groups = StageClock(), [], {}
-
-    def patch(obj: Any, attr: str, wrapper: Any) -> None:
-        patched.append((obj, attr, obj.__dict__.get(attr, _MISSING)))
-        setattr(obj, attr, wrapper)
+    clock, patch, groups = StageClock(), Patches(), {}
 
     for recognizer in detector.recognizers:
         group, label = recognizer_label(recognizer)
@@ -175,11 +181,7 @@ def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> 
     try:
         _, total = timed(run, rows)
     finally:
-        for obj, attr, old in reversed(patched):
-            if old is _MISSING:
-                delattr(obj, attr)
-            else:
-                setattr(obj, attr, old)
+        patch.undo()
     s = dict(clock.seconds)
     ours = sum(v for k, v in s.items() if groups.get(k) == "ours")
     builtin = sum(v for k, v in s.items() if groups.get(k) == "presidio")
@@ -271,18 +273,10 @@ def main() -> None:
     print(f"measuring pipeline/ from {code}", flush=True)
 
     from pipeline.detect.engine import NLP_BATCH_SIZE
-    from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
-    from pipeline.read import read_roster
     from pipeline.scrub import detector_for, scrub_batch
 
-    tmp = Path(tempfile.mkdtemp(prefix="scrubline-profile-"))
-    try:
-        raw, _ = generate_text_night(tmp, args.texts, args.seed)
-        records = text_records(raw, args.seed)
-        policy, roster = load_policy(), read_roster(raw / "roster.jsonl")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    records, policy, roster = generated_corpus(args.texts, args.seed)
     keys = Pseudonymizer(secrets.token_bytes(32))
     texts = [r["text"] for r in records]
     unique = list(dict.fromkeys(texts))
@@ -290,6 +284,7 @@ def main() -> None:
     scrub_batch(texts[:50], policy, roster, keys)
 
     def run() -> Any:
+        forget_recent(detector)
         return scrub_batch(texts, policy, roster, keys)
 
     print(f"{len(texts):,} rows ({len(unique):,} unique)", flush=True)

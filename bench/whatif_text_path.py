@@ -27,11 +27,11 @@ from typing import Any
 # one-thread variables before numpy or spaCy are imported.
 from bench_pipeline import (
     REPO,
-    generate_text_night,
+    forget_recent,
+    generated_corpus,
     ner_components,
     snapshot_pipeline,
     spacy_pipe,
-    text_records,
     timed,
 )
 
@@ -136,18 +136,10 @@ def main() -> None:
 
     from pipeline.detect.engine import NLP_BATCH_SIZE
     from pipeline.evaluate import score
-    from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
-    from pipeline.read import read_roster
     from pipeline.scrub import detector_for, scrub_batch
 
-    tmp = Path(tempfile.mkdtemp(prefix="scrubline-whatif-"))
-    try:
-        raw, _ = generate_text_night(tmp, args.texts, args.seed)
-        records = text_records(raw, args.seed)
-        policy, roster = load_policy(), read_roster(raw / "roster.jsonl")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    records, policy, roster = generated_corpus(args.texts, args.seed)
     keys = Pseudonymizer(secrets.token_bytes(32))
     v2 = []
     if Path(args.shared_data).exists():
@@ -158,6 +150,7 @@ def main() -> None:
     phone_digits = min_phone_digits(policy.phone_regions)
 
     def scrub(rows: list[str]) -> list[str]:
+        forget_recent(detector)
         return ["" if r.drop_row else r.text for r in scrub_batch(rows, policy, roster, keys)]
 
     scrub(texts[:50])
