@@ -822,6 +822,17 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("Vsevolod: Who are you?\nDestiny: a friend", ["Destiny", "Vsevolod"]),
         ("i was talking about Trump today", ["Trump"]),
         ("hey kunjana how are you", ["kunjana"]),
+        ("did anyone else notice gaby gave herself more soda", ["gaby"]),  # a rare lowercase lexicon name
+        ("salute to sitaram katel for the help", ["sitaram katel"]),  # rare lowercase proper nouns
+        ("I wo n't vote for Donald trump again", ["Donald trump"]),  # a lowercase surname after a given name
+        ("Themba is obsessed with the new build", ["Themba"]),  # a rare word opening a sentence
+        ("Lily I love your videos", ["Lily"]),  # spoken to
+        ("wow edubes , your video is trending", ["edubes"]),
+        ("Where are my keys , Summer ?", ["Summer"]),
+        ("Dr . Vukovic still has the best lessons", ["Vukovic"]),  # the title's full stop split off
+        ("Trump ' s a stud", ["Trump"]),  # possessive, split as in tokenised corpora
+        ("have you heard nijito asano speak yet?", ["nijito asano"]),  # not grown over the word after it
+        ("He's injured and the Jensen novel is long", ["Jensen"]),  # "the" before it: a title, not a full name
     ],
 )
 def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon, text: str, expected: list) -> None:
@@ -845,6 +856,9 @@ def test_name_lexicon_recognizer(nlp: spacy.Language, lexicon: names.NameLexicon
         "looping in finance for the Quasar rollout, a role at Initech",
         "the Green team shipped it. Will you check?",
         "ask jenkins to rerun, thx lol",
+        "a great song with a mandolin coda at the end",  # rare, but dictionary words
+        "Can I request you to block it?",  # a stop word before "I" is no vocative
+        "Friday's game was moved, Monday ?",
     ],
 )
 def test_name_lexicon_negatives(nlp: spacy.Language, lexicon: names.NameLexicon, text: str) -> None:

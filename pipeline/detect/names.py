@@ -85,6 +85,11 @@ TITLE_CUES = frozenset(
     thx ty coach president senator sen governor gov mayor judge justice officer sgt captain capt rev pastor father
     fr pope king queen prince princess dj mc""".split()
 )
+# Titles often written with a full stop, which the tokenizer may split off: "Dr . Cox".
+_ABBREVIATED_TITLES = frozenset("mr mrs ms mx dr prof sen gov sgt capt rev fr".split())
+# Words that follow a name the writer speaks to ("Lily I love your videos"), and interjections that may precede it.
+_ADDRESSEE = frozenset("i i'm im you you're youre your u ur ya yall".split())
+_INTERJECTIONS = frozenset("wow yo oh omg lol haha hey hi".split())
 # Phrases that introduce a name: "my name is Rubija", "call me Csanád", "my kid Tadzio", "maiden name is Key".
 _NAMING = re.compile(
     r"(?i)(?:\bname\s+is|\bname\s*[?:]|\bcalls?\s+me|\bcalled|\bnamed|\bi'?m|\bthis\s+is|\bmy\s+(?:kid|son|daughter|child"
@@ -111,6 +116,8 @@ class NameLexicon:
     names: frozenset[str]
     words: frozenset[str]
     lowercase_ok: frozenset[str] = frozenset()  # English given names that are no word: "justin", "emma"
+    dictionary: frozenset[str] = frozenset()  # every WordNet lemma, however rare: "mandolin", "coda"
+    given: frozenset[str] = frozenset()  # given names only: "donald", not "christiansen"
     # The lemmas the model could give a word: a token whose possible lemmas hold no everyday word needs no tagger.
     lemma_forms: LemmaForms | None = field(default=None, compare=False)
 
@@ -192,11 +199,12 @@ def name_lexicon(model: str) -> NameLexicon:
     # names of the long US given-name list below SURNAME_ZIPF ("rogers", "bruno"; not "king", "price").
     names_first = curated_given | set(filter(zipf_below(SURNAME_ZIPF), curated_family | long_given))
     wordnet: set[str] = set()
+    dictionary: set[str] = set()
     if "lemmatizer" in nlp.pipe_names:
         index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index", {})
         for pos in ("verb", "adj", "adv", "noun"):
-            frequent = {w for w in index.get(pos, ()) if not zipf_below(WORD_ZIPF)(w)}
-            wordnet |= frequent
+            dictionary.update(index.get(pos, ()))
+            wordnet |= {w for w in index.get(pos, ()) if not zipf_below(WORD_ZIPF)(w)}
     nouns_only = wordnet - _non_nouns(nlp)  # a verb or adjective ("grace", "brown") stays a word
     words = set(nlp.Defaults.stop_words) | WORD_NAMES | _CALENDAR | (wordnet - (nouns_only & names_first))
     # Frequent tokens outside WordNet ("hey", "yo", "goodnight") are words too, unless names first.
@@ -212,6 +220,8 @@ def name_lexicon(model: str) -> NameLexicon:
         names=frozenset(lexicon_names),
         words=frozenset(words),
         lowercase_ok=frozenset(lowercase_ok),
+        dictionary=frozenset(dictionary),
+        given=frozenset(n for n in given | census_given if n not in words),
         lemma_forms=LemmaForms(nlp),
     )
 
@@ -294,7 +304,30 @@ def _after(doc: Doc, token: Token, cues: frozenset[str]) -> bool:
     if token.i == 0:
         return False
     previous = doc[token.i - 1]
+    if previous.text == "." and token.i >= 2 and doc[token.i - 2].lower_ in _ABBREVIATED_TITLES:
+        previous = doc[token.i - 2]  # "Dr . Cox": the title's full stop split off
     return previous.lower_.rstrip(".") in cues and "\n" not in previous.whitespace_
+
+
+def _possessive(doc: Doc, token: Token) -> bool:
+    """Followed by a possessive "'s", whole or split ("Trump's", "Beauty ' s mother")."""
+    i = token.i
+    if i + 1 < len(doc) and doc[i + 1].lower_ in {"'s", "’s"}:
+        return True
+    return i + 2 < len(doc) and doc[i + 1].text in {"'", "’"} and doc[i + 2].lower_ == "s"
+
+
+def _vocative(doc: Doc, token: Token) -> bool:
+    """A name the writer speaks to: "Lily I love your videos", "wow edubes, your video", "where are you, Summer?"."""
+    i = token.i
+    before = doc[i - 1] if i > 0 else None
+    opens = before is None or token.is_sent_start or before.is_punct or "\n" in before.whitespace_
+    opens = opens or before.lower_ in _INTERJECTIONS
+    j = i + 1 if i + 1 < len(doc) and doc[i + 1].text == "," else i
+    if opens and j + 1 < len(doc) and doc[j + 1].lower_ in _ADDRESSEE and "\n" not in doc[j].whitespace_:
+        return True
+    closes = i + 1 == len(doc) or doc[i + 1].text in {"?", "!", "."} or "\n" in token.whitespace_
+    return closes and before is not None and before.text == ","
 
 
 class NameLexiconRecognizer(LocalRecognizer):
@@ -342,6 +375,11 @@ class NameLexiconRecognizer(LocalRecognizer):
                     or _speaker_label(doc, token)
                     or self._listed_with_names(doc, token, kinds)
                     or self._proper_mid_sentence(doc, token)
+                    or (
+                        (_vocative(doc, token) or _possessive(doc, token))
+                        and not token.is_stop
+                        and token.lower_ not in _CALENDAR
+                    )
                 )
                 return EVIDENCED_SCORE if evidenced else None
             if len(token) < 3 or self.lexicon.is_word(token):
@@ -349,10 +387,14 @@ class NameLexiconRecognizer(LocalRecognizer):
             if _after(doc, token, TITLE_CUES) or _introduced(doc, token) or _speaker_label(doc, token):
                 return EVIDENCED_SCORE  # "ms. Quinzia", "my name is Rubija", "Vsevolod: who are you?"
             evidenced = self._listed_with_names(doc, token, kinds) or self._rare_proper(token)
+            if evidenced and (token.i == 0 or token.is_sent_start) and token.is_alpha:
+                return EVIDENCED_SCORE  # the tagger reads a sentence's first word as anything: "Themba is obsessed"
             return EVIDENCED_SCORE if evidenced and pos(token) == "PROPN" else None  # the tag last: it may cost one
         if shape is Shape.LOWER and len(token) >= 3 and not self._common(token) and token.lower_ not in workplace_terms():
-            if _introduced(doc, token) or _after(doc, token, LOWERCASE_CUES):
+            if _introduced(doc, token) or _after(doc, token, LOWERCASE_CUES) or _vocative(doc, token):
                 return EVIDENCED_SCORE  # "my name is vitoria", "call me višeslav", "thanks obama"
+            if self._rare_lower_proper(doc, token) or self._rare_lower_name(token):
+                return EVIDENCED_SCORE  # "salute to kunjana", "where's kishan"
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
         if token.lower_ in self.lexicon.lowercase_ok or self._distinct_neighbour(doc, token, kinds):
@@ -376,6 +418,22 @@ class NameLexiconRecognizer(LocalRecognizer):
         if before in _THING_CUES or (after is not None and (after.lower_ in _ORG_WORDS or pos(after) == "NOUN")):
             return False
         return True
+
+    def _rare_lower_proper(self, doc: Doc, token: Token) -> bool:
+        """A lowercase word English has next to no use for, that the tagger still reads as a proper noun."""
+        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or token.lower_ in self.lexicon.dictionary:
+            return False
+        before = doc[token.i - 1].lower_ if token.i > 0 else ""
+        return before not in _THING_CUES and pos(token) == "PROPN"
+
+    def _rare_lower_name(self, token: Token) -> bool:
+        """A lowercase name from the lexicon that English has next to no use for: "gaby", "klay", "gunther"."""
+        lower = token.lower_
+        return (
+            lower in self.lexicon.names
+            and lower not in self.lexicon.dictionary
+            and zipf_frequency(lower, "en") < RARE_ZIPF
+        )
 
     def _proper_mid_sentence(self, doc: Doc, token: Token) -> bool:
         """A name that is also a word, capitalised where a word would not be and tagged a proper noun: "talking
@@ -459,10 +517,24 @@ class NameLexiconRecognizer(LocalRecognizer):
             and end - start < MAX_NAME_TOKENS
             and not _breaks(doc[end - 1])
             and kinds[end] is Kind.WORDLIKE
+            and shape is not Shape.LOWER  # lowercase, the word is most often just a word: "asano speak"
             and _shape(doc[end]) is shape
             and not doc[end].is_stop
         ):
             end += 1
+        elif (
+            shape is Shape.TITLED
+            and end == token.i + 1
+            and end < len(doc)
+            and not _breaks(doc[end - 1])
+            and token.lower_ in self.lexicon.given
+            and (token.i == 0 or doc[token.i - 1].lower_ not in _THING_CUES)  # "the Jensen novel"
+            and _shape(doc[end]) is Shape.LOWER
+            and kinds[end] is not Kind.NONE
+            and not doc[end].is_stop
+            and pos(doc[end]) in ("PROPN", "NOUN")
+        ):
+            end += 1  # a surname typed in lowercase after a given name: "Kylie minogue", "Donald trump"
         while start > 0 and end - start < MAX_NAME_TOKENS and not _breaks(doc[start - 1]) and joins(doc[start - 1]):
             start -= 1
         while _initial(doc[start]) and start < token.i:
