@@ -832,6 +832,8 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("Dr . Vukovic still has the best lessons", ["Vukovic"]),  # the title's full stop split off
         ("Trump ' s a stud", ["Trump"]),  # possessive, split as in tokenised corpora
         ("have you heard nijito asano speak yet?", ["nijito asano"]),  # not grown over the word after it
+        ("is that Mauro renallo ?", ["Mauro renallo"]),  # an unknown word grows a name, however written
+        ("Sky enlists Stephen Fry to explain it", ["Stephen Fry"]),  # an inflected word does not
         ("He's injured and the Jensen novel is long", ["Jensen"]),  # "the" before it: a title, not a full name
     ],
 )

@@ -421,17 +421,37 @@ class NameLexiconRecognizer(LocalRecognizer):
 
     def _rare_lower_proper(self, doc: Doc, token: Token) -> bool:
         """A lowercase word English has next to no use for, that the tagger still reads as a proper noun."""
-        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or token.lower_ in self.lexicon.dictionary:
+        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or self._in_dictionary(token.lower_):
             return False
         before = doc[token.i - 1].lower_ if token.i > 0 else ""
         return before not in _THING_CUES and pos(token) == "PROPN"
+
+    def _unknown_word(self, token: Token) -> bool:
+        """A word no dictionary or list knows and English has next to no use for: "renallo", "Padikall"."""
+        lower = token.lower_
+        return (
+            token.is_alpha
+            and len(lower) >= 3
+            and not self._in_dictionary(lower)
+            and not _PRODUCT_CASE.match(token.text)
+            and lower not in workplace_terms()
+            and zipf_frequency(lower, "en") < RARE_ZIPF
+            and not self.lexicon.is_word(token)
+        )
+
+    def _in_dictionary(self, lower: str) -> bool:
+        """A WordNet lemma, or an inflection of one ("enlists")."""
+        dictionary = self.lexicon.dictionary
+        return lower in dictionary or any(
+            lower.endswith(end) and lower[: -len(end)] + add in dictionary for end, add in _INFLECTIONS
+        )
 
     def _rare_lower_name(self, token: Token) -> bool:
         """A lowercase name from the lexicon that English has next to no use for: "gaby", "klay", "gunther"."""
         lower = token.lower_
         return (
             lower in self.lexicon.names
-            and lower not in self.lexicon.dictionary
+            and not self._in_dictionary(lower)
             and zipf_frequency(lower, "en") < RARE_ZIPF
         )
 
@@ -488,6 +508,8 @@ class NameLexiconRecognizer(LocalRecognizer):
         def joins(t: Token) -> bool:
             if shape is Shape.TITLED and _initial(t):
                 return True
+            if self._unknown_word(t):
+                return True  # the other half of a name, however written: "Mauro renallo", "aleena Padikall"
             if _shape(t) is not shape or t.is_stop:
                 return False
             if kinds[t.i] is not Kind.NONE:
