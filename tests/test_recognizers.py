@@ -875,7 +875,8 @@ def with_entity(nlp: spacy.Language, text: str, phrase: str, label: str) -> Doc:
 
 
 @pytest.mark.parametrize(
-    ("phrase", "label"), [("Magnus Poulsen", "ORG"), ("Kristensen", "NORP"), ("Kanye West", "PRODUCT")]
+    ("phrase", "label"),
+    [("Magnus Poulsen", "ORG"), ("Kristensen", "NORP"), ("Kanye West", "PRODUCT"), ("Trump", "ORG")],
 )
 def test_name_entity_relabel(nlp: spacy.Language, lexicon: names.NameLexicon, phrase: str, label: str) -> None:
     doc = with_entity(nlp, f"we met {phrase} at the fair", phrase, label)
@@ -884,7 +885,14 @@ def test_name_entity_relabel(nlp: spacy.Language, lexicon: names.NameLexicon, ph
 
 @pytest.mark.parametrize(
     ("phrase", "label"),
-    [("Google", "ORG"), ("New Year", "EVENT"), ("the Finance Team of Northwind Holdings", "ORG"), ("Kanye", "GPE")],
+    [
+        ("Google", "ORG"),
+        ("New Year", "EVENT"),
+        ("the Finance Team of Northwind Holdings", "ORG"),
+        ("Kanye", "GPE"),
+        ("French", "NORP"),  # a nationality that is also a surname
+        ("Acme Corp", "ORG"),  # two words: only one word alone is read again
+    ],
 )
 def test_name_entity_relabel_negatives(
     nlp: spacy.Language, lexicon: names.NameLexicon, phrase: str, label: str

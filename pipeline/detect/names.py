@@ -596,7 +596,17 @@ class NameEntityRelabelRecognizer(LocalRecognizer):
         words = [t for t in ent if t.is_alpha]
         if not words or len(words) > 3 or not all(_shape(t) is Shape.TITLED or t.lower_ in PARTICLES for t in words):
             return False
-        return any(self.lexicon.kind(t) is Kind.DISTINCT for t in words)
+        if any(self.lexicon.kind(t) is Kind.DISTINCT for t in words):
+            return True
+        # One word that is also a name, which the model took for a group: "Trump supporters" (ORG).
+        only = words[0]
+        return (
+            len(ent) == 1
+            and ent.label_ == "ORG"
+            and self.lexicon.kind(only) is Kind.WORDLIKE
+            and not only.is_stop
+            and only.lower_ not in _CALENDAR
+        )
 
 
 @register("names")
