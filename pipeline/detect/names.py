@@ -90,6 +90,8 @@ _ABBREVIATED_TITLES = frozenset("mr mrs ms mx dr prof sen gov sgt capt rev fr".s
 # Words that follow a name the writer speaks to ("Lily I love your videos"), and interjections that may precede it.
 _ADDRESSEE = frozenset("i i'm im you you're youre your u ur ya yall".split())
 _INTERJECTIONS = frozenset("wow yo oh omg lol haha hey hi".split())
+_MONIKERS = frozenset("lil big young".split())
+_SIBLINGS = frozenset("brothers sisters twins".split())
 # Phrases that introduce a name: "my name is Rubija", "call me Csanád", "my kid Tadzio", "maiden name is Key".
 _NAMING = re.compile(
     r"(?i)(?:\bname\s+is|\bname\s*[?:]|\bcalls?\s+me|\bcalled|\bnamed|\bi'?m|\bthis\s+is|\bmy\s+(?:kid|son|daughter|child"
@@ -306,6 +308,8 @@ def _after(doc: Doc, token: Token, cues: frozenset[str]) -> bool:
     previous = doc[token.i - 1]
     if previous.text == "." and token.i >= 2 and doc[token.i - 2].lower_ in _ABBREVIATED_TITLES:
         previous = doc[token.i - 2]  # "Dr . Cox": the title's full stop split off
+    elif previous.lower_ == "you" and token.i >= 2 and doc[token.i - 2].lower_ == "thank":
+        previous = doc[token.i - 2]  # "thank you Grace"
     return previous.lower_.rstrip(".") in cues and "\n" not in previous.whitespace_
 
 
@@ -393,11 +397,11 @@ class NameLexiconRecognizer(LocalRecognizer):
         if shape is Shape.LOWER and len(token) >= 3 and not self._common(token) and token.lower_ not in workplace_terms():
             if _introduced(doc, token) or _after(doc, token, LOWERCASE_CUES) or _vocative(doc, token):
                 return EVIDENCED_SCORE  # "my name is vitoria", "call me višeslav", "thanks obama"
-            if self._rare_lower_proper(doc, token) or self._rare_lower_name(token):
+            if self._rare_lower_proper(doc, token) or self._rare_name(token):
                 return EVIDENCED_SCORE  # "salute to kunjana", "where's kishan"
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
-        if token.lower_ in self.lexicon.lowercase_ok or self._distinct_neighbour(doc, token, kinds):
+        if token.lower_ in self.lexicon.lowercase_ok or self._rare_name(token) or self._distinct_neighbour(doc, token, kinds):
             return EVIDENCED_SCORE
         if _speaker_label(doc, token):  # "mika: who are you?"
             return EVIDENCED_SCORE
@@ -446,8 +450,8 @@ class NameLexiconRecognizer(LocalRecognizer):
             lower.endswith(end) and lower[: -len(end)] + add in dictionary for end, add in _INFLECTIONS
         )
 
-    def _rare_lower_name(self, token: Token) -> bool:
-        """A lowercase name from the lexicon that English has next to no use for: "gaby", "klay", "gunther"."""
+    def _rare_name(self, token: Token) -> bool:
+        """A name from the lexicon that English has next to no use for, lowercase or shouted: "gaby", "IDRIS"."""
         lower = token.lower_
         return (
             lower in self.lexicon.names
@@ -563,6 +567,11 @@ class NameLexiconRecognizer(LocalRecognizer):
             start += 1
         while _initial(doc[end - 1]) and end - 1 > token.i:
             end -= 1
+        # A stage-name prefix before it ("lil wayne", "Big Sean") and a family after it ("the Coen brothers").
+        if start > 0 and doc[start - 1].lower_ in _MONIKERS and not _breaks(doc[start - 1]):
+            start -= 1
+        if end < len(doc) and doc[end].lower_ in _SIBLINGS and not _breaks(doc[end - 1]):
+            end += 1
         return start, end
 
     def _result(self, span: Span, score: float) -> RecognizerResult:
