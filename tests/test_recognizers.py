@@ -834,6 +834,9 @@ def test_name_lexicon_tells_names_from_words(nlp: spacy.Language, lexicon: names
         ("have you heard nijito asano speak yet?", ["nijito asano"]),  # not grown over the word after it
         ("is that Mauro renallo ?", ["Mauro renallo"]),  # an unknown word grows a name, however written
         ("Sky enlists Stephen Fry to explain it", ["Stephen Fry"]),  # an inflected word does not
+        ("a fan of lil wayne since forever", ["lil wayne"]),  # a stage-name prefix
+        ("the Coen brothers made it", ["Coen brothers"]),  # a family
+        ("Thank you Grace for the notes", ["Grace"]),
         ("He's injured and the Jensen novel is long", ["Jensen"]),  # "the" before it: a title, not a full name
     ],
 )
