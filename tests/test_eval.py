@@ -115,11 +115,11 @@ def workforce() -> EvalResult:
     return run(load_records(BENCH / "workforce_eval.jsonl"), BENCH / "workforce_roster.jsonl")
 
 
-def shared_slice(name: str) -> list[dict[str, Any]]:
+def shared_slice(name: str, limit: int | None = SLICE) -> list[dict[str, Any]]:
     path = SHARED / name
     if not path.exists():
         pytest.skip(f"{path} is not beside the repository")
-    return load_records(path)[:SLICE]
+    return load_records(path)[:limit]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,8 @@ def presidio() -> EvalResult:
 
 @pytest.fixture(scope="module")
 def wnut() -> EvalResult:
-    return run(shared_slice("wnut17_dev.jsonl"))
+    """The whole of wnut17_dev: it takes seconds, and its target is the one closest to the line."""
+    return run(shared_slice("wnut17_dev.jsonl", limit=None))
 
 
 @pytest.mark.parametrize(
@@ -176,8 +177,8 @@ def test_presidio_slice_over_redaction(presidio: EvalResult) -> None:
     assert presidio.over_redaction <= 0.04
 
 
-def test_wnut_slice(wnut: EvalResult) -> None:
-    assert recall(wnut, "PERSON") >= 0.65  # 0.68 on this slice, 0.75 on the whole set; target 0.85 not reached
+def test_wnut_dev(wnut: EvalResult) -> None:
+    assert recall(wnut, "PERSON") >= 0.845  # 0.853 (69 of 470 leaked); target 0.85, so 3 more leaks fail here
     assert wnut.over_redaction <= 0.15
 
 
