@@ -10,17 +10,21 @@ lemma index and wordfreq frequencies):
 - distinctive: no everyday word, or a name first ("George", "Rogers"): enough on its own when capitalised;
 - word-like: also a word: needs evidence (a distinctive name beside it, a cue such as "Mr", "with", "ask"
   before it, a phrase such as "my name is", or a list of names around it);
-- lowercase or shouted: only an English given name that is no word ("justin", "ELLEN"), or a distinctive name
-  beside another one ("monika žilková").
+- lowercase or shouted: an English given name that is no word ("justin", "ELLEN"), a rare name no dictionary
+  holds ("gaby", "IDRIS"), or a distinctive name beside another one ("monika žilková").
 
 An unknown capitalised word counts after a title ("Mr Radebe", "thanks Jessum") or a naming phrase, in a list of
 names, as a speaker label ("Vsevolod: ..."), or when the tagger calls it a proper noun and English has next to no
-use for it ("Shovda", "Ogasahara"), unless it is workplace software (`lexicons/workplace_terms.txt`), written
-like a product ("PagerDuty"), or used as a thing ("the Quasar rollout", "a role at Initech"). Chosen on
-wnut17_train (+0.6 points of PERSON recall there, +0.1 of over-redaction); project code names used like names
-are still taken, a small loss next to a leaked name.
+use for it ("Shovda", "Ogasahara"), also when it opens a sentence, unless it is workplace software
+(`lexicons/workplace_terms.txt`), written like a product ("PagerDuty"), or used as a thing ("the Quasar rollout",
+"a role at Initech"). Project code names used like names are still taken, a small loss next to a leaked name.
+Chat writes names in ways of its own, each of which counts as evidence for a word-like name: spoken to ("Lily I
+love your videos", "where are you, Summer?"), possessive ("Trump's"), after a title whose full stop the tokenizer
+split off ("Dr . Cox"), or lowercase but rare and tagged a proper noun ("salute to kunjana").
 A found name grows over neighbouring capitalised words that are names or no word ("Justin Bieber", "Ferko van
-Dijk", "Julieta S Almeida"), so the surname the lexicon lacks goes with the given name it has.
+Dijk", "Julieta S Almeida"), any word no dictionary knows ("Mauro renallo"), a lowercase surname after a given
+name ("Donald trump"), a stage-name prefix ("lil wayne") and a family ("the Coen brothers"), so the surname the
+lexicon lacks goes with the given name it has.
 """
 
 from __future__ import annotations
