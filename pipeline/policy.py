@@ -14,7 +14,7 @@ ACTIONS = frozenset({"replace", "pseudonym", "remove", "drop_row"})
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})
 RECOGNIZER_FAMILIES = (
     "presidio_builtin", "spacy_ner", "names", "roster", "credentials", "performance", "contact", "payment",
-    "gate_shapes",
+    "gate_shapes", "casual_ner",
 )
 PUBLISH_TARGETS = frozenset({"text", "events", "none"})
 KEY_DETAILS = frozenset({"class", "char"})

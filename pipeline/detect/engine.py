@@ -15,6 +15,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import spacy
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
@@ -47,6 +48,13 @@ NER_IGNORED = [
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PreparesBatches(Protocol):
+    """A recognizer that runs a model of its own, batched: it sees each batch's texts before `analyze`."""
+
+    def prepare(self, texts: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class Detector:
         self._triggers = TriggerIndex(self._gates + pattern_triggers)
         self._context = ContextBoost(self.recognizers)
         self._recent: OrderedDict[str, list[Finding]] = OrderedDict()  # findings are immutable, so safe to share
+        self._preparing = [r for r in self.recognizers if isinstance(r, PreparesBatches)]
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for each text, in input order; empty and repeated texts are analysed once, and texts seen in
@@ -101,6 +110,8 @@ class Detector:
                 by_text[text] = self._recent[text]
                 self._recent.move_to_end(text)
         unique = list(dict.fromkeys(t for t in texts if t and t.strip() and t not in by_text))
+        for recognizer in self._preparing:
+            recognizer.prepare(unique)
         waiting: list[_Analysis] = []
         for text, doc in zip(unique, self.nlp.pipe(unique, batch_size=NLP_BATCH_SIZE), strict=True):
             if self.on_demand:

@@ -38,6 +38,7 @@ def _load_families() -> None:
     # Importing a family module runs its @register decorator.
     from pipeline.detect import (  # noqa: F401
         builtin,
+        casual_ner,
         contact,
         credentials,
         gate_shapes,
