@@ -139,3 +139,26 @@ def test_detector_prepares_the_family_and_the_policy_switches_it(policy: Policy)
     raw["recognizers"]["casual_ner"] = False
     without = Detector(Policy(raw=raw, sha256="test"))
     assert not any(isinstance(r, casual_ner.CasualTextNerRecognizer) for r in without.recognizers)
+
+
+class TailModel(CountingModel):
+    """A stand-in model that calls everything after the first word one PERSON entity."""
+
+    def _doc(self, text: str) -> Doc:
+        doc = self.nlp(text)
+        doc.ents = [Span(doc, 1, len(doc), label="PERSON")]
+        return doc
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("ok sure jenna", ["jenna"]),  # trimmed to the name
+        ("ok donald trump", ["donald trump"]),  # a word-like name beside a distinct one
+        ("ok ask jerry_harrington", []),  # "ask" is a census surname, but stands beside no name
+        ("ok sgtm", []),  # chat shorthand from the workplace terms
+    ],
+)
+def test_model_entities_are_trimmed_to_their_names(lexicon: names.NameLexicon, text: str, kept: list[str]) -> None:
+    recognizer = casual_ner.CasualTextNerRecognizer(TailModel(), lexicon)  # type: ignore[arg-type]
+    assert found(recognizer, text) == kept

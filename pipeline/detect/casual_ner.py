@@ -19,11 +19,11 @@ from pathlib import Path
 import spacy
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from wordfreq import zipf_frequency
 
-from pipeline.detect.names import RARE_ZIPF, NameLexicon, name_lexicon
+from pipeline.detect.names import RARE_ZIPF, NameLexicon, name_lexicon, workplace_terms
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import tagged_result
 
@@ -88,18 +88,39 @@ class CasualTextNerRecognizer(LocalRecognizer):
 
 
     def _people(self, doc: Doc) -> list[tuple[int, int]]:
-        """The model's PERSON entities that hold a name: a lexicon name ("brad", "trump"), or a word that
-        English has next to no use for ("kishan"). Its other guesses in work chat are words: "ready for review"."""
-        return [
-            (ent.start_char, ent.end_char)
-            for ent in doc.ents
-            if ent.label_ == PERSON and any(self._name_like(t.lower_) for t in ent if t.is_alpha)
-        ]
+        """The model's PERSON entities, trimmed to the words in them that can be a name: a lexicon name ("brad",
+        "trump") or a word English has next to no use for ("kishan"). Its other guesses in work chat are words
+        ("ready for review", "pretty sure jenna" for "jenna") or software ("a config issue")."""
+        people = []
+        for ent in doc.ents:
+            if ent.label_ != PERSON:
+                continue
+            strong = [self._distinct(t) for t in ent]
+            named = [
+                t
+                for k, t in enumerate(ent)
+                if strong[k] or (self._word_like(t) and (len(ent) == 1 or any(strong[max(k - 1, 0) : k + 2])))
+            ]
+            if named:
+                people.append((named[0].idx, named[-1].idx + len(named[-1])))
+        return people
 
-    def _name_like(self, lower: str) -> bool:
+    def _candidate(self, token: Token) -> bool:
+        lower = token.lower_
+        return token.is_alpha and len(lower) >= 3 and not token.is_stop and lower not in workplace_terms()
+
+    def _distinct(self, token: Token) -> bool:
+        """A name that is no everyday word ("kishan", "gaby"), or a word English has next to no use for."""
+        if not self._candidate(token):
+            return False
+        lower = token.lower_
         if lower in self.lexicon.names:
-            return True
+            return lower not in self.lexicon.words
         return lower not in self.lexicon.dictionary and zipf_frequency(lower, "en") < RARE_ZIPF
+
+    def _word_like(self, token: Token) -> bool:
+        """A name that is also a word ("trump", "ask"): it counts as the whole entity, or beside a distinct name."""
+        return self._candidate(token) and token.lower_ in self.lexicon.names
 
 
 @register("casual_ner")
