@@ -5,7 +5,7 @@ all in capitals it misses most of them ("tell brad", "where's kishan", "IS THAT 
 (`models/person_social/`, rebuilt by `training/person_social/`) is en_core_web_sm's own NER fine-tuned on the
 person names of WNUT-17's training tweets and on lowercased and upper-cased copies of them; only its PERSON
 entities are used. It finds names in edited text too, but there it adds mostly over-redaction, so it runs only
-on texts whose casing is unreliable (`casual_casing`), about a third of social-media texts and a quarter of
+on texts whose casing is unreliable (`casual_casing`): a third to a half of social-media texts and a quarter of
 presidio_v2's. The policy's `nlp.casual_model` may name another installed spaCy pipeline or a model folder.
 """
 
@@ -20,7 +20,6 @@ import spacy
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Token
-
 from wordfreq import zipf_frequency
 
 from pipeline.detect.names import RARE_ZIPF, NameLexicon, name_lexicon, workplace_terms
@@ -116,7 +115,7 @@ class CasualTextNerRecognizer(LocalRecognizer):
         lower = token.lower_
         if lower in self.lexicon.names:
             return lower not in self.lexicon.words
-        return lower not in self.lexicon.dictionary and zipf_frequency(lower, "en") < RARE_ZIPF
+        return not self.lexicon.in_dictionary(lower) and zipf_frequency(lower, "en") < RARE_ZIPF
 
     def _word_like(self, token: Token) -> bool:
         """A name that is also a word ("trump", "ask"): it counts as the whole entity, or beside a distinct name."""

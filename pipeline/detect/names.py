@@ -148,6 +148,12 @@ class NameLexicon:
             return True
         return self._lemma_may_be_word(lower) and lemma(token).lower() in self.words  # may need the tagger
 
+    def in_dictionary(self, lower: str) -> bool:
+        """A WordNet lemma, however rare, or an inflection of one ("enlists")."""
+        return lower in self.dictionary or any(
+            lower.endswith(end) and lower[: -len(end)] + add in self.dictionary for end, add in _INFLECTIONS
+        )
+
     def _lemma_may_be_word(self, lower: str) -> bool:
         """Whether some POS tag could give the word an everyday word as its lemma ("hopes" -> "hope")."""
         forms = self.lemma_forms.of(lower) if self.lemma_forms is not None else None
@@ -429,7 +435,7 @@ class NameLexiconRecognizer(LocalRecognizer):
 
     def _rare_lower_proper(self, doc: Doc, token: Token) -> bool:
         """A lowercase word English has next to no use for, that the tagger still reads as a proper noun."""
-        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or self._in_dictionary(token.lower_):
+        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or self.lexicon.in_dictionary(token.lower_):
             return False
         before = doc[token.i - 1].lower_ if token.i > 0 else ""
         return before not in _THING_CUES and pos(token) == "PROPN"
@@ -440,18 +446,11 @@ class NameLexiconRecognizer(LocalRecognizer):
         return (
             token.is_alpha
             and len(lower) >= 3
-            and not self._in_dictionary(lower)
+            and not self.lexicon.in_dictionary(lower)
             and not _PRODUCT_CASE.match(token.text)
             and lower not in workplace_terms()
             and zipf_frequency(lower, "en") < RARE_ZIPF
             and not self.lexicon.is_word(token)
-        )
-
-    def _in_dictionary(self, lower: str) -> bool:
-        """A WordNet lemma, or an inflection of one ("enlists")."""
-        dictionary = self.lexicon.dictionary
-        return lower in dictionary or any(
-            lower.endswith(end) and lower[: -len(end)] + add in dictionary for end, add in _INFLECTIONS
         )
 
     def _rare_name(self, token: Token) -> bool:
@@ -459,7 +458,7 @@ class NameLexiconRecognizer(LocalRecognizer):
         lower = token.lower_
         return (
             lower in self.lexicon.names
-            and not self._in_dictionary(lower)
+            and not self.lexicon.in_dictionary(lower)
             and zipf_frequency(lower, "en") < RARE_ZIPF
         )
 

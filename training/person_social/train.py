@@ -162,7 +162,9 @@ def check_loads(out: Path) -> str:
     code = ("import spacy, sys; nlp = spacy.load(sys.argv[1]); "
             "print(nlp.pipe_names, [e.text for e in nlp('hey kunjana , did trump call Mary Smith ?').ents "
             f"if e.label_ == {LABEL!r}])")
-    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, cwd="/")
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)], check=False, capture_output=True, text=True, cwd="/"
+    )
     if result.returncode:
         raise SystemExit(f"{out} does not load on its own:\n{result.stderr[-2000:]}")
     return result.stdout.strip()
