@@ -1,8 +1,8 @@
 """Names in text whose casing says nothing: a second NER model, trained on social-media text, run only there.
 
 en_core_web_sm learned names from edited text, where a capital marks them; in chat typed all in lowercase or
-all in capitals it misses most of them ("tell brad", "where's kishan", "IS THAT IDRIS"). The shipped model
-(`models/person_social/`, rebuilt by `training/person_social/`) is en_core_web_sm's own NER fine-tuned on the
+all in capitals it misses most of them ("tell brad", "where's kishan", "MEETING WITH JOHN SMITH"). The shipped
+model (`models/person_social/`, rebuilt by `training/person_social/`) is en_core_web_sm's own NER fine-tuned on the
 person names of WNUT-17's training tweets and on lowercased and upper-cased copies of them; only its PERSON
 entities are used. It finds names in edited text too, but there it adds mostly over-redaction, so it runs only
 on texts whose casing is unreliable (`casual_casing`): a third to a half of social-media texts and a quarter of
