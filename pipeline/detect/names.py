@@ -411,7 +411,11 @@ class NameLexiconRecognizer(LocalRecognizer):
                 return EVIDENCED_SCORE  # "salute to kunjana", "where's kishan"
         if shape is Shape.OTHER or kind is not Kind.DISTINCT or len(token) < 3:
             return None
-        if token.lower_ in self.lexicon.lowercase_ok or self._rare_name(token) or self._distinct_neighbour(doc, token, kinds):
+        if (
+            token.lower_ in self.lexicon.lowercase_ok
+            or self._rare_name(token)
+            or self._distinct_neighbour(doc, token, kinds)
+        ):
             return EVIDENCED_SCORE
         if _speaker_label(doc, token):  # "mika: who are you?"
             return EVIDENCED_SCORE
