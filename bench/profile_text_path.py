@@ -152,14 +152,7 @@ def stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[st
         "Presidio analyze() rest + Detector glue (score filter, dedup, results)": total.cpu_s - known,
         "redaction (redact_text)": s["redaction"],
     }
-    per_recognizer = sorted(
-        ({"recognizer": k, "seconds": v, "calls": clock.calls[k], "texts_with_results": clock.hits[k]}
-         for k, v in s.items() if k in groups),
-        key=lambda r: -r["seconds"],
-    )
-    return {"rows": rows, "total": total.to_dict(), "summary": summary,
-            "summary_share": {k: v / total.cpu_s for k, v in summary.items()}, "per_recognizer": per_recognizer,
-            "analyze_calls": clock.calls.get("presidio/get_recognizers", 0)}
+    return breakdown(clock, groups, rows, total, summary, clock.calls.get("presidio/get_recognizers", 0))
 
 
 def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> dict[str, Any]:
@@ -172,6 +165,8 @@ def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> 
         group, label = recognizer_label(recognizer)
         groups[f"{group}/{label}"] = group
         patch(recognizer, "analyze", clock.wrap(f"{group}/{label}", recognizer.analyze))
+        if hasattr(recognizer, "prepare"):  # a recognizer with a model of its own runs it per batch here
+            patch(recognizer, "prepare", clock.wrap(f"{group}/{label}", recognizer.prepare))
     patch(detector.nlp, "pipe", clock.wrap_generator("spacy", detector.nlp.pipe))
     for name, component in detector.on_demand:
         patch(component, "pipe", clock.wrap_generator("spacy on demand", component.pipe))
@@ -197,14 +192,20 @@ def direct_stage_breakdown(detector: Any, run: Callable[[], Any], rows: int) -> 
         "engine: rest (artifacts, loops)": total.cpu_s - known,
         "redaction (redact_text)": s["redaction"],
     }
+    return breakdown(clock, groups, rows, total, summary, 0)
+
+
+def breakdown(clock: StageClock, groups: dict[str, str], rows: int, total: Any, summary: dict[str, float],
+              analyze_calls: int) -> dict[str, Any]:
+    """The report both views share: the summary with shares, and each recognizer's time, slowest first."""
     per_recognizer = sorted(
         ({"recognizer": k, "seconds": v, "calls": clock.calls[k], "texts_with_results": clock.hits[k]}
-         for k, v in s.items() if k in groups),
+         for k, v in clock.seconds.items() if k in groups),
         key=lambda r: -r["seconds"],
     )
     return {"rows": rows, "total": total.to_dict(), "summary": summary,
             "summary_share": {k: v / total.cpu_s for k, v in summary.items()}, "per_recognizer": per_recognizer,
-            "analyze_calls": 0}
+            "analyze_calls": analyze_calls}
 
 
 def spacy_components(nlp: Any, texts: list[str], batch_size: int) -> dict[str, float]:
