@@ -20,9 +20,8 @@ import spacy
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Token
-from wordfreq import zipf_frequency
 
-from pipeline.detect.names import RARE_ZIPF, NameLexicon, name_lexicon, workplace_terms
+from pipeline.detect.names import NameLexicon, name_lexicon, workplace_terms
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import tagged_result
 
@@ -85,7 +84,6 @@ class CasualTextNerRecognizer(LocalRecognizer):
             spans = self._people(self.nlp(text)) if casual_casing(text) else []
         return [tagged_result(self, PERSON, start, end, SCORE) for start, end in spans]
 
-
     def _people(self, doc: Doc) -> list[tuple[int, int]]:
         """The model's PERSON entities, trimmed to the words in them that can be a name: a lexicon name ("brad",
         "trump") or a word English has next to no use for ("kishan"). Its other guesses in work chat are words
@@ -115,7 +113,7 @@ class CasualTextNerRecognizer(LocalRecognizer):
         lower = token.lower_
         if lower in self.lexicon.names:
             return lower not in self.lexicon.words
-        return not self.lexicon.in_dictionary(lower) and zipf_frequency(lower, "en") < RARE_ZIPF
+        return self.lexicon.unheard_of(lower)
 
     def _word_like(self, token: Token) -> bool:
         """A name that is also a word ("trump", "ask"): it counts as the whole entity, or beside a distinct name."""

@@ -154,6 +154,10 @@ class NameLexicon:
             lower.endswith(end) and lower[: -len(end)] + add in self.dictionary for end, add in _INFLECTIONS
         )
 
+    def unheard_of(self, lower: str) -> bool:
+        """No dictionary holds it and English has next to no use for it: "kishan", "renallo", not "mandolin"."""
+        return zipf_frequency(lower, "en") < RARE_ZIPF and not self.in_dictionary(lower)
+
     def _lemma_may_be_word(self, lower: str) -> bool:
         """Whether some POS tag could give the word an everyday word as its lemma ("hopes" -> "hope")."""
         forms = self.lemma_forms.of(lower) if self.lemma_forms is not None else None
@@ -439,7 +443,7 @@ class NameLexiconRecognizer(LocalRecognizer):
 
     def _rare_lower_proper(self, doc: Doc, token: Token) -> bool:
         """A lowercase word English has next to no use for, that the tagger still reads as a proper noun."""
-        if zipf_frequency(token.lower_, "en") >= RARE_ZIPF or self.lexicon.in_dictionary(token.lower_):
+        if not self.lexicon.unheard_of(token.lower_):
             return False
         before = doc[token.i - 1].lower_ if token.i > 0 else ""
         return before not in _THING_CUES and pos(token) == "PROPN"
@@ -450,21 +454,15 @@ class NameLexiconRecognizer(LocalRecognizer):
         return (
             token.is_alpha
             and len(lower) >= 3
-            and not self.lexicon.in_dictionary(lower)
+            and self.lexicon.unheard_of(lower)
             and not _PRODUCT_CASE.match(token.text)
             and lower not in workplace_terms()
-            and zipf_frequency(lower, "en") < RARE_ZIPF
             and not self.lexicon.is_word(token)
         )
 
     def _rare_name(self, token: Token) -> bool:
         """A name from the lexicon that English has next to no use for, lowercase or shouted: "gaby", "IDRIS"."""
-        lower = token.lower_
-        return (
-            lower in self.lexicon.names
-            and not self.lexicon.in_dictionary(lower)
-            and zipf_frequency(lower, "en") < RARE_ZIPF
-        )
+        return token.lower_ in self.lexicon.names and self.lexicon.unheard_of(token.lower_)
 
     def _proper_mid_sentence(self, doc: Doc, token: Token) -> bool:
         """A name that is also a word, capitalised where a word would not be and tagged a proper noun: "talking
