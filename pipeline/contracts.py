@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 PIPELINE_VERSION = "0.1.0"
+UNKNOWN = "unknown"  # what a value outside a closed vocabulary becomes (counted; never published as sent)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class SourceContract:
     fields: tuple[Field, ...]
     key_fields: tuple[str, ...]  # what identifies a row; pseudonymised on output, unique per partition
     text_field: str | None = None  # free text to scrub, if any
-    allowed: dict[str, frozenset[str]] = field(default_factory=dict)  # enumerations
+    allowed: dict[str, frozenset[str]] = field(default_factory=dict)  # enumerations: other values are quarantined
+    # Closed vocabularies of fields whose values are published: any other value becomes UNKNOWN and is counted,
+    # because a free-form value there is a side door (it would reach `events`, `text.context` and Parquet statistics).
+    vocabulary: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def field_names(self) -> list[str]:
@@ -85,6 +89,12 @@ PERFORMANCE = SourceContract(
     text_field="comments",
 )
 
+KEY_ACTIONS = frozenset({"down", "up", UNKNOWN})
+# What kind of field received the keys: HTML input types and the editors the replay knows (code, terminal).
+FIELD_KINDS = frozenset({"text", "password", "email", "search", "url", "tel", "number", "code", "terminal", UNKNOWN})
+MOUSE_ACTIONS = frozenset({"move", "click", "scroll", "drag", UNKNOWN})
+MOUSE_BUTTONS = frozenset({"left", "right", "middle", "back", "forward", UNKNOWN})
+
 KEYSTROKES = SourceContract(
     name="keystrokes",
     fields=(
@@ -103,6 +113,7 @@ KEYSTROKES = SourceContract(
         Field("text", "str", required=False),
     ),
     key_fields=("event_id",),
+    vocabulary={"action": KEY_ACTIONS, "field_kind": FIELD_KINDS},
 )
 
 MOUSE = SourceContract(
@@ -123,6 +134,7 @@ MOUSE = SourceContract(
         Field("screen_h", "float", required=False),
     ),
     key_fields=("event_id",),
+    vocabulary={"action": MOUSE_ACTIONS, "button": MOUSE_BUTTONS},
 )
 
 SOURCES: dict[str, SourceContract] = {

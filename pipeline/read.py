@@ -1,37 +1,48 @@
 """The input edge: raw partition files in, checked rows and quarantine rows (with a reason) out.
 
 Every physical input row ends up in exactly one of the two lists; a reason names a field or a rule,
-never a value, so reasons are safe to count in reports.
+never a value, so reasons are safe to count in reports. Files that are not read (an unsupported extension,
+a hidden file) and files without any row are counted, never skipped silently; a symlink that leads out of
+the raw root is refused unless the run allows it.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import hashlib
+import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
+import zstandard
 
-from pipeline.contracts import ROSTER_FIELDS, SOURCES, SourceContract
+from pipeline.contracts import ROSTER_FIELDS, SOURCES, UNKNOWN, SourceContract
 from pipeline.roster import Employee, Roster
 
-SUFFIXES = (".jsonl.gz", ".jsonl", ".parquet")
+# JSON Lines (`.json` may also hold one JSON array of objects), plain or compressed, and Parquet.
+TEXT_FORMATS = (".jsonl", ".json")
+COMPRESSIONS = ("", ".gz", ".bz2", ".zst")
+SUFFIXES = (".parquet", *(f + c for f in TEXT_FORMATS for c in COMPRESSIONS))
 MIN_TS = datetime(1990, 1, 1, tzinfo=UTC)
 MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
 DEFAULT_BATCH_ROWS = 20_000  # rows per batch when a text partition is streamed (policy: run.batch_rows)
 PARQUET_READ_ROWS = 10_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_READ_ERRORS = (OSError, EOFError, zstandard.ZstdError)
 
 
 class InputError(RuntimeError):
@@ -43,51 +54,134 @@ class PartitionRows:
     source: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
-    files: int = 0
+    files: int = 0  # files read (empty ones included)
+    empty_files: int = 0  # files read that held no row at all
+    skipped: dict[str, int] = field(default_factory=dict)  # files not read, by why (see `Listing`)
 
     @property
     def input_rows(self) -> int:
         return len(self.rows) + len(self.quarantine)
+
+    @property
+    def unknown_values(self) -> dict[str, int]:
+        """Checked rows per field whose value was outside the field's closed vocabulary (now `unknown`)."""
+        fields = SOURCES[self.source].vocabulary
+        counts = Counter(name for row in self.rows for name in fields if row.get(name) == UNKNOWN)
+        return {name: counts[name] for name in fields if counts[name]}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A partition folder's files to read, in name order, and the entries not read, counted by why:
+    `unsupported_extension`, `hidden_file` (a name starting with `.` or `_`), `not_a_file`."""
+
+    files: list[Path]
+    skipped: dict[str, int]
 
 
 def partition_dir(raw_root: str | Path, source: str, ds: str) -> Path:
     return Path(raw_root) / source / f"ds={ds}"
 
 
-def partition_files(raw_root: str | Path, source: str, ds: str) -> list[Path]:
+def list_partition(raw_root: str | Path, source: str, ds: str, follow_symlinks: bool = False) -> Listing:
     folder = partition_dir(raw_root, source, ds)
     if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(SUFFIXES))
+        return Listing([], {})
+    _refuse_outside(raw_root, folder.parent, follow_symlinks)
+    _refuse_outside(raw_root, folder, follow_symlinks)
+    files, skipped = [], Counter()
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "_")):
+            skipped["hidden_file"] += 1
+        elif not path.is_file():
+            skipped["not_a_file"] += 1
+        elif not path.name.endswith(SUFFIXES):
+            skipped["unsupported_extension"] += 1
+        else:
+            _refuse_outside(raw_root, path, follow_symlinks)
+            files.append(path)
+    return Listing(files, dict(sorted(skipped.items())))
 
 
-def sources_present(raw_root: str | Path, ds: str) -> list[str]:
+def partition_files(raw_root: str | Path, source: str, ds: str, follow_symlinks: bool = False) -> list[Path]:
+    return list_partition(raw_root, source, ds, follow_symlinks).files
+
+
+def _refuse_outside(raw_root: str | Path, path: Path, follow_symlinks: bool) -> None:
+    """A symlink under the raw root that leads out of it would read (and publish) whatever it points at."""
+    if follow_symlinks:
+        return
+    root = Path(raw_root).resolve()
+    if not path.resolve().is_relative_to(root):
+        where = path.relative_to(raw_root) if path.is_relative_to(raw_root) else path.name
+        raise InputError(
+            f"raw input {where} is a symlink to a place outside the raw root; refused "
+            "(move the data under the raw root, or pass --follow-symlinks)"
+        )
+
+
+@dataclass(frozen=True)
+class RawLayout:
+    """What the raw root holds for a night: the known sources with files, and folders that are not sources."""
+
+    sources: list[str]
+    unknown_folders: dict[str, int]  # folder (or "other" for unusual names) -> files in its ds= folder
+
+
+_PLAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # shown by name; anything else is counted as "other"
+
+
+def raw_layout(raw_root: str | Path, ds: str, follow_symlinks: bool = False) -> RawLayout:
+    """Known sources that have at least one file for this night (contract order), and the other folders
+    with a `ds=` folder for it. Names starting with `_` or `.` (quarantine, ground truth) are not sources."""
+    root = Path(raw_root)
+    sources = [name for name in SOURCES if partition_files(root, name, ds, follow_symlinks)]
+    unknown: Counter[str] = Counter()
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if folder.name in SOURCES or folder.name.startswith(("_", ".")) or not (folder / f"ds={ds}").is_dir():
+                continue
+            name = folder.name if _PLAIN_NAME.match(folder.name) else "other"
+            unknown[name] += sum(1 for p in (folder / f"ds={ds}").iterdir() if p.is_file())
+            unknown.setdefault(name, 0)
+    return RawLayout(sources, dict(unknown))
+
+
+def sources_present(raw_root: str | Path, ds: str, follow_symlinks: bool = False) -> list[str]:
     """Known sources that have at least one file for this night, in contract order."""
-    return [name for name in SOURCES if partition_files(raw_root, name, ds)]
+    return raw_layout(raw_root, ds, follow_symlinks).sources
 
 
-def read_partition(raw_root: str | Path, source: str, ds: str) -> PartitionRows:
+def read_partition(raw_root: str | Path, source: str, ds: str, follow_symlinks: bool = False) -> PartitionRows:
     """The whole partition at once (events sources); text sources stream it with `iter_partition`."""
-    return next(iter_partition(raw_root, source, ds, batch_rows=None))
+    return next(iter_partition(raw_root, source, ds, batch_rows=None, follow_symlinks=follow_symlinks))
 
 
 def iter_partition(
-    raw_root: str | Path, source: str, ds: str, batch_rows: int | None = DEFAULT_BATCH_ROWS
+    raw_root: str | Path,
+    source: str,
+    ds: str,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
+    follow_symlinks: bool = False,
 ) -> Iterator[PartitionRows]:
     """The partition in batches of at most `batch_rows` input rows (checked plus quarantined), in file and
     line order; None means one batch. Every input row is in exactly one batch, and at least one batch
-    (maybe empty) comes out. Batch `files` counts the files opened while it filled, so they sum to the total.
-    Duplicate keys are caught across batches by a 16-byte digest per key, so memory holds one batch only.
+    (maybe empty) comes out. Batch `files` counts the files opened while it filled, so they sum to the total
+    (the first batch carries the `skipped` counts). Duplicate keys are caught across batches by a 16-byte
+    digest per key, so memory holds one batch only.
     """
     if batch_rows is not None and batch_rows < 1:
         raise ValueError("batch_rows must be a positive integer")
     contract = SOURCES[source]
+    listing = list_partition(raw_root, source, ds, follow_symlinks)
     seen_keys: set[bytes] = set()
-    batch = PartitionRows(source=source)
+    batch = PartitionRows(source=source, skipped=listing.skipped)
     yielded = False
-    for path in partition_files(raw_root, source, ds):
+    for path in listing.files:
         batch.files += 1
+        rows_in_file = 0
         for line_no, raw_line, record, problem in _records(path):
+            rows_in_file += 1
             if problem is None:
                 row, problem = check_row(contract, record)
             if problem is None:
@@ -105,7 +199,9 @@ def iter_partition(
                 yield batch
                 yielded = True
                 batch = PartitionRows(source=source)
-    if batch.input_rows or batch.files or not yielded:
+        if rows_in_file == 0:
+            batch.empty_files += 1
+    if batch.input_rows or batch.files or batch.empty_files or not yielded:
         yield batch
 
 
@@ -118,42 +214,106 @@ def key_digest(key: tuple[Any, ...]) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+def open_binary(path: Path) -> IO[bytes]:
+    """A raw file's bytes, decompressed by its suffix (.gz, .bz2, .zst; several zstd frames are read on)."""
+    name = path.name
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if name.endswith(".zst"):
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
+    return open(path, "rb")
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, whether the line was valid UTF-8) per line; line ends as text mode sees them
+    (LF, CRLF, CR). A line with invalid bytes comes back with each of them written as a backslash escape."""
+    with open_binary(path) as binary:
+        handle = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline=None)
+        for i, line in enumerate(handle, start=1):
+            line = line.removesuffix("\n")
+            if _SURROGATE.search(line):  # only undecodable bytes become surrogates here
+                yield i, escaped(line.encode("utf-8", "surrogateescape")), False
+            else:
+                yield i, line, True
+
+
+def escaped(data: bytes) -> str:
+    """Bytes that are not valid UTF-8 as text, each bad byte as a backslash escape (the quarantine's raw column)."""
+    return data.decode("utf-8", "backslashreplace")
+
+
+def _json_array(path: Path) -> bool:
+    """Whether a `.json` file holds one JSON array (else it is read as JSON Lines, as Spark writes them)."""
+    if not path.name.removesuffix(path.suffix if path.suffix in COMPRESSIONS else "").endswith(".json"):
+        return False
+    with open_binary(path) as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
 def _records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
     """(line number, raw text, parsed record or None, problem or None) for each row of a file."""
-    if path.name.endswith(".parquet"):
-        # Row group by row group (in slices of PARQUET_READ_ROWS), so a large file is never all in memory.
-        line_no = 0
-        try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_READ_ROWS):
-                for record in batch.to_pylist():
-                    line_no += 1
-                    yield line_no, json.dumps(record, default=str), record, None
-        except Exception as exc:  # pyarrow raises several types for unreadable files
-            raise InputError(f"cannot read Parquet file {path.name}: {type(exc).__name__}") from None
-        return
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            for i, line in enumerate(handle, start=1):
-                line = line.rstrip("\n")
-                if not line.strip():
-                    yield i, line, None, "blank_line"
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    yield i, line, None, "invalid_json"
-                    continue
-                if not isinstance(record, dict):
-                    yield i, line, None, "not_an_object"
-                    continue
-                yield i, line, record, None
-    except (OSError, EOFError) as exc:
+        if path.name.endswith(".parquet"):
+            yield from _parquet_records(path)
+        elif _json_array(path):
+            yield from _array_records(path)
+        else:
+            yield from _line_records(path)
+    except _READ_ERRORS as exc:
         raise InputError(f"cannot read {path.name}: {type(exc).__name__}") from None
 
 
+def _parquet_records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
+    # Row group by row group (in slices of PARQUET_READ_ROWS), so a large file is never all in memory.
+    line_no = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_READ_ROWS):
+            for record in batch.to_pylist():
+                line_no += 1
+                yield line_no, json.dumps(record, default=str), record, None
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise InputError(f"cannot read Parquet file {path.name}: {type(exc).__name__}") from None
+
+
+def _array_records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
+    """A `.json` file holding one array: each element is a row, numbered from 1 (the whole file is parsed)."""
+    with open_binary(path) as handle:
+        data = handle.read()
+    try:
+        records = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"cannot read {path.name}: not one JSON array of valid UTF-8") from None
+    for i, record in enumerate(records, start=1):
+        raw = json.dumps(record)
+        yield i, raw, (record if isinstance(record, dict) else None), (None if isinstance(record, dict) else "not_an_object")
+
+
+def _line_records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
+    for i, line, valid in _text_lines(path):
+        if not valid:
+            yield i, line, None, "invalid_utf8"
+        elif not line.strip():
+            yield i, line, None, "blank_line"
+        else:
+            yield (i, line, *_parsed(line))
+
+
+def _parsed(line: str) -> tuple[Any, str | None]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None, "invalid_json"
+    if not isinstance(record, dict):
+        return None, "not_an_object"
+    return record, None
+
+
 def check_row(contract: SourceContract, record: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Normalise one record to the contract, or name the first rule it breaks."""
+    """Normalise one record to the contract, or name the first rule it breaks. A value outside a field's
+    closed vocabulary (keystroke and mouse `action`, `button`, `field_kind`) becomes `unknown`."""
     row: dict[str, Any] = {}
     for f in contract.fields:
         value = record.get(f.name)
@@ -165,11 +325,22 @@ def check_row(contract: SourceContract, record: dict[str, Any]) -> tuple[dict[st
         value, ok = _coerce(f.kind, value)
         if not ok:
             return row, f"bad_type:{f.name}"
+        if f.kind in ("str", "str_list") and not _encodable(value):
+            return row, f"bad_unicode:{f.name}"
         allowed = contract.allowed.get(f.name)
         if allowed is not None and value not in allowed:
             return row, f"bad_value:{f.name}"
+        vocabulary = contract.vocabulary.get(f.name)
+        if vocabulary is not None and value not in vocabulary:
+            value = UNKNOWN
         row[f.name] = value
     return row, None
+
+
+def _encodable(value: str | list[str]) -> bool:
+    """No lone surrogate (a `\\ud800` escape in JSON): such a value cannot be written as UTF-8 or hashed."""
+    values = [value] if isinstance(value, str) else value
+    return not any(_SURROGATE.search(v) for v in values if not v.isascii())
 
 
 def _coerce(kind: str, value: Any) -> tuple[Any, bool]:
@@ -213,23 +384,57 @@ def parse_ts(value: Any) -> datetime | None:
 
 
 def read_roster(path: str | Path) -> Roster:
-    """The employee directory from JSONL or CSV; a bad roster stops the run (it drives name detection)."""
+    """The employee directory from JSONL or CSV; a bad roster stops the run (it drives name detection), with
+    the line that is wrong: employee_id and full_name are required strings, other fields strings or empty,
+    and no employee_id may appear twice."""
     path = Path(path)
-    if path.suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as handle:
-            records = list(csv.DictReader(handle))
-    else:
-        with open(path, encoding="utf-8") as handle:
-            try:
-                records = [json.loads(line) for line in handle if line.strip()]
-            except json.JSONDecodeError:
-                raise InputError(f"roster {path.name} is not valid JSONL") from None
+    first_line: dict[str, int] = {}
     employees = []
-    for i, record in enumerate(records, start=1):
-        if not isinstance(record, dict) or not record.get("employee_id") or not record.get("full_name"):
-            raise InputError(f"roster {path.name} row {i}: employee_id and full_name are required")
+    for line, record in _roster_records(path):
+        where = f"roster {path.name} line {line}"
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: not a JSON object")
+        for name in ROSTER_FIELDS:
+            value = record.get(name)
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"{where}: {name} must be a string")
+            if isinstance(value, str) and not _encodable(value):
+                raise InputError(f"{where}: {name} holds a lone surrogate, which is not valid Unicode")
+        if not record.get("employee_id") or not record.get("full_name"):
+            raise InputError(f"{where}: employee_id and full_name are required")
+        employee_id = record["employee_id"]
+        if employee_id in first_line:
+            raise InputError(f"{where}: employee_id repeats the one on line {first_line[employee_id]}")
+        first_line[employee_id] = line
         employees.append(Employee(**{k: (record.get(k) or None) for k in ROSTER_FIELDS}))
     return Roster(tuple(employees))
+
+
+def _roster_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, record) per roster row: CSV with a header line, else JSON Lines (blank lines skipped)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read roster {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"roster {path.name} line {line}: not valid UTF-8") from None
+    if path.suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [n for n in ("employee_id", "full_name") if n not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"roster {path.name} line 1: the header lacks {', '.join(missing)}")
+        for record in reader:
+            yield reader.line_num, record
+        return
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            record, problem = _parsed(line)
+            if problem == "invalid_json":
+                raise InputError(f"roster {path.name} line {i}: not valid JSON")
+            yield i, record if problem is None else line
 
 
 # --- columnar read (keystroke and mouse partitions) -------------------------------------------------
@@ -265,10 +470,21 @@ class CheckedTable:
     table: pa.Table
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     files: int = 0
+    empty_files: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def input_rows(self) -> int:
         return self.table.num_rows + len(self.quarantine)
+
+    @property
+    def unknown_values(self) -> dict[str, int]:
+        """As `PartitionRows.unknown_values`: checked rows per field whose value became `unknown`."""
+        counts = {
+            name: int(pc.sum(pc.equal(pc.cast(self.table[name], pa.string()), UNKNOWN)).as_py() or 0)
+            for name in SOURCES[self.source].vocabulary
+        }
+        return {name: n for name, n in counts.items() if n}
 
 
 def checked_schema(contract: SourceContract) -> pa.Schema:
@@ -288,17 +504,22 @@ def rows_table(contract: SourceContract, rows: list[dict[str, Any]]) -> pa.Table
     return pa.Table.from_pylist(rows, schema=checked_schema(contract))
 
 
-def read_columnar(raw_root: str | Path, source: str, ds: str) -> CheckedTable:
+def read_columnar(raw_root: str | Path, source: str, ds: str, follow_symlinks: bool = False) -> CheckedTable:
     """`read_partition` as Arrow columns: the same checked rows in the same order, the same quarantine rows
     (reasons, files, line numbers, raw text), without a Python object per row."""
     contract = SOURCES[source]
-    paths = partition_files(raw_root, source, ds)
+    listing = list_partition(raw_root, source, ds, follow_symlinks)
+    paths = listing.files
     pieces: list[pa.Table] = []  # checked rows, with `_file` and `_line` for the duplicate check
     bad: list[tuple[int, int, str, str]] = []  # (file, line, reason, raw)
+    empty_files = 0
     for f, path in enumerate(paths):
+        rows_in_file = 0
         for table, quarantined in _checked_pieces(contract, path):
             pieces.append(table.append_column("_file", pa.array(np.full(table.num_rows, f, np.int32))))
             bad.extend((f, line, reason, raw) for line, reason, raw in quarantined)
+            rows_in_file += table.num_rows + len(quarantined)
+        empty_files += rows_in_file == 0
     schema = checked_schema(contract).append(pa.field("_line", pa.int64())).append(pa.field("_file", pa.int32()))
     table = pa.concat_tables(pieces) if pieces else schema.empty_table()
     first = _first_of_each_key(table, contract.key_fields)
@@ -310,7 +531,10 @@ def read_columnar(raw_root: str | Path, source: str, ds: str) -> CheckedTable:
         {"source": source, "file": paths[f].name, "line": line, "reason": reason, "raw": raw}
         for f, line, reason, raw in bad
     ]
-    return CheckedTable(source, table.drop_columns(["_line", "_file"]), quarantine, files=len(paths))
+    return CheckedTable(
+        source, table.drop_columns(["_line", "_file"]), quarantine, files=len(paths), empty_files=empty_files,
+        skipped=listing.skipped,
+    )
 
 
 def value_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
@@ -347,20 +571,13 @@ def _duplicates(paths: list[Path], dup: pa.Table) -> Iterator[tuple[int, int, st
 
 
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
-    """The raw text of some lines (rows, in Parquet) of a file, exactly as `_records` gives it."""
-    if path.name.endswith(".parquet"):
-        return {i: raw for i, raw, _, _ in _records(path) if i in wanted}
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            return {i: line.rstrip("\n") for i, line in enumerate(handle, start=1) if i in wanted}
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read {path.name}: {type(exc).__name__}") from None
+    """The raw text of some lines (rows, in Parquet and JSON arrays) of a file, exactly as `_records` gives it."""
+    return {i: raw for i, raw, _, _ in _records(path) if i in wanted}
 
 
 def _checked_pieces(contract: SourceContract, path: Path) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
     """(checked rows with their `_line`, quarantined (line, reason, raw)) for each piece of a file."""
-    if path.name.endswith(".parquet"):  # rare for events sources, so not vectorised
+    if path.name.endswith(".parquet") or _json_array(path):  # rare for events sources, so not vectorised
         yield from _record_pieces(contract, path)
         return
     line = 1
@@ -400,9 +617,8 @@ def _slow_table(contract: SourceContract, rows: list[dict[str, Any]], lines: lis
 def _line_blocks(path: Path) -> Iterator[bytes]:
     """The file's bytes in blocks of whole lines, each line ending with one b"\\n": line ends as text mode
     sees them (\\r\\n and \\r too), and a last line without a line end gets one."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:
+        with open_binary(path) as handle:
             rest = b""
             while block := handle.read(COLUMNAR_BLOCK_BYTES):
                 cut = block.rfind(b"\n")
@@ -416,7 +632,7 @@ def _line_blocks(path: Path) -> Iterator[bytes]:
             if rest:
                 last = _text_mode_newlines(rest)
                 yield last if last.endswith(b"\n") else last + b"\n"
-    except (OSError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise InputError(f"cannot read {path.name}: {type(exc).__name__}") from None
 
 
@@ -458,7 +674,12 @@ def _check_block(
     rows: list[dict[str, Any]] = []
     row_lines: list[int] = []
     for i in np.sort(np.concatenate(slow)).tolist():
-        raw = block[starts[i] : ends[i]].decode("utf-8", errors="replace")
+        line = block[starts[i] : ends[i]]
+        try:
+            raw = line.decode()
+        except UnicodeDecodeError:
+            bad.append((first_line + i, "invalid_utf8", escaped(line)))
+            continue
         row, problem = _check_line(contract, raw)
         if problem is None:
             rows.append(row)
@@ -474,12 +695,9 @@ def _check_line(contract: SourceContract, raw: str) -> tuple[dict[str, Any] | No
     """One line the slow way: what `_records` and `check_row` make of it."""
     if not raw.strip():
         return None, "blank_line"
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError:
-        return None, "invalid_json"
-    if not isinstance(record, dict):
-        return None, "not_an_object"
+    record, problem = _parsed(raw)
+    if problem is not None:
+        return None, problem
     row, problem = check_row(contract, record)
     return (row if problem is None else None), problem
 
@@ -586,6 +804,10 @@ def _check_columns(contract: SourceContract, parsed: pa.Table) -> tuple[pa.Table
         if allowed is not None:
             inside = pc.is_in(column, value_set=pa.array(sorted(allowed), column.type)).to_numpy(zero_copy_only=False)
             broken(~inside & ~null, f"bad_value:{f.name}")
+        vocabulary = contract.vocabulary.get(f.name)
+        if vocabulary is not None:
+            inside = pc.is_in(column, value_set=pa.array(sorted(vocabulary), column.type))
+            column = pc.if_else(pc.or_kleene(inside, column.is_null()), column, pa.scalar(UNKNOWN, column.type))
         columns.append(column.dictionary_encode() if pa.types.is_dictionary(target.type) else column)
     return pa.table(columns, schema=checked_schema(contract)), reasons
 

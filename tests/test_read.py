@@ -116,7 +116,7 @@ def test_parse_ts(value: object, ok: bool) -> None:
 def test_roster_needs_ids_and_names(tmp_path: Path) -> None:
     path = tmp_path / "roster.jsonl"
     path.write_text(json.dumps({"employee_id": "E1", "full_name": "Ada Lovelace"}) + "\n" + json.dumps({"employee_id": "E2"}) + "\n")
-    with pytest.raises(InputError, match="row 2"):
+    with pytest.raises(InputError, match="line 2: employee_id and full_name are required"):
         read_roster(path)
 
 
