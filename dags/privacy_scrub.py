@@ -1,10 +1,11 @@
 """Nightly privacy scrub: thin TaskFlow wiring over pipeline.run, one mapped task per source partition.
 
-Tasks pass only paths and counts through XCom. Heavy imports happen inside tasks, so parsing this file
-stays cheap. Configure the roots with DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and
-optionally SCRUBLINE_QUARANTINE_ROOT, SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key
-comes from $SCRUBLINE_HMAC_KEY, SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret`
-(its name contains "secret", so Airflow masks it in logs).
+plan → scrub (mapped) → validate → report → publish → retention. Tasks pass only paths and counts through
+XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
+or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTINE_ROOT, SCRUBLINE_STAGING_ROOT,
+SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
+SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
+masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SETTINGS = {
     "raw_root": "SCRUBLINE_RAW_ROOT",
     "clean_root": "SCRUBLINE_CLEAN_ROOT",
     "quarantine_root": "SCRUBLINE_QUARANTINE_ROOT",
+    "staging_root": "SCRUBLINE_STAGING_ROOT",
     "roster_path": "SCRUBLINE_ROSTER",
     "policy_path": "SCRUBLINE_POLICY",
     "key_file": "SCRUBLINE_KEY_FILE",
@@ -31,6 +33,7 @@ def _night(config: dict[str, Any]):
     from pipeline.pseudonym import KEY_ENV
     from pipeline.run import NightConfig
 
+    os.umask(0o077)  # whatever this task writes outside the published tree is private
     if not config.get("key_file") and not os.environ.get(KEY_ENV):
         from airflow.sdk import Variable
 
@@ -47,7 +50,10 @@ def _night(config: dict[str, Any]):
     catchup=False,
     max_active_runs=1,
     tags=["privacy", "scrubline"],
-    params={name: Param(None, type=["null", "string"]) for name in SETTINGS},
+    params={
+        **{name: Param(None, type=["null", "string"]) for name in SETTINGS},
+        "rekey": Param(False, type="boolean", description="replace a night published under another HMAC key"),
+    },
     doc_md=__doc__,
 )
 def privacy_scrub():
@@ -57,8 +63,11 @@ def privacy_scrub():
         params = context["params"]
         config = {name: params.get(name) or os.environ.get(env) for name, env in SETTINGS.items()}
         if not config["raw_root"] or not config["clean_root"]:
-            raise ValueError("set raw_root and clean_root (DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT)")
-        return {"ds": context["ds"], **config}
+            from pipeline.errors import ConfigError
+
+            raise ConfigError("set raw_root and clean_root (DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT)")
+        config = {"ds": context["ds"], **config, "rekey": bool(params.get("rekey"))}
+        return _night(config).to_dict()  # a bad setting fails here, before any work
 
     @task
     def plan(config: dict[str, Any]) -> list[str]:
@@ -91,10 +100,23 @@ def privacy_scrub():
 
         return publish_night(_night(config))
 
+    @task
+    def retention(config: dict[str, Any], published: dict[str, Any]) -> dict[str, int]:
+        """Raw and quarantine partitions past the policy's retention whose night is published (counts only)."""
+        from datetime import date
+
+        from pipeline.policy import load_policy
+        from pipeline.retention import apply_retention
+
+        cfg = _night(config)
+        done = apply_retention(load_policy(cfg.policy_path), cfg.raw_root, cfg.clean_root, cfg.quarantine,
+                               today=date.fromisoformat(cfg.ds))
+        return {"deleted": len(done.deleted), "files_deleted": done.files_deleted, "kept_unpublished": len(done.kept_unpublished)}
+
     config = night_config()
     scrubbed = scrub.partial(config=config).expand(source=plan(config))
     validated = validate(config, scrubbed)
-    publish(config, report(config, validated))
+    retention(config, publish(config, report(config, validated)))
 
 
 privacy_scrub()

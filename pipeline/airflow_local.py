@@ -34,12 +34,14 @@ def airflow_env(airflow_home: Path, settings: dict[str, str]) -> dict[str, str]:
 
 def run_dag(ds: str, airflow_home: Path, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Migrate the metadata DB (once per AIRFLOW_HOME) and run one DAG run for `ds`; output is captured."""
-    airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow_home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    airflow_home.chmod(0o700)
     env = airflow_env(airflow_home, settings)
     airflow = str(Path(sys.executable).with_name("airflow"))
+    # Airflow's database, logs and config under AIRFLOW_HOME are this user's only (umask 077).
     if not (airflow_home / ".migrated").exists():
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, text=True)
-        (airflow_home / ".migrated").touch()
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, text=True, umask=0o077)
+        (airflow_home / ".migrated").touch(mode=0o600)
     return subprocess.run(
-        [airflow, "dags", "test", DAG_ID, ds], env=env, capture_output=True, text=True, check=False
+        [airflow, "dags", "test", DAG_ID, ds], env=env, capture_output=True, text=True, check=False, umask=0o077
     )

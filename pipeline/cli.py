@@ -1,32 +1,49 @@
-"""`scrubline` commands: thin wrappers over pipeline.run and pipeline.generate."""
+"""`scrubline` commands: thin wrappers over pipeline.run, pipeline.retention and pipeline.generate.
+
+Every error a user can cause ends in one line on stderr that names the file, row or setting (exit code 2);
+anything else is a bug, reported by its type only unless -v is given (exit code 1).
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
-from pipeline.policy import PolicyError
-from pipeline.pseudonym import MissingKeyError, create_key_file
-from pipeline.read import InputError
+from pipeline.errors import UserError
+from pipeline.pseudonym import create_key_file
 
 DEMO_DS = "2026-11-26"
-# Errors whose messages are written to be safe and useful on one line; anything else gets only its type.
-EXPECTED_ERRORS = (MissingKeyError, PolicyError, InputError, FileNotFoundError)
+PRIVATE_UMASK = 0o077  # whatever a library writes on its own (temporary files, caches) is the user's only
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like every other error of this command."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} -h)", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    logging.getLogger("scrubline").setLevel(logging.INFO if args.verbose else logging.WARNING)
-    from pipeline.run import RunError
-
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.getLogger("scrubline").setLevel(level)
     try:
         return args.handler(args)
-    except (*EXPECTED_ERRORS, RunError) as exc:
+    except UserError as exc:
         print(f"scrubline: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only or missing folders: the path and the system's reason
+        print(f"scrubline: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # never print a message that might quote input data
         print(f"scrubline: error: unexpected {type(exc).__name__}; re-run with -v for the trace", file=sys.stderr)
@@ -35,51 +52,104 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scrubline", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (counts only)")
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+def _os_error(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    reason = exc.strerror or type(exc).__name__
+    return f"{reason}{f' ({name})' if name else ''}{f': {where}' if where else ''}; nothing was published"
 
-    gen = sub.add_parser("generate", help="write a realistic synthetic raw night")
-    gen.add_argument("--ds", required=True, help="night to generate, YYYY-MM-DD")
+
+def _date(value: str) -> str:
+    """A night's date argument: a real calendar date written YYYY-MM-DD (it ends up in folder names)."""
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD") from None
+    if parsed.strftime("%Y-%m-%d") != value:
+        raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scrubline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log progress (counts only); -vv: debug")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write a realistic synthetic raw night (0600 files in 0700 folders)")
+    gen.add_argument("--ds", required=True, type=_date, help="night to generate, YYYY-MM-DD")
     gen.add_argument("--out", required=True, type=Path, help="raw root to write under")
-    gen.add_argument("--employees", type=int, default=50)
+    gen.add_argument("--employees", type=_positive_int, default=50)
     gen.add_argument("--seed", type=int, default=0)
     gen.set_defaults(handler=_generate)
 
     run = sub.add_parser("run", help="scrub, validate and publish one night for every source present")
-    run.add_argument("--ds", required=True, help="night to process, YYYY-MM-DD")
-    run.add_argument("--raw", required=True, type=Path, help="raw root: <raw>/<source>/ds=YYYY-MM-DD/")
-    run.add_argument("--clean", required=True, type=Path, help="clean root for shards, manifests and reports")
-    run.add_argument("--roster", type=Path, help="employee directory (JSONL or CSV); default <raw>/roster.jsonl")
-    run.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
-    run.add_argument("--quarantine", type=Path, help="where rejected rows go; default <raw>/_quarantine")
-    run.add_argument("--key-file", type=Path, help="HMAC key file; default $SCRUBLINE_HMAC_KEY")
-    _add_run_options(run)
+    run.add_argument("--ds", required=True, type=_date, help="night to process, YYYY-MM-DD")
+    _add_night_options(run)
     run.set_defaults(handler=_run)
+
+    rekey = sub.add_parser(
+        "rekey", help="re-pseudonymise published nights from raw with a new HMAC key (key rotation)"
+    )
+    rekey.add_argument("--ds", required=True, type=_date, help="first night to re-pseudonymise, YYYY-MM-DD")
+    rekey.add_argument("--to", type=_date, help="last night (default: only --ds)")
+    _add_night_options(rekey)
+    rekey.set_defaults(handler=_rekey)
+
+    keep = sub.add_parser("retention", help="delete raw and quarantine partitions past the policy's retention")
+    keep.add_argument("--raw", required=True, type=Path, help="raw root")
+    keep.add_argument("--clean", required=True, type=Path, help="clean root (a night must be published there)")
+    keep.add_argument("--quarantine", type=Path, help="quarantine root; default <raw>/_quarantine")
+    keep.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
+    keep.add_argument("--today", type=_date, help="count days back from this date (default: today)")
+    keep.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    keep.set_defaults(handler=_retention)
 
     ev = sub.add_parser("eval", help="leak recall of the nightly text path on labelled JSONL sets")
     ev.add_argument("sets", nargs="+", type=Path, help="labelled sets: {text, spans: [{start, end, label}]} per line")
     ev.add_argument("--roster", type=Path, help="employee directory for roster matching")
     ev.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
-    ev.add_argument("--limit", type=int, help="only the first N records of each set")
+    ev.add_argument("--limit", type=_positive_int, help="only the first N records of each set")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(handler=_eval)
 
     rep = sub.add_parser("report", help="rebuild a night's privacy report, or show the trend of recent nights")
     rep.add_argument("--clean", required=True, type=Path, help="clean root the nights were published under")
     which = rep.add_mutually_exclusive_group(required=True)
-    which.add_argument("--ds", help="night to rebuild, YYYY-MM-DD")
-    which.add_argument("--last", type=int, help="show the last N nights' key figures in the terminal")
+    which.add_argument("--ds", type=_date, help="night to rebuild, YYYY-MM-DD")
+    which.add_argument("--last", type=_positive_int, help="show the last N nights' key figures in the terminal")
     rep.set_defaults(handler=_report)
 
     demo = sub.add_parser("demo", help="generate and scrub a demo night under ./demo/")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
-    demo.add_argument("--employees", type=int, default=50)
+    demo.add_argument("--employees", type=_positive_int, default=50)
     demo.add_argument("--airflow", action="store_true", help="run the night through the real Airflow DAG")
     _add_run_options(demo)
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_night_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", required=True, type=Path, help="raw root: <raw>/<source>/ds=YYYY-MM-DD/")
+    parser.add_argument("--clean", required=True, type=Path, help="clean root for shards, manifests and reports")
+    parser.add_argument("--roster", type=Path, help="employee directory (JSONL or CSV); default <raw>/roster.jsonl")
+    parser.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
+    parser.add_argument("--quarantine", type=Path, help="where rejected rows go; default <raw>/_quarantine")
+    parser.add_argument("--staging", type=Path, help="private work folder of unfinished runs; default <clean>.staging")
+    parser.add_argument("--key-file", type=Path, help="HMAC key file (mode 0600); default $SCRUBLINE_HMAC_KEY")
+    parser.add_argument(
+        "--follow-symlinks", action="store_true", help="read raw files that symlinks lead to outside the raw root"
+    )
+    _add_run_options(parser)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -90,13 +160,6 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def _generate(args: argparse.Namespace) -> int:
     from pipeline.generate import generate_night
 
@@ -105,22 +168,78 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pipeline.run import NightConfig, run_night
+def _night_config(args: argparse.Namespace, ds: str, rekey: bool = False):  # -> NightConfig
+    from pipeline.run import NightConfig
 
-    cfg = NightConfig(
-        ds=args.ds,
+    def text(value: Path | None) -> str | None:
+        return str(value) if value else None
+
+    return NightConfig(
+        ds=ds,
         raw_root=str(args.raw),
         clean_root=str(args.clean),
-        quarantine_root=str(args.quarantine) if args.quarantine else None,
-        roster_path=str(args.roster) if args.roster else None,
-        policy_path=str(args.policy) if args.policy else None,
-        key_file=str(args.key_file) if args.key_file else None,
+        quarantine_root=text(args.quarantine),
+        roster_path=text(args.roster),
+        policy_path=text(args.policy),
+        key_file=text(args.key_file),
+        staging_root=text(getattr(args, "staging", None)),
+        follow_symlinks=getattr(args, "follow_symlinks", False),
+        rekey=rekey,
     )
-    result = run_night(cfg, progress=sys.stderr.isatty() and not args.no_progress, workers=args.workers)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.run import run_night
+
+    result = run_night(_night_config(args, args.ds), progress=_progress(args), workers=args.workers)
     for dataset, folder in result["published"].items():
         print(f"published {dataset}: {result['datasets'][dataset]['rows']} rows in {folder}")
     print(f"report: {result['report']['html']}")
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return sys.stderr.isatty() and not args.no_progress
+
+
+def _rekey(args: argparse.Namespace) -> int:
+    """Each night of the range again from raw under the new key: one version per night, so old and new
+    pseudonyms never meet inside a night. Nights whose raw input is gone are listed and keep their old key."""
+    from pipeline.read import raw_layout
+    from pipeline.run import run_night
+
+    first = date.fromisoformat(args.ds)
+    last = date.fromisoformat(args.to) if args.to else first
+    if last < first:
+        raise UserError("--to must not be before --ds")
+    missing = []
+    day = first
+    while day <= last:
+        ds = day.isoformat()
+        if raw_layout(args.raw, ds, args.follow_symlinks).sources:
+            result = run_night(_night_config(args, ds, rekey=True), progress=_progress(args), workers=args.workers)
+            print(f"re-keyed ds={ds}: version {result['version']}, report {result['report']['html']}")
+        else:
+            missing.append(ds)
+        day += timedelta(days=1)
+    if missing:
+        print(f"scrubline: error: no raw input for {len(missing)} night(s), which keep their old key: "
+              f"{', '.join(missing)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from pipeline.policy import load_policy
+    from pipeline.retention import apply_retention
+
+    today = date.fromisoformat(args.today) if args.today else None
+    result = apply_retention(load_policy(args.policy), args.raw, args.clean, args.quarantine, today, args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for path in result.deleted:
+        print(f"{verb} {path}")
+    print(f"{verb} {len(result.deleted)} partition(s) ({result.files_deleted} files); "
+          f"kept {len(result.kept_unpublished)} old partition(s) whose night is not published")
     return 0
 
 
@@ -143,18 +262,16 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pipeline.publish import reports_dir
     from pipeline.report import format_trend_table, load_history
-    from pipeline.run import rebuild_report
+    from pipeline.run import rebuild_report, report_folder
 
     if args.ds:
         rebuild_report(args.clean, args.ds)
-        print(f"report: {reports_dir(args.clean, args.ds) / 'report.html'}")
+        print(f"report: {report_folder(args.clean, args.ds) / 'report.html'}")
         return 0
     reports = load_history(args.clean / "_reports", "9999-12-31", last=args.last)
     if not reports:
-        print("scrubline: error: no reports under the clean root", file=sys.stderr)
-        return 2
+        raise UserError(f"no published night's report under {args.clean / '_reports'}")
     print(format_trend_table(reports))
     return 0
 
@@ -172,7 +289,7 @@ def _demo(args: argparse.Namespace) -> int:
     return _run(
         argparse.Namespace(
             ds=DEMO_DS, raw=raw, clean=clean, roster=None, policy=None, quarantine=None, key_file=key_file,
-            workers=args.workers, no_progress=args.no_progress,
+            staging=None, follow_symlinks=False, workers=args.workers, no_progress=args.no_progress,
         )
     )
 
@@ -183,9 +300,11 @@ def _demo_airflow(root: Path, raw: Path, clean: Path, key_file: Path) -> int:
 
     settings = {"SCRUBLINE_RAW_ROOT": str(raw), "SCRUBLINE_CLEAN_ROOT": str(clean), "SCRUBLINE_KEY_FILE": str(key_file)}
     result = run_dag(DEMO_DS, root / "airflow", settings)
-    (root / "airflow" / "dags_test.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    log = root / "airflow" / "dags_test.log"
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    log.chmod(0o600)
     if result.returncode != 0:
-        print(f"scrubline: error: the DAG run failed; see {root / 'airflow' / 'dags_test.log'}", file=sys.stderr)
+        print(f"scrubline: error: the DAG run failed; see {log}", file=sys.stderr)
         return 1
     for dataset in ("text", "events"):
         print(f"published {dataset}: {published_dir(clean, dataset, DEMO_DS)}")

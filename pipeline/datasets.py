@@ -8,6 +8,7 @@ was typed; canaries ride along through the very same calls and are scored and re
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -25,8 +26,23 @@ from pipeline.scrub import scrub_batch
 from pipeline.utterances import Utterance, to_utterances
 
 
+def truncate(ts: datetime, granularity: str) -> datetime:
+    """A timestamp cut to the start of its minute, hour or day (policy `output.timestamp_granularity`)."""
+    ts = ts.replace(second=0, microsecond=0)
+    if granularity in ("hour", "day"):
+        ts = ts.replace(minute=0)
+    if granularity == "day":
+        ts = ts.replace(hour=0)
+    return ts
+
+
 def text_table(
-    source: str, utterances: list[Utterance], scrubbed: list[Redacted], keys: Pseudonymizer, fraction: float
+    source: str,
+    utterances: list[Utterance],
+    scrubbed: list[Redacted],
+    keys: Pseudonymizer,
+    fraction: float,
+    granularity: str = "minute",
 ) -> pa.Table:
     out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
     for utterance, redacted in zip(utterances, scrubbed, strict=True):
@@ -36,7 +52,7 @@ def text_table(
         out["user_pid"].append(user_pid)
         out["conversation_pid"].append(keys.pid("conversation", utterance.conversation_key))
         out["context"].append(utterance.context)
-        out["ts"].append(utterance.ts.replace(second=0, microsecond=0))
+        out["ts"].append(truncate(utterance.ts, granularity))
         out["text"].append(redacted.text)
         out["redactions"].append([{"entity": e, "count": n} for e, n in sorted(redacted.counts.items())])
         out["redacted_count"].append(sum(redacted.counts.values()))
@@ -70,8 +86,11 @@ def scrub_text_rows(
     counts["dropped"] = {k: v for k, v in dropped.items() if v}
     counts["entities"] = dict(sorted(sum((r.counts for r in scrubbed), Counter()).items()))
     counts["rows_touched"] = sum(1 for _, r in published if r.counts)
-    fraction = float(policy.output["validation_fraction"])
-    return text_table(source, [u for u, _ in published], [r for _, r in published], keys, fraction)
+    output = policy.output
+    return text_table(
+        source, [u for u, _ in published], [r for _, r in published], keys, output["validation_fraction"],
+        output["timestamp_granularity"],
+    )
 
 
 def scrub_keystrokes(
@@ -117,7 +136,7 @@ def scrub_keystrokes(
         "published_as_text": len(texts),
         "unknown_keys": sum(s.unknown_keys for s in segments),
     }
-    fraction = float(policy.output["validation_fraction"])
+    fraction, granularity = policy.output["validation_fraction"], policy.output["timestamp_granularity"]
     utterances = [
         Utterance(
             record_key=s.segment_id,
@@ -130,7 +149,7 @@ def scrub_keystrokes(
         for s, _ in texts
     ]
     return {
-        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction),
+        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction, granularity),
         EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction),
     }
 

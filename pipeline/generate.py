@@ -32,6 +32,7 @@ import phonenumbers
 from faker import Faker
 
 from pipeline.contracts import ROSTER_FIELDS, SOURCES, SourceContract
+from pipeline.files import open_private, private_dir
 from pipeline.roster import Employee
 
 LABELS = (
@@ -378,15 +379,15 @@ def _row(contract: SourceContract, **values: Any) -> dict[str, Any]:
 
 
 def _write_jsonl_gz(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Raw rows are as sensitive as real logs: 0600 files in 0700 folders, like everything outside the clean root."""
     payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with open_private(path) as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
         gz.write(payload)
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    with open_private(path) as handle:
+        handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
 
 
 @dataclass
@@ -1059,7 +1060,7 @@ def generate_night(out: str | Path, ds: str, employees: int = 50, seed: int = 0)
     Layout: `roster.jsonl`, `<source>/ds=<ds>/part-0000.jsonl.gz` per source, and the planted values'
     ground truth in `_ground_truth/ds=<ds>/planted.jsonl` (one line per text that carries any).
     """
-    out = Path(out)
+    out = private_dir(Path(out), owned_from=Path(out))
     night = _Night(ds, employees, seed)
     planted: list[dict[str, Any]] = []
     messages = night.chat(planted)

@@ -20,6 +20,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.contracts import SOURCES
+from pipeline.errors import UserError
 
 # --- vocabulary: everything a policy may name, one line each -------------------------------------------------
 
@@ -69,7 +70,7 @@ KEY_DETAILS = ("class", "char")
 TIMESTAMP_GRANULARITIES = ("minute", "hour", "day")
 
 
-class PolicyError(ValueError):
+class PolicyError(UserError, ValueError):
     """The policy file is malformed; the message names the offending key, never a data value."""
 
 

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import UserError
+
 KEY_ENV = "SCRUBLINE_HMAC_KEY"
 MIN_KEY_BYTES = 32
 PID_HEX_CHARS = 16
@@ -25,7 +27,7 @@ _HEX_TO_CONSONANTS = str.maketrans("0123456789abcdef", "bcdfghjkmnpqrstv")
 MENTION_PATTERN = r"p_[b-df-hj-np-tv]{16}"
 
 
-class MissingKeyError(RuntimeError):
+class MissingKeyError(UserError, RuntimeError):
     """No HMAC key was configured; the run refuses to start rather than emit unkeyed hashes."""
 
 
@@ -66,7 +68,7 @@ class Pseudonymizer:
 def load_key(key_file: str | Path | None = None) -> Pseudonymizer:
     """The key from --key-file, else from $SCRUBLINE_HMAC_KEY; no key is an error, never a default."""
     if key_file:
-        key = Path(key_file).read_bytes().strip()
+        key = read_key_file(Path(key_file))
     elif os.environ.get(KEY_ENV):
         key = os.environ[KEY_ENV].encode()
     else:
@@ -76,11 +78,26 @@ def load_key(key_file: str | Path | None = None) -> Pseudonymizer:
     return Pseudonymizer(key)
 
 
+def read_key_file(path: Path) -> bytes:
+    """A key file's key, refused (as ssh refuses a private key) when others may read it or it is not ours."""
+    try:
+        info = path.stat()
+        if info.st_mode & 0o077:
+            raise MissingKeyError(
+                f"key file {path} is accessible by others (mode {info.st_mode & 0o777:04o}); run: chmod 600 {path}"
+            )
+        if info.st_uid not in (os.getuid(), 0):
+            raise MissingKeyError(f"key file {path} belongs to another user; it must be this user's or root's")
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise MissingKeyError(f"cannot read key file {path}: {exc.strerror}") from None
+
+
 def create_key_file(path: str | Path) -> Path:
     """Write a fresh random key readable only by its owner (demo use); keep an existing one."""
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))

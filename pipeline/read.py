@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from pipeline.contracts import ROSTER_FIELDS, SOURCES, UNKNOWN, SourceContract
+from pipeline.errors import UserError
 from pipeline.roster import Employee, Roster
 
 # JSON Lines (`.json` may also hold one JSON array of objects), plain or compressed, and Parquet.
@@ -45,7 +46,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _READ_ERRORS = (OSError, EOFError, zstandard.ZstdError)
 
 
-class InputError(RuntimeError):
+class InputError(UserError, RuntimeError):
     """An input that cannot be read at all (not a row-level problem): the run stops with this message."""
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.contracts import PIPELINE_VERSION
-from pipeline.publish import read_json, write_json, write_text_file
+from pipeline.files import read_json, write_json, write_text_file
 
 
 def build_report(
@@ -19,8 +19,11 @@ def build_report(
     reconciliation: dict[str, Any],
     history: list[dict[str, Any]] | None = None,
     trend_factor: float = 2.0,
+    unknown_folders: dict[str, int] | None = None,
+    key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The night in counts: per source, per entity type, per dataset; never a value."""
+    """The night in counts: per source, per entity type, per dataset; never a value. `key` holds this run's
+    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged."""
     sources = {}
     for name, c in per_source.items():
         primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
@@ -34,6 +37,10 @@ def build_report(
             "entities": c["entities"],
             "rows_touched": c["rows_touched"],
             "share_touched": round(c["rows_touched"] / text_rows, 4) if text_rows else 0.0,
+            "files": c.get("files", 0),
+            "empty_files": c.get("empty_files", 0),
+            "skipped_files": c.get("skipped_files", {}),
+            "unknown_values": c.get("unknown_values", {}),
         }
     entity_totals: dict[str, int] = {}
     for c in per_source.values():
@@ -58,10 +65,32 @@ def build_report(
         "residual": gates.get("residual"),
         "policy_sha256": any_manifest["policy_sha256"] if any_manifest else None,
         "key_id": any_manifest["key_id"] if any_manifest else None,
+        "inputs": {
+            "unknown_source_folders": unknown_folders or {},
+            "skipped_files": sum(sum(s["skipped_files"].values()) for s in sources.values()),
+            "empty_files": sum(s["empty_files"] for s in sources.values()),
+            "unknown_values": sum(sum(s["unknown_values"].values()) for s in sources.values()),
+        },
+        "key": key_change(key, history or []),
     }
     report["metrics"] = night_metrics(report)
     report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
     return report
+
+
+def key_change(key: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """This run's key id against the night's previous version and the last earlier night: a change unlinks
+    pseudonyms across nights, so the reviewer sees it (expected after `scrubline rekey`, alarming otherwise)."""
+    if not key:
+        return None
+    last = next((h.get("key_id") for h in reversed(history) if h.get("key_id")), None)
+    replaced = key.get("replaces_key_id")
+    return {
+        "key_id": key["key_id"],
+        "replaces_key_id": replaced,
+        "last_night_key_id": last,
+        "changed": (replaced is not None and replaced != key["key_id"]) or (last is not None and last != key["key_id"]),
+    }
 
 
 def night_metrics(report: dict[str, Any]) -> dict[str, float]:

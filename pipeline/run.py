@@ -2,7 +2,8 @@
 
 The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_partition`,
 `validate_night`, `report_night`, `publish_night`) as separate tasks. Each step reads and writes only
-under the night's staging folder, so any step can be re-run and a re-run replaces its own output.
+under the night's staging folder (outside the clean root, private), so any step can be re-run and a re-run
+replaces its own output; only `publish_night` writes under the clean root, in one commit (pipeline.publish).
 Steps return small dicts of counts and paths, which is all that may travel through XCom.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
+import re
 import sys
 import threading
 import zlib
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, residual
+from pipeline import canaries, locks, residual
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
@@ -38,34 +39,43 @@ from pipeline.contracts import (
     TEXT_SCHEMA,
 )
 from pipeline.datasets import scrub_keystrokes, scrub_text_rows
-from pipeline.policy import Policy, PolicyError, load_policy
-from pipeline.pseudonym import Pseudonymizer, load_key
-from pipeline.publish import (
-    QuarantineWriter,
+from pipeline.errors import ConfigError, UserError
+from pipeline.files import (
     StagedParquet,
     copy_tree,
-    published_dir,
+    private_dir,
     read_json,
     read_tables,
-    reports_dir,
-    reset_dir,
-    shard_table,
-    staging_root,
-    swap_into_place,
+    remove_tree,
+    reset_private_dir,
     write_json,
-    write_quarantine,
     write_table,
     write_text_file,
 )
+from pipeline.policy import Policy, load_policy
+from pipeline.pseudonym import Pseudonymizer, load_key
+from pipeline.publish import (
+    REPORT_FOLDER,
+    attempts_dir,
+    commit_night,
+    current_manifest,
+    link_night,
+    nights_dir,
+    public_dirs,
+    publish_attempt,
+    published_dir,
+    reports_dir,
+    shard_table,
+)
+from pipeline.quarantine import QuarantineWriter, write_quarantine
 from pipeline.read import (
-    DEFAULT_BATCH_ROWS,
     CheckedTable,
     PartitionRows,
     iter_partition,
+    raw_layout,
     read_columnar,
     read_partition,
     read_roster,
-    sources_present,
 )
 from pipeline.report import build_report, load_history, write_report
 from pipeline.roster import Roster
@@ -76,13 +86,17 @@ from pipeline.validate import validate_with_docs
 log = logging.getLogger("scrubline")
 
 
-class RunError(RuntimeError):
+class RunError(UserError, RuntimeError):
     """The night cannot be published; the message is safe to print (counts and names of rules only)."""
+
+
+_DS = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
 class NightConfig:
-    """Where one night's inputs and outputs live. Paths only: this travels through XCom as a dict."""
+    """Where one night's inputs and outputs live, and how it may run. Plain values only: this travels through
+    XCom as a dict. Unsafe combinations (quarantine or staging inside the clean root) are refused here."""
 
     ds: str
     raw_root: str
@@ -91,9 +105,17 @@ class NightConfig:
     roster_path: str | None = None
     policy_path: str | None = None
     key_file: str | None = None
+    staging_root: str | None = None
+    follow_symlinks: bool = False  # read raw files that a symlink under the raw root leads out of it to
+    rekey: bool = False  # allow replacing a night published under another HMAC key (key rotation)
 
     def __post_init__(self) -> None:
-        datetime.strptime(self.ds, "%Y-%m-%d")  # a malformed ds would end up in folder names
+        if not isinstance(self.ds, str) or not _DS.match(self.ds) or not _is_date(self.ds):
+            raise ConfigError("ds must be a calendar date written YYYY-MM-DD")  # it ends up in folder names
+        for name in ("raw_root", "clean_root"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} must be set")
+        check_roots(self)
 
     @property
     def quarantine(self) -> Path:
@@ -107,24 +129,76 @@ class NightConfig:
         return default if default.exists() else None
 
     @property
+    def staging_base(self) -> Path:
+        """Default: a sibling of the clean root (`<clean>.staging`), outside every reader's root but most
+        likely on the same file system, so publishing is a rename."""
+        return Path(self.staging_root or f"{Path(self.clean_root)}.staging")
+
+    @property
     def staging(self) -> Path:
-        return staging_root(self.clean_root, self.ds)
+        return self.staging_base / f"ds={self.ds}"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.staging_base / f"ds={self.ds}.lock"
 
     @property
     def parts(self) -> Path:
         return self.staging / "parts"
 
+    @property
+    def night(self) -> Path:
+        """The night as it will be published: one folder per dataset, and `report/`."""
+        return self.staging / "night"
+
     def staged(self, dataset: str) -> Path:
-        return self.staging / dataset
+        return self.night / dataset
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def _is_date(ds: str) -> bool:
+    try:
+        datetime.strptime(ds, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _inside(path: Path, root: Path) -> bool:
+    path, root = path.resolve(), root.resolve()
+    return path == root or path.is_relative_to(root)
+
+
+def check_roots(cfg: NightConfig) -> None:
+    """Refuse roots that would let raw values reach readers, or the pipeline read its own output: the raw,
+    quarantine and staging roots may not lie inside the clean root, and no output root inside a raw source."""
+    raw, clean = Path(cfg.raw_root), Path(cfg.clean_root)
+    if _inside(raw, clean):
+        raise ConfigError(f"the raw root {raw} is inside the clean root {clean}: readers would read raw rows")
+    for name, path in (("quarantine root", cfg.quarantine), ("staging root", cfg.staging_base)):
+        if _inside(path, clean) or _inside(clean, path):
+            raise ConfigError(f"the {name} {path} and the clean root {clean} overlap: raw rows would reach readers")
+    for name, path in (("clean root", clean), ("quarantine root", cfg.quarantine), ("staging root", cfg.staging_base)):
+        if _inside(path, raw):
+            where = path.resolve().relative_to(raw.resolve()).parts
+            if not where or where[0] in SOURCES:
+                raise ConfigError(f"the {name} {path} is the raw root or inside a raw source folder: it would be read as input")
+
+
 def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
-    """Key first (no key, no run), then the policy, then the roster with tonight's canary colleagues."""
+    """Key first (no key, no run), then the policy, then the roster with tonight's canary colleagues; all
+    checked against the night's plan, so a key or policy changed halfway never mixes inside a night."""
     keys = load_key(cfg.key_file)
     policy = load_policy(cfg.policy_path)
+    plan_file = cfg.staging / "plan.json"
+    if plan_file.exists():
+        planned = read_json(plan_file)
+        if planned["key_id"] != keys.key_id:
+            raise RunError(f"the HMAC key changed since ds={cfg.ds} was planned; run the night again from the start")
+        if planned["policy_sha256"] != policy.sha256:
+            raise RunError(f"the policy changed since ds={cfg.ds} was planned; run the night again from the start")
     roster = read_roster(cfg.roster_file) if cfg.roster_file else Roster()
     return policy, keys, Roster(roster.employees + canaries.canary_employees(cfg.ds))
 
@@ -133,61 +207,101 @@ def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
 
 
 def plan(cfg: NightConfig) -> list[str]:
-    """The sources that have input tonight; clears the night's staging so a re-run starts clean."""
-    load_key(cfg.key_file)
-    sources = sources_present(cfg.raw_root, cfg.ds)
-    if not sources:
-        raise RunError(f"no raw input for ds={cfg.ds}")
-    reset_dir(cfg.staging)
-    write_json(cfg.staging / "plan.json", {"ds": cfg.ds, "sources": sources})
-    return sources
+    """The sources that have input tonight; clears the night's staging so a re-run starts clean. Fails early:
+    on the key, the policy, an unwritable clean root, a key change without `rekey`, a night without input."""
+    with locks.night_lock(cfg.lock_file, cfg.ds):
+        keys = load_key(cfg.key_file)
+        policy = load_policy(cfg.policy_path)
+        dir_mode = policy.output["dir_mode"]
+        published = current_manifest(cfg.clean_root, cfg.ds)
+        if published and published["key_id"] != keys.key_id and not cfg.rekey:
+            raise RunError(
+                f"ds={cfg.ds} was published under key id {published['key_id']}, this run's key is {keys.key_id}; "
+                "to re-pseudonymise a published night with a new key use `scrubline rekey`"
+            )
+        public_dirs(Path(cfg.clean_root), nights_dir(cfg.clean_root, cfg.ds), dir_mode)  # fails here if read-only
+        link_night(cfg.clean_root, cfg.ds, list(DATASET_SCHEMAS), dir_mode)  # after a run killed past its commit
+        layout = raw_layout(cfg.raw_root, cfg.ds, cfg.follow_symlinks)
+        if not layout.sources:
+            unknown = f" (folders that are not sources: {', '.join(layout.unknown_folders)})" if layout.unknown_folders else ""
+            raise RunError(f"no raw input for ds={cfg.ds} under {cfg.raw_root}{unknown}")
+        private_dir(cfg.staging_base, owned_from=cfg.staging_base)
+        reset_private_dir(cfg.staging)
+        write_json(cfg.staging / "plan.json", {
+            "ds": cfg.ds,
+            "sources": layout.sources,
+            "unknown_folders": layout.unknown_folders,
+            "key_id": keys.key_id,
+            "policy_sha256": policy.sha256,
+            # only a change is recorded, so re-running a night under its own key gives the same bytes
+            "replaces_key_id": published["key_id"] if published and published["key_id"] != keys.key_id else None,
+        })
+        if layout.unknown_folders:
+            log.warning("ds=%s: %d folder(s) under the raw root are not sources; counted, not read", cfg.ds, len(layout.unknown_folders))
+        return layout.sources
 
 
 def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
     """Read, check, detect and redact one (source, ds) partition into staged parts plus its counts."""
-    policy, keys, roster = _context(cfg)
-    target, reason = policy.source_target(source)
-    for old in cfg.parts.glob(f"{source}.*.parquet"):
-        old.unlink()
-    counts: dict[str, Any] = {
-        "source": source,
-        "files": 0,
-        "input_rows": 0,
-        "quarantined": {},
-        "dropped": {},
-        "primary": None if target == "none" else target,
-        "published": {},
-        "rows_touched": 0,
-        "entities": {},
-        "aggregates": {},
-    }
-    if target == "none":
-        _stage_unpublished(cfg, source, policy, reason, counts)
-    elif source == "keystrokes":
-        _stage_keystrokes(cfg, policy, keys, roster, counts)
-    elif target == "events":
-        _stage_events(cfg, source, policy, keys, counts)
-    else:
-        _stage_text(cfg, source, policy, keys, roster, counts)
-    write_json(cfg.parts / f"{source}.counts.json", counts)
-    log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
-    return counts
+    with locks.night_lock(cfg.lock_file, cfg.ds, shared=True):
+        policy, keys, roster = _context(cfg)
+        target, reason = policy.source_target(source)
+        private_dir(cfg.parts)
+        for old in cfg.parts.glob(f"{source}.*.parquet"):
+            old.unlink()
+        counts: dict[str, Any] = {
+            "source": source,
+            "files": 0,
+            "empty_files": 0,
+            "skipped_files": {},
+            "input_rows": 0,
+            "quarantined": {},
+            "unknown_values": {},
+            "dropped": {},
+            "primary": None if target == "none" else target,
+            "published": {},
+            "rows_touched": 0,
+            "entities": {},
+            "aggregates": {},
+        }
+        if target == "none":
+            _stage_unpublished(cfg, source, policy, reason, counts)
+        elif source == "keystrokes":
+            _stage_keystrokes(cfg, policy, keys, roster, counts)
+        elif target == "events":
+            _stage_events(cfg, source, policy, keys, counts)
+        else:
+            _stage_text(cfg, source, policy, keys, roster, counts)
+        write_json(cfg.parts / f"{source}.counts.json", counts)
+        log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
+        return counts
 
 
 Checked = TypeVar("Checked", PartitionRows, CheckedTable)
 
 
 def _read_checked(
-    cfg: NightConfig, source: str, counts: dict[str, Any], read: Callable[[str, str, str], Checked] = read_partition
+    cfg: NightConfig, source: str, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
 ) -> Checked:
     """The partition's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of
     key and mouse events); its quarantine rows go straight to the quarantine folder."""
-    partition = read(cfg.raw_root, source, cfg.ds)
+    partition = read(cfg.raw_root, source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
     write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
-    counts["files"] = partition.files
-    counts["input_rows"] = partition.input_rows
-    counts["quarantined"] = dict(Counter(q["reason"] for q in partition.quarantine))
+    _add_read_counts(counts, partition)
     return partition
+
+
+def _add_read_counts(counts: dict[str, Any], part: PartitionRows | CheckedTable) -> None:
+    """What reading found: files read, empty and skipped; rows in, quarantined by reason; values made unknown."""
+    counts["files"] += part.files
+    counts["empty_files"] += part.empty_files
+    counts["input_rows"] += part.input_rows
+    for key, new in (
+        ("skipped_files", part.skipped),
+        ("quarantined", Counter(q["reason"] for q in part.quarantine)),
+        ("unknown_values", part.unknown_values),
+    ):
+        counts[key] = dict(sorted((Counter(counts[key]) + Counter(new)).items()))
 
 
 def _stage(cfg: NightConfig, source: str, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
@@ -234,14 +348,6 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
     counts["published"][TEXT_DATASET] = staged.rows
 
 
-def batch_rows(policy: Policy) -> int:
-    """Rows per batch of a streamed text partition (policy `run.batch_rows`); it never changes the output."""
-    value = (policy.raw.get("run") or {}).get("batch_rows", DEFAULT_BATCH_ROWS)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise PolicyError("run.batch_rows must be a positive integer")
-    return value
-
-
 def _scrubbed_batches(
     cfg: NightConfig,
     source: str,
@@ -257,10 +363,9 @@ def _scrubbed_batches(
     pool = _RUNTIME.pool if _RUNTIME is not None else None
     pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)
     try:
-        for i, batch in enumerate(iter_partition(cfg.raw_root, source, cfg.ds, batch_rows(policy))):
-            counts["files"] += batch.files
-            counts["input_rows"] += batch.input_rows
-            counts["quarantined"] = dict(Counter(counts["quarantined"]) + Counter(q["reason"] for q in batch.quarantine))
+        batches = iter_partition(cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks)
+        for i, batch in enumerate(batches):
+            _add_read_counts(counts, batch)
             quarantine.write(batch.quarantine)
             rows, bad_rows = batch.rows, len(batch.quarantine)
             del batch  # the next batch is read while this name would still hold this one
@@ -317,74 +422,78 @@ def _add_text_counts(counts: dict[str, Any], batch: dict[str, Any]) -> None:
 
 
 def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
-    planned = read_json(cfg.staging / "plan.json")["sources"]
+    plan_file = cfg.staging / "plan.json"
+    if not plan_file.exists():
+        raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
+    planned = read_json(plan_file)["sources"]
     missing = [s for s in planned if not (cfg.parts / f"{s}.counts.json").exists()]
     if missing:
         raise RunError(f"partitions not scrubbed: {', '.join(missing)}")
     return {s: read_json(cfg.parts / f"{s}.counts.json") for s in planned}
 
 
-def _datasets(per_source: dict[str, dict[str, Any]]) -> list[str]:
-    """Datasets that at least one of tonight's partitions feeds, in contract order."""
-    fed = {d for c in per_source.values() for d in c["published"]}
-    return [d for d in DATASET_SCHEMAS if d in fed]
+DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
 
 
 def validate_night(cfg: NightConfig) -> dict[str, Any]:
-    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan."""
-    policy, keys, roster = _context(cfg)
-    per_source = _staged_counts(cfg)
-    reconciliation = reconcile(per_source)
-    outcomes: dict[str, dict[str, Any]] = {}
-    summary: dict[str, Any] = {}
-    residual_hits: dict[str, int] = {}
-    for dataset in _datasets(per_source):
-        schema = DATASET_SCHEMAS[dataset]
-        feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-        table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
-        table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
-        expected = sum(per_source[s]["published"][dataset] for s in feeding)
-        outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
-        outcomes[dataset] = outcome.to_dict()
-        write_text_file(cfg.staging / "data_docs" / f"{dataset}.html", docs)
-        if dataset == TEXT_DATASET:
-            residual_hits = residual.scan(table["text"].to_pylist(), roster)
-        folder = reset_dir(cfg.staged(dataset))
-        output = policy.output
-        files = shard_table(
-            table,
-            folder,
-            target_rows=int(output["shard_target_rows"]),
-            row_group_rows=int(output["row_group_rows"]),
-            metadata={
-                "scrubline.pipeline_version": PIPELINE_VERSION,
-                "scrubline.policy_sha256": policy.sha256,
-                "scrubline.key_id": keys.key_id,
-            },
-        )
-        manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
-        write_json(folder / "_manifest.json", manifest)
-        summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
-    gates = {
-        "datasets": outcomes,
-        "canaries": canary_outcome(policy, per_source),
-        "residual": {"hits": residual_hits, "success": not residual_hits},
-    }
-    problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
-    problems += [
-        f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
-        for label, c in gates["canaries"]["labels"].items()
-        if not c["ok"]
-    ]
-    problems += [f"residual scan found {n} {kind} match(es)" for kind, n in residual_hits.items()]
-    if not reconciliation["balanced"]:
-        problems.append("row counts do not reconcile: in != published + quarantined + dropped")
-    gates["success"] = not problems
-    write_json(cfg.staging / "validation.json", gates)
-    if problems:
-        report_night(cfg)
-        raise RunError("validation failed: " + "; ".join(problems) + "; nothing published")
-    return summary
+    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan.
+    A failing night gets its report under `_attempts/` and its staged data is removed."""
+    with locks.night_lock(cfg.lock_file, cfg.ds):
+        policy, keys, roster = _context(cfg)
+        per_source = _staged_counts(cfg)
+        reconciliation = reconcile(per_source)
+        outcomes: dict[str, dict[str, Any]] = {}
+        summary: dict[str, Any] = {}
+        residual_hits: dict[str, int] = {}
+        reset_private_dir(cfg.night)
+        for dataset in DATASETS:
+            schema = DATASET_SCHEMAS[dataset]
+            feeding = [s for s, c in per_source.items() if dataset in c["published"]]
+            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
+            table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+            expected = sum(per_source[s]["published"][dataset] for s in feeding)
+            outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
+            outcomes[dataset] = outcome.to_dict()
+            write_text_file(private_dir(cfg.staging / "data_docs") / f"{dataset}.html", docs)
+            if dataset == TEXT_DATASET:
+                residual_hits = residual.scan(table["text"].to_pylist(), roster)
+            folder = private_dir(cfg.staged(dataset))
+            output = policy.output
+            files = shard_table(
+                table,
+                folder,
+                target_rows=int(output["shard_target_rows"]),
+                row_group_rows=int(output["row_group_rows"]),
+                metadata={
+                    "scrubline.pipeline_version": PIPELINE_VERSION,
+                    "scrubline.policy_sha256": policy.sha256,
+                    "scrubline.key_id": keys.key_id,
+                },
+            )
+            manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
+            write_json(folder / "_manifest.json", manifest)
+            summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+        gates = {
+            "datasets": outcomes,
+            "canaries": canary_outcome(policy, per_source),
+            "residual": {"hits": residual_hits, "success": not residual_hits},
+        }
+        problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
+        problems += [
+            f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
+            for label, c in gates["canaries"]["labels"].items()
+            if not c["ok"]
+        ]
+        problems += [f"residual scan found {n} {kind} match(es)" for kind, n in residual_hits.items()]
+        if not reconciliation["balanced"]:
+            problems.append("row counts do not reconcile: in != published + quarantined + dropped")
+        gates["success"] = not problems
+        write_json(cfg.staging / "validation.json", gates)
+        if problems:
+            report = report_night(cfg)
+            remove_tree(cfg.staging)  # it holds text that failed the gates: gone, not left lying about
+            raise RunError("validation failed: " + "; ".join(problems) + f"; nothing published (report: {report['html']})")
+        return summary
 
 
 def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -421,6 +530,12 @@ def reconcile(per_source: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {**totals, "balanced": balanced}
 
 
+MANIFEST_SOURCE_KEYS = (
+    "files", "empty_files", "skipped_files", "input_rows", "quarantined", "unknown_values", "dropped", "primary",
+    "published", "rows_touched", "entities",
+)
+
+
 def build_manifest(
     cfg: NightConfig,
     dataset: str,
@@ -437,7 +552,7 @@ def build_manifest(
     for source in feeding:
         totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
-    keep = ("input_rows", "quarantined", "dropped", "primary", "published", "rows_touched", "entities")
+    plan = read_json(cfg.staging / "plan.json")
     return {
         "dataset": dataset,
         "ds": cfg.ds,
@@ -449,7 +564,8 @@ def build_manifest(
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
         "fed_by": feeding,
-        "sources": {s: {k: c[k] for k in keep} for s, c in per_source.items()},
+        "sources": {s: {k: c.get(k) for k in MANIFEST_SOURCE_KEYS} for s, c in per_source.items()},
+        "unknown_source_folders": plan.get("unknown_folders", {}),
         "entities": dict(sorted(totals.items())),
         "reconciliation": reconciliation,
         "validation": {k: validation[k] for k in ("suite", "success", "evaluated", "failed")},
@@ -457,65 +573,118 @@ def build_manifest(
 
 
 def report_night(cfg: NightConfig) -> dict[str, str]:
-    """Write the counts-only privacy report to the reports folder and beside each staged manifest."""
-    per_source = _staged_counts(cfg)
-    manifests = {
-        d: read_json(cfg.staged(d) / "_manifest.json")
-        for d in _datasets(per_source)
-        if (cfg.staged(d) / "_manifest.json").exists()
-    }
-    validation_path = cfg.staging / "validation.json"
-    gates = read_json(validation_path) if validation_path.exists() else {}
-    inputs = {"per_source": per_source, "manifests": manifests, "gates": gates}
-    folder = reset_dir(reports_dir(cfg.clean_root, cfg.ds))
-    write_json(folder / "inputs.json", inputs)
-    copy_tree(cfg.staging / "data_docs", folder / "data_docs")
-    report = rebuild_report(cfg.clean_root, cfg.ds)
-    for dataset in manifests:
-        write_report(report, cfg.staged(dataset), prefix="_report")
-    return {"json": str(folder / "report.json"), "html": str(folder / "report.html")}
+    """Write the counts-only privacy report into the staged night (beside each manifest too), so it is
+    published with the night it describes. A night that failed a gate gets it under `_attempts/ds=…/`."""
+    with locks.night_lock(cfg.lock_file, cfg.ds):
+        policy = load_policy(cfg.policy_path)
+        per_source = _staged_counts(cfg)
+        manifests = {
+            d: read_json(cfg.staged(d) / "_manifest.json") for d in DATASETS if (cfg.staged(d) / "_manifest.json").exists()
+        }
+        validation_path = cfg.staging / "validation.json"
+        gates = read_json(validation_path) if validation_path.exists() else {}
+        plan = read_json(cfg.staging / "plan.json")
+        inputs = {
+            "per_source": per_source,
+            "manifests": manifests,
+            "gates": gates,
+            "unknown_source_folders": plan.get("unknown_folders", {}),
+            "key": {"key_id": plan["key_id"], "replaces_key_id": plan.get("replaces_key_id")},
+        }
+        folder = reset_private_dir(cfg.night / REPORT_FOLDER)
+        write_json(folder / "inputs.json", inputs)
+        copy_tree(cfg.staging / "data_docs", folder / "data_docs")
+        report = _render_report(folder, Path(cfg.clean_root) / "_reports", cfg.ds)
+        for dataset in manifests:
+            write_report(report, cfg.staged(dataset), prefix="_report")
+        if gates.get("success"):
+            where = reports_dir(cfg.clean_root, cfg.ds)
+        else:
+            output = policy.output
+            where = publish_attempt(folder, cfg.clean_root, cfg.ds, output["file_mode"], output["dir_mode"])
+        return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
-def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
-    """(Re)write a night's report from the counts kept beside it, with trends against earlier nights."""
-    folder = reports_dir(clean_root, ds)
+def _render_report(folder: Path, history_root: Path, ds: str) -> dict[str, Any]:
     inputs = read_json(folder / "inputs.json")
-    history = load_history(folder.parent, ds)
+    history = load_history(history_root, ds)
     report = build_report(
-        ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history
+        ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
+        unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
     )
     write_report(report, folder)
     return report
 
 
+def report_folder(clean_root: str | Path, ds: str) -> Path:
+    """Where a night's report is: the published night's (`_reports/ds=…`), else the last failed attempt's."""
+    for folder in (reports_dir(clean_root, ds), attempts_dir(clean_root, ds)):
+        if (folder / "inputs.json").exists():
+            return folder
+    raise RunError(f"no report of ds={ds} under {clean_root}")
+
+
+def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
+    """(Re)write a night's report from the counts kept beside it, with trends against earlier nights: the
+    published night's, else the last failed attempt's. Files keep their modes."""
+    folder = report_folder(clean_root, ds)
+    real = folder.resolve()
+    modes = {p: p.stat().st_mode & 0o777 for p in real.parent.rglob("*") if p.is_file()}
+    report = _render_report(real, Path(clean_root) / "_reports", ds)
+    if folder == reports_dir(clean_root, ds):
+        for dataset in DATASETS:
+            if (real.parent / dataset / "_report.json").exists():
+                write_report(report, real.parent / dataset, prefix="_report")
+    for path, mode in modes.items():
+        if path.exists():
+            os.chmod(path, mode)
+    return report
+
+
 def publish_night(cfg: NightConfig) -> dict[str, Any]:
-    """Mark each staged dataset complete and swap it into place, one rename per dataset."""
-    gates = read_json(cfg.staging / "validation.json")
-    if not gates.get("success"):
-        raise RunError("validation did not pass; nothing published")
-    published = {}
-    for dataset in gates["datasets"]:
-        write_text_file(cfg.staged(dataset) / "_SUCCESS", "")
-        target = published_dir(cfg.clean_root, dataset, cfg.ds)
-        swap_into_place(cfg.staged(dataset), target)
-        published[dataset] = str(target)
-    shutil.rmtree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
-    return {"published": published}
+    """Commit the staged night as the night's current version (pipeline.publish.commit_night): text, events
+    and report become visible together, in one rename."""
+    with locks.night_lock(cfg.lock_file, cfg.ds):
+        policy, _, _ = _context(cfg)
+        validation_path = cfg.staging / "validation.json"
+        if not validation_path.exists() or not read_json(validation_path).get("success"):
+            raise RunError("validation did not pass; nothing published")
+        output = policy.output
+        version = commit_night(cfg.night, cfg.clean_root, cfg.ds, DATASETS, output["file_mode"], output["dir_mode"])
+        remove_tree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
+        log.info("published ds=%s as version %s", cfg.ds, version)
+        return {"published": {d: str(published_dir(cfg.clean_root, d, cfg.ds)) for d in DATASETS}, "version": version}
 
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
-    """The whole night, in the same order the DAG runs it. Partitions, and the batches of text partitions,
-    are scrubbed across `workers` spawned processes (default: one per CPU; 1 runs everything in this
-    process); the output does not depend on it. `progress` shows a bar of rows scrubbed (counts only).
+    """The whole night, in the same order the DAG runs it, holding the night's lock throughout. Partitions,
+    and the batches of text partitions, are scrubbed across `workers` spawned processes (default: one per CPU;
+    1 runs everything in this process); the output does not depend on it. `progress` shows a bar of rows
+    scrubbed (counts only). On any failure the night's staging is removed and nothing is published.
     Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
-    sources = plan(cfg)
-    workers = max(1, workers or os.cpu_count() or 1)
-    with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
-        counts = _scrub_partitions(cfg, sources, runtime)
-    validated = validate_night(cfg)
-    report = report_night(cfg)
-    published = publish_night(cfg)
+    with locks.night_lock(cfg.lock_file, cfg.ds):
+        try:
+            sources = plan(cfg)
+            workers = max(1, workers or os.cpu_count() or 1)
+            with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
+                counts = _scrub_partitions(cfg, sources, runtime)
+            validated = validate_night(cfg)
+            report = report_night(cfg)
+            published = publish_night(cfg)
+        except BaseException:
+            remove_tree(cfg.staging)
+            _remove_if_empty(nights_dir(cfg.clean_root, cfg.ds))
+            raise
     return {"sources": counts, "datasets": validated, "report": report, **published}
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """The night's folder (and `_nights`) made by a plan whose night never got published."""
+    for f in (folder, folder.parent):
+        try:
+            f.rmdir()
+        except OSError:
+            return
 
 
 # --- run_night's worker pool and progress bar ------------------------------------------------------
@@ -595,7 +764,6 @@ def _scrub_partitions(cfg: NightConfig, sources: list[str], runtime: _Runtime) -
     """scrub_partition for every planned source. With a pool, each partition that is not streamed runs whole
     in a worker, while this process streams the text partitions and hands pieces of their batches to the workers."""
     policy = load_policy(cfg.policy_path)
-    batch_rows(policy)  # a bad setting stops the night before any worker starts
     if runtime.pool is None:
         counts = {}
         for source in sources:
@@ -628,8 +796,10 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(cfg: NightConfig, log_level: int) -> None:
     """In each spawned worker: one thread per numeric library, the night's context, its Detector loaded once."""
     os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    os.umask(0o077)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     log.setLevel(log_level)
+    locks.inherit(cfg.lock_file)  # the parent holds the night's lock for the whole run
     policy, keys, roster = _context(cfg)
     detector_for(policy, roster)
     _WORKER.update(cfg=cfg, policy=policy, keys=keys, roster=roster)

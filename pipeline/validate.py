@@ -87,22 +87,32 @@ def validate_with_docs(
 
 
 _EXTERNAL = re.compile(
-    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>", re.IGNORECASE
+    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>"
+    r"|<img[^>]*\bsrc=[\"']https?://[^>]*>",
+    re.IGNORECASE,
 )
+_EXTERNAL_CSS = re.compile(r"url\(\s*[\"']?https?://[^)]*\)", re.IGNORECASE)
+# What makes two renderings of the same result differ: GE's run times and the random ids of collapsible parts.
+_RUN_TIME = re.compile(r"\b\d{8}T\d{6}\.\d{6}Z\b")
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
 def data_docs_html(result: Any) -> str:
     """GE's own validation page, with its CDN scripts and stylesheets removed.
 
-    The page is built from the SUMMARY result (no sampled values); dropping the external references
-    keeps it readable offline and stops a reviewer's browser from calling out when it opens the page.
+    The page is built from the SUMMARY result (no sampled values); dropping the external references (scripts,
+    stylesheets, images) keeps it readable offline and stops a reviewer's browser from calling out when it opens
+    the page. Run times and random element ids are replaced, so the same night renders the same page.
     """
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
     with _GX_LOCK:
         html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
-    return _EXTERNAL.sub("", html)
+    html = _EXTERNAL_CSS.sub("none", _EXTERNAL.sub("", html))
+    ids: dict[str, str] = {}
+    html = _UUID.sub(lambda m: ids.setdefault(m.group(0), f"part-{len(ids)}"), html)
+    return _RUN_TIME.sub("(run time not kept)", html)
 
 
 def _raw_result(

@@ -17,7 +17,8 @@ from pipeline.cli import _parser
 from pipeline.contracts import QUARANTINE_SCHEMA, TEXT_SCHEMA
 from pipeline.policy import PolicyError, load_policy
 from pipeline.pseudonym import KEY_ENV
-from pipeline.publish import QuarantineWriter, StagedParquet, write_quarantine
+from pipeline.files import StagedParquet
+from pipeline.quarantine import QuarantineWriter, write_quarantine
 from pipeline.read import iter_partition, read_partition
 from pipeline.redact import Redacted
 
@@ -171,6 +172,7 @@ def test_stage_text_streams_batches_into_one_part_and_adds_their_counts(
     night: run.NightConfig, tmp_path: Path, batch_rows: int
 ) -> None:
     cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_batch_rows(tmp_path, batch_rows)})
+    run.plan(cfg)  # a night is planned and scrubbed under one policy
     counts = run.scrub_partition(cfg, "chat")
     assert counts["input_rows"] == 29 and counts["files"] == 3
     assert counts["quarantined"] == {"duplicate_key": 3, "invalid_json": 1, "bad_type:text": 1, "blank_line": 1}
@@ -195,6 +197,7 @@ def test_a_failed_batch_stages_nothing(night: run.NightConfig, tmp_path: Path, m
 
     monkeypatch.setattr(run, "scrub_text_rows", failing)
     cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_batch_rows(tmp_path, 4)})
+    run.plan(cfg)
     with pytest.raises(RuntimeError, match="detector crashed"):
         run.scrub_partition(cfg, "chat")
     assert not cfg.parts.exists() or list(cfg.parts.iterdir()) == [], "no part, no temporary file, no counts"
@@ -219,11 +222,11 @@ def test_pool_pieces_keep_every_row_once_and_repeated_texts_together(monkeypatch
 @pytest.mark.parametrize("rows", [0, -5, "many", True, 2.5])
 def test_batch_rows_in_the_policy_must_be_a_positive_integer(tmp_path: Path, rows: Any) -> None:
     with pytest.raises(PolicyError, match="run.batch_rows"):
-        run.batch_rows(load_policy(with_batch_rows(tmp_path, rows)))
+        load_policy(with_batch_rows(tmp_path, rows))
 
 
 def test_default_policy_batches_twenty_thousand_rows() -> None:
-    assert run.batch_rows(load_policy()) == 20_000
+    assert load_policy().batch_rows == 20_000
 
 
 # --- the command line ---------------------------------------------------------------------------
