@@ -131,9 +131,10 @@ def check_files(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def version_id(folder: Path) -> str:
-    """A hash of every file's path and bytes: the same night from the same inputs is the same version."""
+    """A hash of every file's path and bytes (but the markers publishing adds): the same night from the same
+    inputs is the same version."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (SUCCESS, NIGHT_MANIFEST)):
         digest.update(f"{path.relative_to(folder).as_posix()}\0{sha256_file(path)}\n".encode())
     return VERSION_PREFIX + digest.hexdigest()[:16]
 
@@ -147,9 +148,14 @@ def commit_night(
     night = nights_dir(clean_root, ds)
     public_dirs(Path(clean_root), night, dir_mode)
     with _night_dir_lock(night):
-        version = version_id(staged)
+        content = version_id(staged)
         previous = current_version(clean_root, ds)
-        if previous != version:
+        version = content
+        if previous is not None and previous.split(".")[0] == content and version_id(night / previous) == content:
+            version = previous  # the same night again, and the published copy is intact: nothing to change
+        else:
+            if previous is not None and previous.split(".")[0] == content:  # same night, damaged copy
+                version = next(f"{content}.{n}" for n in range(1, 1000) if not (night / f"{content}.{n}").exists())
             _place_version(staged, night, version, ds, datasets, file_mode, dir_mode)
             _point(night / CURRENT, version)  # the commit
         remove_tree(staged)

@@ -174,7 +174,8 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
     assert result.returncode != 0
     assert "validation failed" in result.stderr
     assert not (clean / "text").exists()
-    report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    assert not (clean / "_reports").exists(), "the published reports describe published nights only"
+    report = json.loads((clean / "_attempts" / f"ds={DS}" / "report.json").read_text())
     assert report["published"] is False and report["validation"]["text"]["success"] is False
     assert not (clean / "events").exists(), "no dataset of a failed night is published"
 
@@ -223,7 +224,7 @@ def test_a_disabled_detector_fails_the_canary_check_and_publishes_nothing(night:
     assert result.returncode != 0
     assert "canary recall for PHONE" in result.stderr
     assert not (clean / "text").exists() and not (clean / "events").exists()
-    report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    report = json.loads((clean / "_attempts" / f"ds={DS}" / "report.json").read_text())
     assert report["canaries"]["labels"]["PHONE"]["ok"] is False and report["published"] is False
 
 
