@@ -157,7 +157,8 @@ def commit_night(
             if previous is not None and previous.split(".")[0] == content:  # same night, damaged copy
                 version = next(f"{content}.{n}" for n in range(1, 1000) if not (night / f"{content}.{n}").exists())
             _place_version(staged, night, version, ds, datasets, file_mode, dir_mode)
-            _point(night / CURRENT, version)  # the commit
+            link_night(clean_root, ds, datasets, dir_mode)  # dangling until the first commit: readers skip them
+            _point(night / CURRENT, version)  # the commit: every dataset and the report change at once
         remove_tree(staged)
         link_night(clean_root, ds, datasets, dir_mode)
         _collect_garbage(night, keep={version, previous})
@@ -248,10 +249,8 @@ def _point(link: Path, target: str) -> None:
 
 
 def link_night(clean_root: str | Path, ds: str, datasets: list[str], dir_mode: int) -> None:
-    """The stable links readers use, for a night that has a current version (made once; repaired if a run was
-    killed between its commit and its links)."""
-    if current_version(clean_root, ds) is None:
-        return
+    """The stable links readers use (made once, before the night's first commit, so that every dataset appears
+    at the same instant; a link whose `current` does not exist yet is skipped by readers)."""
     clean = Path(clean_root)
     links = {published_dir(clean, d, ds): f"../_nights/ds={ds}/{CURRENT}/{d}" for d in datasets}
     links[reports_dir(clean, ds)] = f"../_nights/ds={ds}/{CURRENT}/{REPORT_FOLDER}"

@@ -220,7 +220,8 @@ def plan(cfg: NightConfig) -> list[str]:
                 "to re-pseudonymise a published night with a new key use `scrubline rekey`"
             )
         public_dirs(Path(cfg.clean_root), nights_dir(cfg.clean_root, cfg.ds), dir_mode)  # fails here if read-only
-        link_night(cfg.clean_root, cfg.ds, list(DATASET_SCHEMAS), dir_mode)  # after a run killed past its commit
+        if published:
+            link_night(cfg.clean_root, cfg.ds, list(DATASET_SCHEMAS), dir_mode)  # a damaged or older layout
         layout = raw_layout(cfg.raw_root, cfg.ds, cfg.follow_symlinks)
         if not layout.sources:
             unknown = f" (folders that are not sources: {', '.join(layout.unknown_folders)})" if layout.unknown_folders else ""

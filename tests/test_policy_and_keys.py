@@ -132,3 +132,20 @@ def test_demo_key_file_is_private(tmp_path: Path) -> None:
     path = create_key_file(tmp_path / "k" / "hmac.key")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_key(path).key_id == load_key(path).key_id
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666, 0o640, 0o604])
+def test_a_key_file_others_can_read_is_refused_as_ssh_refuses_it(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "hmac.key"
+    path.write_text("k" * 40)
+    path.chmod(mode)
+    with pytest.raises(MissingKeyError) as refused:
+        load_key(path)
+    assert str(refused.value) == f"key file {path} is accessible by others (mode {mode:04o}); run: chmod 600 {path}"
+    path.chmod(0o600)
+    assert load_key(path).key_id
+
+
+def test_a_missing_key_file_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(MissingKeyError, match=r"cannot read key file .*missing.key: No such file or directory"):
+        load_key(tmp_path / "missing.key")

@@ -237,3 +237,166 @@ def test_columnar_read_matches_read_partition_on_random_lines(source: str, data:
     with tempfile.TemporaryDirectory() as tmp:
         write_raw(Path(tmp) / source / f"ds={DS}" / "a.jsonl", lines)
         assert_same_read(Path(tmp), source)
+
+
+# --- issue 13: inputs that used to fail the night, leak, or be skipped silently ---------------------------------
+
+
+def test_a_lone_surrogate_in_text_or_id_quarantines_the_row(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(GOOD),
+        json.dumps({**GOOD, "message_id": "m2", "text": "broken \ud800 text"}),
+        json.dumps({**GOOD, "message_id": "m\udfff3"}),
+        json.dumps({**GOOD, "message_id": "m4", "recipient_ids": ["E\ud800"]}),
+    ]
+    write_lines(tmp_path / "chat" / f"ds={DS}" / "a.jsonl", lines)
+    part = read_partition(tmp_path, "chat", DS)
+    assert [r["message_id"] for r in part.rows] == ["m1"]
+    assert [(q["line"], q["reason"]) for q in part.quarantine] == [
+        (2, "bad_unicode:text"), (3, "bad_unicode:message_id"), (4, "bad_unicode:recipient_ids")]
+    assert part.input_rows == 4
+    assert all(q["raw"].isascii() for q in part.quarantine), "the raw line keeps the JSON escape, so it can be stored"
+
+
+def test_invalid_utf8_is_quarantined_with_its_bytes_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "keystrokes" / f"ds={DS}" / "a.jsonl"
+    path.parent.mkdir(parents=True)
+    good = json.dumps(KEY_ROW).encode()
+    bad = json.dumps({**KEY_ROW, "event_id": "k1", "text": "caf"}).encode().replace(b"caf", b"caf\xe9")
+    path.write_bytes(good + b"\n" + bad + b"\n")
+    for part in (read_partition(tmp_path, "keystrokes", DS), read_columnar(tmp_path, "keystrokes", DS)):
+        assert [(q["line"], q["reason"]) for q in part.quarantine] == [(2, "invalid_utf8")]
+        assert "caf\\xe9" in part.quarantine[0]["raw"] and "\ufffd" not in part.quarantine[0]["raw"]
+        assert part.input_rows == 2
+
+
+@pytest.mark.parametrize("source", ["keystrokes", "mouse"])
+def test_values_outside_a_closed_vocabulary_become_unknown_and_are_counted(tmp_path: Path, source: str) -> None:
+    base = BASE[source]
+    odd = {"keystrokes": {"action": "press-zz91", "field_kind": "secret-field-kind-zz91"},
+           "mouse": {"action": "wiggle-zz91", "button": "button-zz91"}}[source]
+    rows = [base, {**base, "event_id": "x1", **odd}, {**base, "event_id": "x2", **{k: None for k in odd if k != "action"}}]
+    write_lines(tmp_path / source / f"ds={DS}" / "a.jsonl", [json.dumps(r) for r in rows])
+    for part in (read_partition(tmp_path, source, DS), read_columnar(tmp_path, source, DS)):
+        rows_out = part.rows if hasattr(part, "rows") else part.table.to_pylist()
+        assert not part.quarantine
+        assert {k: rows_out[1][k] for k in odd} == {k: "unknown" for k in odd}
+        assert {k: rows_out[0][k] for k in odd} == {k: base[k] for k in odd}, "known values are kept"
+        assert part.unknown_values == {k: 1 for k in odd}
+        assert "zz91" not in json.dumps(rows_out, default=str)
+
+
+def test_the_gates_know_the_closed_vocabularies() -> None:
+    """The published-data suites check the same vocabularies the reader enforces (kept in step by this test)."""
+    from pipeline.contracts import FIELD_KINDS, KEY_ACTIONS, MOUSE_ACTIONS, MOUSE_BUTTONS
+    from pipeline.validate import load_suite
+
+    def value_set(dataset: str, column: str) -> set[str]:
+        return next(set(e["kwargs"]["value_set"]) for e in load_suite(dataset)["expectations"]
+                    if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == column)
+
+    assert value_set("events", "action") == KEY_ACTIONS | MOUSE_ACTIONS
+    assert value_set("events", "button") == MOUSE_BUTTONS
+    assert value_set("text", "context") == {"dm", "group", "public", "meeting"} | {f"typed:{k}" for k in FIELD_KINDS}
+
+
+def test_unsupported_hidden_and_empty_files_are_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "chat" / f"ds={DS}"
+    write_lines(folder / "a.jsonl", [json.dumps(GOOD)])
+    (folder / "b.jsonl").write_bytes(b"")
+    (folder / "notes.csv").write_text("x\n")
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".a.jsonl.crc").write_text("")
+    (folder / "sub.jsonl").mkdir()
+    for part in (read_partition(tmp_path, "chat", DS), read_columnar(tmp_path, "chat", DS)):
+        assert part.files == 2 and part.empty_files == 1 and part.input_rows == 1
+        assert part.skipped == {"hidden_file": 2, "not_a_file": 1, "unsupported_extension": 1}
+
+
+def test_unknown_source_folders_are_listed_and_not_read(tmp_path: Path) -> None:
+    write_lines(tmp_path / "chat" / f"ds={DS}" / "a.jsonl", [json.dumps(GOOD)])
+    write_lines(tmp_path / "chatt" / f"ds={DS}" / "a.jsonl", [json.dumps(GOOD)])
+    write_lines(tmp_path / "Weird Name!" / f"ds={DS}" / "a.jsonl", [json.dumps(GOOD)])
+    write_lines(tmp_path / "_quarantine" / f"ds={DS}" / "a.jsonl", [json.dumps(GOOD)])
+    write_lines(tmp_path / "email" / "ds=2026-01-01" / "a.jsonl", [json.dumps(GOOD)])
+    layout = read.raw_layout(tmp_path, DS)
+    assert layout.sources == ["chat"]
+    assert layout.unknown_folders == {"chatt": 1, "other": 1}, "an unusual folder name is counted, not shown"
+
+
+@pytest.mark.parametrize("name", ["a.jsonl.zst", "a.jsonl.bz2", "a.json", "a.json.gz", "b.json", "b.json.zst"])
+def test_json_zstd_and_bzip2_inputs_are_read(tmp_path: Path, name: str) -> None:
+    import bz2
+
+    import zstandard
+
+    rows = [GOOD, {**GOOD, "message_id": "m2"}]
+    array = name.startswith("b.")
+    data = (json.dumps(rows) if array else "\n".join(json.dumps(r) for r in rows) + "\n").encode()
+    if name.endswith(".zst"):
+        half = len(data) // 2  # two zstd frames, as a concatenating writer makes them
+        data = zstandard.ZstdCompressor().compress(data[:half]) + zstandard.ZstdCompressor().compress(data[half:])
+    elif name.endswith(".bz2"):
+        data = bz2.compress(data)
+    elif name.endswith(".gz"):
+        data = gzip.compress(data)
+    path = tmp_path / "chat" / f"ds={DS}" / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    for part in (read_partition(tmp_path, "chat", DS), read_columnar(tmp_path, "chat", DS)):
+        rows_out = part.rows if hasattr(part, "rows") else part.table.to_pylist()
+        assert [r["message_id"] for r in rows_out] == ["m1", "m2"] and not part.quarantine
+
+
+def test_a_symlink_out_of_the_raw_root_is_refused_unless_allowed(tmp_path: Path) -> None:
+    raw, outside = tmp_path / "raw", tmp_path / "outside"
+    write_lines(outside / "secret.jsonl", [json.dumps(GOOD)])
+    write_lines(outside / f"ds={DS}" / "a.jsonl", [json.dumps(GOOD)])
+    (raw / "chat" / f"ds={DS}").mkdir(parents=True)
+    (raw / "chat" / f"ds={DS}" / "a.jsonl").symlink_to(outside / "secret.jsonl")
+    with pytest.raises(InputError, match=r"raw input chat/ds=2026-11-26/a.jsonl is a symlink to a place outside"):
+        read_partition(raw, "chat", DS)
+    with pytest.raises(InputError, match="outside the raw root"):
+        read.raw_layout(raw, DS)
+    assert len(read_partition(raw, "chat", DS, follow_symlinks=True).rows) == 1
+    (raw / "transcripts").mkdir()
+    (raw / "transcripts" / f"ds={DS}").symlink_to(outside / f"ds={DS}", target_is_directory=True)
+    with pytest.raises(InputError, match=r"raw input transcripts/ds=2026-11-26 is a symlink"):
+        read_partition(raw, "transcripts", DS)
+    inside = raw / "elsewhere.jsonl"
+    write_lines(inside, [json.dumps({**GOOD, "message_id": "in"})])
+    (raw / "chat" / f"ds={DS}" / "a.jsonl").unlink()
+    (raw / "chat" / f"ds={DS}" / "a.jsonl").symlink_to(inside)
+    assert [r["message_id"] for r in read_partition(raw, "chat", DS).rows] == ["in"], "links inside the root are fine"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([{"employee_id": "E1", "full_name": "A B"}, {"employee_id": "E2", "full_name": "C D"},
+          {"employee_id": "E1", "full_name": "E F"}], "roster r.jsonl line 3: employee_id repeats the one on line 1"),
+        ([{"employee_id": "E1", "full_name": "A B", "email": 7}], "roster r.jsonl line 1: email must be a string"),
+        ([{"employee_id": "E1", "full_name": "A \ud800"}], "line 1: full_name holds a lone surrogate"),
+        (["not json"], "roster r.jsonl line 1: not valid JSON"),
+        ([[1, 2]], "roster r.jsonl line 1: not a JSON object"),
+    ],
+)
+def test_a_bad_roster_is_refused_with_its_line(tmp_path: Path, lines: list, message: str) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    with pytest.raises(InputError) as refused:
+        read_roster(path)
+    assert str(refused.value).startswith(message) or message in str(refused.value)
+
+
+def test_a_csv_roster_with_a_duplicate_or_bad_bytes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("employee_id,full_name\nE1,A B\nE1,C D\n")
+    with pytest.raises(InputError, match="roster r.csv line 3: employee_id repeats the one on line 2"):
+        read_roster(path)
+    path.write_bytes(b"employee_id,full_name\nE1,A \xff\n")
+    with pytest.raises(InputError, match="roster r.csv line 2: not valid UTF-8"):
+        read_roster(path)
+    path.write_text("id,name\nE1,A\n")
+    with pytest.raises(InputError, match="the header lacks employee_id, full_name"):
+        read_roster(path)
