@@ -67,3 +67,36 @@ def scrubline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def run_night(night: Night, clean: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return scrubline("run", "--ds", DS, "--raw", str(night.raw), "--clean", str(clean),
                      "--key-file", str(night.key_file), "--quarantine", str(clean.parent / "quarantine"), *extra)
+
+
+def readers_see(clean: Path, dataset: str, ds: str = DS) -> int:
+    """Rows of a dataset's night as pandas, pyarrow and DuckDB read it (they must agree with each other and
+    with the manifest, and find _SUCCESS), or 0 when the night is not published."""
+    import duckdb
+    import pandas as pd
+    import pyarrow.dataset as pads
+
+    folder = clean / dataset / f"ds={ds}"
+    if not folder.exists():
+        return 0
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    assert (folder / "_SUCCESS").exists()
+    assert sorted(p.name for p in folder.glob("*.parquet")) == sorted(f["path"] for f in manifest["files"])
+    frame = pd.read_parquet(folder)
+    table = pads.dataset(clean / dataset, partitioning="hive").to_table()
+    count = duckdb.sql(f"select count(*) from read_parquet('{clean}/{dataset}/*/*.parquet')").fetchall()[0][0]
+    assert len(frame) == table.num_rows == count == manifest["rows"]
+    return count
+
+
+def published_bytes(clean: Path, ds: str = DS) -> dict[str, bytes]:
+    """Every file a reader reaches through the stable links of a night, and the night's manifest, by path."""
+    out = {}
+    for link in [clean / "text" / f"ds={ds}", clean / "events" / f"ds={ds}", clean / "_reports" / f"ds={ds}"]:
+        for path in sorted(link.rglob("*")):
+            if path.is_file():
+                out[str(path.relative_to(clean))] = path.read_bytes()
+    manifest = clean / "_nights" / f"ds={ds}" / "current" / "_night.json"
+    if manifest.exists():
+        out["_night.json"] = manifest.read_bytes()
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import stat
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
@@ -281,3 +282,10 @@ def test_small_nights_work_and_tiny_ones_are_refused(tmp_path: Path) -> None:
     assert counts["roster"] == 3 and counts["performance"] == 3 and counts["chat"] >= 90
     with pytest.raises(ValueError):
         generate_night(tmp_path / "one", DS, employees=1)
+
+
+def test_the_raw_pool_is_private(night: tuple[Path, dict[str, int], float]) -> None:
+    """Raw rows are as sensitive as real logs: 0600 files in 0700 folders (issue 13: it was 0644 in 0755)."""
+    out, _, _ = night
+    for path in [out, *out.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
