@@ -1,11 +1,16 @@
-"""Shared fixtures: one small generated night, reused by every end-to-end test."""
+"""Shared fixtures: one small generated night, reused by every end-to-end test; the same night with a canary in
+every raw field, run once through the real DAG and once through the CLI at DEBUG (test_dag, test_leaks)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from support import DS, MALFORMED, Night, typed_then_deleted_stream
+from leaks import plant_every_field
+from support import DS, MALFORMED, Night, run_night, typed_then_deleted_stream
 
 from pipeline.generate import generate_night
 
@@ -25,3 +30,44 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
     return Night(raw=root / "raw", key_file=key_file)
 
 
+
+
+@dataclass(frozen=True)
+class CanaryNight(Night):
+    canaries: frozenset[str] = frozenset()
+
+
+@pytest.fixture(scope="session")
+def canary_night(night: Night, tmp_path_factory: pytest.TempPathFactory) -> CanaryNight:
+    root = tmp_path_factory.mktemp("canary-night")
+    shutil.copytree(night.raw, root / "raw")
+    values = plant_every_field(root / "raw", DS)
+    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values))
+
+
+@pytest.fixture(scope="session")
+def dag_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The canary night through the real DAG (`airflow dags test` on SQLite): (clean root, AIRFLOW_HOME)."""
+    from pipeline.airflow_local import run_dag
+
+    root = tmp_path_factory.mktemp("dag")
+    clean, home = root / "clean", root / "airflow"
+    settings = {
+        "SCRUBLINE_RAW_ROOT": str(canary_night.raw),
+        "SCRUBLINE_CLEAN_ROOT": str(clean),
+        "SCRUBLINE_QUARANTINE_ROOT": str(root / "quarantine"),
+        "SCRUBLINE_KEY_FILE": str(canary_night.key_file),
+    }
+    result = run_dag(DS, home, settings)
+    (home / "dags_test.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return clean, home
+
+
+@pytest.fixture(scope="session")
+def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The canary night through `scrubline -vv run` (DEBUG logs, two workers): (clean root, everything logged)."""
+    clean = tmp_path_factory.mktemp("cli-debug") / "clean"
+    result = run_night(canary_night, clean, "--workers", "2", verbose="-vv")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return clean, result.stdout + result.stderr

@@ -73,3 +73,93 @@ def files_containing(root: Path, values: set[str], skip: tuple[Path, ...] = ()) 
         if found:
             hits[str(path.relative_to(root))] = found
     return hits
+
+
+# --- canaries in every raw field (issue 13): values that must never reach anything under the clean root ----------
+
+CANARY_TS = "2026-11-26T13:37:42.424242Z"  # the seconds and microseconds are the value: published times drop them
+CANARY_EPOCH_MS = 1764164262424  # 2026-11-26T13:37:42.424Z, for the event sources
+
+
+def plant_every_field(raw: Path, ds: str) -> set[str]:
+    """Add to a raw night one row per source whose every field holds a unique value of its own (free-text fields a
+    secret the scrubber must catch; timestamps and numbers values no published column may keep), and a roster
+    entry likewise. Returns the values to search for."""
+    import json
+
+    def cnry(name: str) -> str:
+        return f"Cnry{name.replace('_', '')}Zq7"
+
+    values: set[str] = {CANARY_TS, "13:37:42", "424242", str(CANARY_EPOCH_MS), "1337.4242", "4242.1717", "13.37123"}
+    employee = {"employee_id": cnry("empid"), "full_name": "Zorblat Quenwick", "preferred_name": "Zorbie Quenwick",
+                "handle": cnry("handle"), "email": "zorblat.quenwick@cnry-mail.example", "manager_id": cnry("mgr"),
+                "org": cnry("org"), "location": cnry("location")}
+    values |= {v for v in employee.values()}
+    with open(raw / "roster.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(employee) + "\n")
+    secret_text = "ping Zorblat Quenwick or write to cnry.text.secret@example.org, password: CnryPw-9f8e7d!"
+    values |= {"cnry.text.secret@example.org", "CnryPw-9f8e7d!"}
+    rows = {
+        "chat": {"message_id": cnry("message_id"), "ts": CANARY_TS, "employee_id": cnry("employee_id"),
+                 "channel_id": cnry("channel_id"), "channel_kind": "dm", "recipient_ids": [cnry("recipient")],
+                 "thread_id": cnry("thread_id"), "text": secret_text},
+        "transcripts": {"meeting_id": cnry("meeting_id"), "segment_id": cnry("segment_id"), "ts_start": CANARY_TS,
+                        "ts_end": CANARY_TS, "speaker_employee_id": None, "speaker_label": "Cnrylabel Vexhoudt",
+                        "text": secret_text},
+        "performance": {"record_id": cnry("record_id"), "employee_id": cnry("perf_employee"), "manager_id": cnry("perf_mgr"),
+                        "cycle": cnry("cycle"), "rating": cnry("rating"), "calibrated_rating": cnry("calibrated"),
+                        "pip": True, "comp_change_pct": 13.37123, "comments": cnry("comments"), "ts": CANARY_TS},
+    }
+    values |= {v for row in rows.values() for k, v in row.items() if isinstance(v, str) and k not in ("channel_kind",)}
+    values |= {cnry("recipient"), "Cnrylabel Vexhoudt"}
+    typed = "mail cnry.typed.secret@example.org"
+    values.add("cnry.typed.secret@example.org")
+    session = {"employee_id": cnry("key_employee"), "device_id": cnry("device_id"), "session_id": cnry("session_id"),
+               "app": cnry("app"), "window_title": cnry("window_title")}
+    keys = [{"event_id": f"{cnry('event')}{i:03d}", "ts": CANARY_EPOCH_MS + 137 * i, **session, "field_id": cnry("field_id"),
+             "field_kind": cnry("field_kind"), "key": ch, "action": "down", "modifiers": [cnry("modifier")], "text": None}
+            for i, ch in enumerate(typed)]
+    keys.append({**keys[0], "event_id": cnry("paste_event"), "ts": CANARY_EPOCH_MS + 9999, "key": "Paste",
+                 "text": "cnry.pasted.secret@example.org"})
+    keys.append({**keys[0], "event_id": cnry("odd_action"), "ts": CANARY_EPOCH_MS + 19999, "action": cnry("action")})
+    values |= {"cnry.pasted.secret@example.org", cnry("event"), cnry("paste_event"), cnry("odd_action"), cnry("action"),
+               cnry("field_id"), cnry("field_kind"), cnry("modifier"), *session.values()}
+    mouse = [{"event_id": cnry("mouse_event"), "ts": CANARY_EPOCH_MS, **session, "app": cnry("mouse_app"),
+              "window_title": cnry("mouse_window"), "action": cnry("mouse_action"), "x": 1337.4242, "y": 1337.4242,
+              "button": cnry("button"), "screen_w": 4242.1717, "screen_h": 4242.1717}]
+    values |= {cnry("mouse_event"), cnry("mouse_app"), cnry("mouse_window"), cnry("mouse_action"), cnry("button")}
+    for source, source_rows in (*((s, [r]) for s, r in rows.items()), ("keystrokes", keys), ("mouse", mouse)):
+        path = raw / source / f"ds={ds}" / "zz-canaries.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in source_rows), encoding="utf-8")
+    return values
+
+
+def canary_hits(root: Path, values: set[str]) -> dict[str, list[str]]:
+    """Every place under root holding a canary: file names, file bytes, and for Parquet files every cell, the
+    column statistics of every row group, and the schema's and file's key-value metadata."""
+    hits: dict[str, list[str]] = {}
+
+    def check(where: str, text: str) -> None:
+        found = sorted(v for v in values if v in text)
+        if found:
+            hits.setdefault(where, []).extend(found)
+
+    for path in sorted(root.rglob("*")):
+        where = str(path.relative_to(root))
+        check(f"name:{where}", where)
+        if not path.is_file():
+            continue
+        if path.suffix != ".parquet":
+            check(where, path.read_bytes().decode("utf-8", "replace"))
+            continue
+        parquet = pq.ParquetFile(path)
+        meta = parquet.metadata
+        check(f"{where}:metadata", repr(meta.metadata) + repr(parquet.schema_arrow))
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                stats = meta.row_group(g).column(c).statistics
+                if stats is not None and stats.has_min_max:
+                    check(f"{where}:statistics", f"{stats.min!r} {stats.max!r}")
+        for row in parquet.read().to_pylist():
+            check(f"{where}:cells", repr(row))
+    return hits

@@ -64,8 +64,8 @@ def scrubline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     return subprocess.run([SCRUBLINE, *args], capture_output=True, text=True, env={**base, **(env or {})}, check=False)
 
 
-def run_night(night: Night, clean: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return scrubline("run", "--ds", DS, "--raw", str(night.raw), "--clean", str(clean),
+def run_night(night: Night, clean: Path, *extra: str, verbose: str | None = None) -> subprocess.CompletedProcess[str]:
+    return scrubline(*([verbose] if verbose else []), "run", "--ds", DS, "--raw", str(night.raw), "--clean", str(clean),
                      "--key-file", str(night.key_file), "--quarantine", str(clean.parent / "quarantine"), *extra)
 
 
