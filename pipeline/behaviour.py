@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contracts import EVENTS_SCHEMA
+from pipeline.contracts import EVENTS_SCHEMA, SOURCES, UNKNOWN
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.read import value_codes
 
@@ -69,7 +69,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
         "app_category": _take(categories, app[order]),
         "seq": pa.array((np.arange(n) - first[of]).astype(np.int32)),
         "t_ms": pa.array(t_ms),
-        "action": _column(events, "action", order),
+        "action": _closed(source, "action", _column(events, "action", order)),
         "split": _take(splits, of),
     }
     missing = {name: pa.nulls(n, EVENTS_SCHEMA.field(name).type) for name in ("key", "key_class", "x", "y", "button")}
@@ -83,7 +83,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             missing,
             x=_normalise(_floats(events, "x", order), _floats(events, "screen_w", order), grid),
             y=_normalise(_floats(events, "y", order), _floats(events, "screen_h", order), grid),
-            button=_column(events, "button", order),
+            button=_closed(source, "button", _column(events, "button", order)),
         )
     return pa.table([columns[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)
 
@@ -118,6 +118,14 @@ def _take(values: list[Any], index: np.ndarray) -> pa.Array:
 
 def _column(events: pa.Table, name: str, order: np.ndarray) -> pa.Array:
     return pc.cast(events[name].take(pa.array(order)), pa.string()).combine_chunks()
+
+
+def _closed(source: str, name: str, column: pa.Array) -> pa.Array:
+    """A published column of a field with a closed vocabulary: any other value is `unknown` (the reader maps
+    them already; this holds for any caller), nulls stay null."""
+    vocabulary = pa.array(sorted(SOURCES[source].vocabulary[name]), pa.string())
+    inside = pc.or_kleene(pc.is_in(column, value_set=vocabulary), column.is_null())
+    return pc.if_else(inside, column, pa.scalar(UNKNOWN, pa.string()))
 
 
 def _floats(events: pa.Table, name: str, order: np.ndarray) -> np.ndarray:

@@ -387,3 +387,22 @@ def test_a_long_text_and_a_long_typed_field_are_scrubbed_in_windows(tmp_path: Pa
     assert "ab.cd@example.org" not in published and "<EMAIL_ADDRESS>" in published
     hidden = tables["events"]["key_class"].to_pylist()
     assert hidden.count("redacted") >= len("ab.cd@example.org")
+
+
+def test_the_events_builder_closes_vocabularies_for_any_caller() -> None:
+    """Row: closed vocabularies, whoever builds the events table (not only rows that came through the reader)."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from pipeline.behaviour import build_events
+    from pipeline.contracts import SOURCES
+    from pipeline.policy import load_policy
+    from pipeline.pseudonym import Pseudonymizer
+    from pipeline.read import checked_schema
+
+    row = {**MOUSE, "event_id": "m1", "ts": datetime(2026, 11, 26, tzinfo=UTC), "action": f"wiggle-{ODD}",
+           "button": f"b-{ODD}"}
+    table = pa.Table.from_pylist([row], schema=checked_schema(SOURCES["mouse"]))
+    events = build_events("mouse", table, load_policy().events, Pseudonymizer(b"k" * 32), 0.1)
+    assert events["action"].to_pylist() == ["unknown"] and events["button"].to_pylist() == ["unknown"]
