@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 DAG_ID = "privacy_scrub"
-DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
+# The DAG file ships as package data (pipeline/dags/), so an installed wheel runs the DAG it was built with.
+DAGS_FOLDER = Path(str(resources.files("pipeline") / "dags"))
+DAG_FILE = DAGS_FOLDER / "privacy_scrub.py"
 
 
 def airflow_env(airflow_home: Path, settings: dict[str, str]) -> dict[str, str]:

@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--last", type=_positive_int, help="show the last N nights' key figures in the terminal")
     rep.set_defaults(handler=_report)
 
+    dag = sub.add_parser("dag", help="print where the Airflow DAG file shipped in this package is, or copy it")
+    dag.add_argument("--copy-to", type=Path, metavar="DAGS_FOLDER", help="copy the DAG file into this DAGs folder")
+    dag.set_defaults(handler=_dag)
+
     demo = sub.add_parser("demo", help="generate and scrub a demo night under ./demo/")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--employees", type=_positive_int, default=50)
@@ -273,6 +277,22 @@ def _report(args: argparse.Namespace) -> int:
     if not reports:
         raise UserError(f"no published night's report under {args.clean / '_reports'}")
     print(format_trend_table(reports))
+    return 0
+
+
+def _dag(args: argparse.Namespace) -> int:
+    """The DAG file travels with the package, so the DAGs folder always matches the installed pipeline."""
+    from pipeline.airflow_local import DAG_FILE
+
+    if args.copy_to is None:
+        print(DAG_FILE)
+        return 0
+    if not args.copy_to.is_dir():
+        raise UserError(f"DAGs folder {args.copy_to} does not exist")
+    target = args.copy_to / DAG_FILE.name
+    target.write_bytes(DAG_FILE.read_bytes())
+    target.chmod(0o644)  # wiring only, no secret: the scheduler and dag-processor must read it
+    print(target)
     return 0
 
 

@@ -1,7 +1,8 @@
 """The publishing gate: run a dataset's reviewed Great Expectations suite over the output table.
 
-The suite lives as data in expectations/<dataset>.json so a privacy reviewer can read and change
-it without touching code. Results are cut down to counts and booleans: a failing leak check must
+The suite lives as data in pipeline/expectations/<dataset>.json so a privacy reviewer can read and change
+it without touching code; it is package data, read through importlib.resources, so an installed wheel
+gates exactly as the source tree does. Results are cut down to counts and booleans: a failing leak check must
 never copy the leaked value into logs, manifests or reports.
 """
 
@@ -15,6 +16,7 @@ import os
 import re
 import threading
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.datasource.fluent import PandasDatasource
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+# Package data, never the source tree: a wheel installed on a worker carries the reviewed suites.
+SUITES = resources.files("pipeline") / "expectations"
 # SUMMARY gives counts and percents; a partial_unexpected_count of 0 keeps GE's sample lists empty.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}  # never copy raw values
 
@@ -62,7 +65,7 @@ def load_suite(dataset: str, expectations_dir: Path | None = None) -> dict:
     """The suite as the reviewer wrote it; a malformed file stops the run rather than skip checks."""
     if not _DATASET_NAME.match(dataset):
         raise ValueError(f"dataset name {dataset!r} is not a plain lower-case name")
-    path = Path(expectations_dir or EXPECTATIONS_DIR) / f"{dataset}.json"
+    path = (Path(expectations_dir) if expectations_dir else SUITES) / f"{dataset}.json"
     spec = json.loads(path.read_text(encoding="utf-8"))
     _check_spec(spec, dataset, path.name)
     return spec

@@ -1,0 +1,1 @@
+../../dags/privacy_scrub.py
