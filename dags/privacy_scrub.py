@@ -1,5 +1,9 @@
 """Nightly privacy scrub: thin TaskFlow wiring over pipeline.run, one mapped task per source partition.
 
+A run scrubs the day that just ended (UTC): the run that fires at midnight starting 2026-11-27 publishes
+ds=2026-11-26, whatever its logical date, and a run with no logical date (a manual trigger) scrubs yesterday.
+The param `ds` (YYYY-MM-DD) names another night for a manual run or a re-run (pipeline.schedule).
+
 plan → scrub (mapped) → validate → report → publish → retention. Tasks pass only paths and counts through
 XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
 or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTINE_ROOT, SCRUBLINE_STAGING_ROOT,
@@ -51,6 +55,8 @@ def _night(config: dict[str, Any]):
     max_active_runs=1,
     tags=["privacy", "scrubline"],
     params={
+        # Checked by night_config (one line), not by a JSON-schema format, whose refusal is a multi-line dump.
+        "ds": Param(None, type=["null", "string"], description="night to scrub, YYYY-MM-DD; empty: the day that just ended"),
         **{name: Param(None, type=["null", "string"]) for name in SETTINGS},
         "rekey": Param(False, type="boolean", description="replace a night published under another HMAC key"),
     },
@@ -59,14 +65,17 @@ def _night(config: dict[str, Any]):
 def privacy_scrub():
     @task
     def night_config() -> dict[str, Any]:
+        from pipeline.schedule import night_for_run
+
         context = get_current_context()
         params = context["params"]
+        ds = night_for_run(params.get("ds"), context.get("data_interval_end"), context["dag_run"].run_after)
         config = {name: params.get(name) or os.environ.get(env) for name, env in SETTINGS.items()}
         if not config["raw_root"] or not config["clean_root"]:
             from pipeline.errors import ConfigError
 
             raise ConfigError("set raw_root and clean_root (DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT)")
-        config = {"ds": context["ds"], **config, "rekey": bool(params.get("rekey"))}
+        config = {"ds": ds, **config, "rekey": bool(params.get("rekey"))}
         return _night(config).to_dict()  # a bad setting fails here, before any work
 
     @task

@@ -1,10 +1,14 @@
 """The real DAG under `airflow dags test` on SQLite (on the canary night, see conftest): same outputs as the CLI,
-its retention task ran, Airflow's own files are private, and nothing leaks into Airflow."""
+its retention task ran, Airflow's own files are private, and nothing leaks into Airflow. The scheduled run for
+the logical date DS + 1 day publishes DS (the day that just ended); a manual run with no logical date publishes
+the night its `ds` param names, and a bad `ds` fails the run at once with one line."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +23,63 @@ from leaks import (
 )
 from support import DS, Night, readers_see
 
+from pipeline.airflow_local import trigger_dag
+from pipeline.schedule import BAD_DS
+
 pytestmark = pytest.mark.e2e
+NEXT_DAY = (date.fromisoformat(DS) + timedelta(days=1)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def manual_runs(canary_night: Night, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, dict]]:
+    """Two runs triggered by hand (no logical date) on one Airflow home: `ds` = DS, then a ds that is no date.
+    Returns (clean root, AIRFLOW_HOME, each run's log and the DB's runs and task states right after it; DAG.test
+    replaces an earlier run with the same logical date, None here, so they are read after each run)."""
+    root = tmp_path_factory.mktemp("manual")
+    clean, home = root / "clean", root / "airflow"
+    settings = {"SCRUBLINE_RAW_ROOT": str(canary_night.raw), "SCRUBLINE_CLEAN_ROOT": str(clean),
+                "SCRUBLINE_QUARANTINE_ROOT": str(root / "quarantine"), "SCRUBLINE_KEY_FILE": str(canary_night.key_file)}
+    logs = {}
+    for name, conf in (("good", {"ds": DS}), ("bad", {"ds": "2026-02-30"})):
+        result = trigger_dag(home, settings, conf)
+        logs[name] = {"log": result.stdout + result.stderr, "runs": _runs(home), "tasks": _tasks(home)}
+        assert result.returncode == (0 if name == "good" else 1), logs[name]["log"][-4000:]
+    return clean, home, logs
+
+
+def _runs(home: Path) -> list[tuple[str | None, str, str]]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        return db.execute("select logical_date, run_type, state from dag_run order by id").fetchall()
+
+
+def _tasks(home: Path) -> dict[str, str]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        return dict(db.execute("select task_id, state from task_instance where map_index = -1").fetchall())
+
+
+def test_the_scheduled_run_publishes_the_day_that_ended(dag_run: tuple[Path, Path]) -> None:
+    clean, home = dag_run
+    ((logical, run_type, state),) = _runs(home)
+    assert logical.startswith(NEXT_DAY) and state == "success", (logical, run_type, state)
+    for dataset in ("text", "events"):
+        assert sorted(p.name for p in (clean / dataset).iterdir()) == [f"ds={DS}"]
+
+
+def test_a_manual_run_without_logical_date_publishes_the_ds_param(dag_run: tuple[Path, Path], manual_runs) -> None:
+    clean, _, runs = manual_runs
+    assert runs["good"]["runs"] == [(None, "manual", "success")]
+    assert readers_see(clean, "text") > 0 and readers_see(clean, "events") > 0
+    versions = [(root / "_nights" / f"ds={DS}" / "current").readlink() for root in (clean, dag_run[0])]
+    assert versions[0] == versions[1], "the same night, whichever way the run was started"
+
+
+def test_a_bad_ds_param_fails_at_once_with_one_line(manual_runs) -> None:
+    clean, _, runs = manual_runs
+    assert f"ConfigError: {BAD_DS}" in runs["bad"]["log"]
+    assert runs["bad"]["runs"] == [(None, "manual", "failed")]
+    ran = {task: state for task, state in runs["bad"]["tasks"].items() if state != "upstream_failed"}
+    assert ran == {"night_config": "failed"}, runs["bad"]["tasks"]  # nothing was read, scrubbed or published
+    assert sorted(p.name for p in (clean / "text").iterdir()) == [f"ds={DS}"]
 
 
 def test_dag_publishes_the_night(dag_run: tuple[Path, Path]) -> None:
