@@ -10,6 +10,7 @@ or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTIN
 SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
 masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
+`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from pipeline.contracts import DATASET_SCHEMAS
 
 KEY_VARIABLE = "scrubline_hmac_secret"
+# One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
+# addressed (the clean root is a run-time setting); each event's extra says which night, version and folder.
+ASSETS = {dataset: Asset(name=f"scrubline.{dataset}") for dataset in DATASET_SCHEMAS}
 SETTINGS = {
     "raw_root": "SCRUBLINE_RAW_ROOT",
     "clean_root": "SCRUBLINE_CLEAN_ROOT",
@@ -103,11 +109,15 @@ def privacy_scrub():
 
         return report_night(_night(config))
 
-    @task
+    @task(outlets=list(ASSETS.values()))
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
-        return publish_night(_night(config))
+        published = publish_night(_night(config))
+        events = get_current_context()["outlet_events"]
+        for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
+            events[asset].extra = {"ds": config["ds"], "version": published["version"], "path": published["published"][dataset]}
+        return published
 
     @task
     def retention(config: dict[str, Any], published: dict[str, Any]) -> dict[str, int]:
