@@ -288,7 +288,7 @@ def _dag(args: argparse.Namespace) -> int:
         print(DAG_FILE)
         return 0
     if not args.copy_to.is_dir():
-        raise UserError(f"DAGs folder {args.copy_to} does not exist")
+        raise UserError(f"DAGs folder {args.copy_to} is not an existing folder")
     target = args.copy_to / DAG_FILE.name
     target.write_bytes(DAG_FILE.read_bytes())
     target.chmod(0o644)  # wiring only, no secret: the scheduler and dag-processor must read it

@@ -1,6 +1,7 @@
 """The package as a worker gets it: build the wheel, install it into a fresh virtual environment that cannot see
 the source tree, and run `scrubline demo` there. The night must publish, so the Great Expectations suites, policy,
-templates, lexicons and model all came from the installed package data, and the shipped DAG file is the repo's."""
+templates, lexicons and model all came from the installed package data, and the shipped DAG file is the repo's
+and runs under Airflow from there (`scrubline demo --airflow`)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                check=True, capture_output=True, text=True).stdout.strip())
     deps = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     (site / "_scrubline_test_dependencies.pth").write_text("".join(f"{d}\n" for d in deps))
+    # The one dependency command the package runs (`airflow`, behind `scrubline demo --airflow`), as pip would
+    # have written it had Airflow been installed into this environment.
+    airflow = venv / "bin" / "airflow"
+    airflow.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom airflow.__main__ import main\nsys.exit(main())\n")
+    airflow.chmod(0o755)
     return venv
 
 
@@ -81,7 +87,7 @@ def test_scrubline_dag_ships_the_repos_dag_file(installed: Path, tmp_path: Path)
     assert Path(copied) == dags / "privacy_scrub.py" and Path(copied).read_bytes() == shipped.read_bytes()
     missing = subprocess.run([scrubline, "dag", "--copy-to", str(tmp_path / "absent")], cwd=tmp_path, env=_clean_env(),
                              capture_output=True, text=True)
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "is not an existing folder" in missing.stderr
 
 
 def test_scrubline_demo_publishes_from_the_wheel(installed: Path, tmp_path: Path) -> None:
@@ -94,3 +100,13 @@ def test_scrubline_demo_publishes_from_the_wheel(installed: Path, tmp_path: Path
         assert manifest["validation"]["success"] and manifest["validation"]["evaluated"] > 0
         assert readers_see(clean, dataset) == manifest["rows"] > 0
     assert (clean / "_reports" / f"ds={DS}" / "report.html").exists()
+
+
+def test_the_shipped_dag_publishes_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    result = subprocess.run([str(installed / "bin" / "scrubline"), "demo", "--airflow", "--employees", "8"],
+                            cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=900)
+    log = tmp_path / "demo" / "airflow" / "dags_test.log"
+    assert result.returncode == 0, (log.read_text()[-3000:] if log.exists() else result.stderr[-3000:])
+    assert f"{installed.resolve()}" in log.read_text(), "Airflow parsed the DAG file inside the installed package"
+    clean = tmp_path / "demo" / "clean"
+    assert readers_see(clean, "text") > 0 and readers_see(clean, "events") > 0
