@@ -1,7 +1,8 @@
 """Publishing a night updates one Airflow Asset per dataset, and a DAG scheduled on them runs: real Airflow on
 SQLite with its scheduler, dag-processor and api-server (LocalExecutor) on loopback, started and stopped here.
 No run is triggered by hand: once the DAG is unpaused the scheduler makes the run of the last midnight, which
-must scrub and publish the day that ended then (generated here), and the training DAG follows on its Assets."""
+must scrub and publish the day that ended then (generated here), and the training DAG follows on its Assets.
+Then `airflow backfill create` for one earlier midnight publishes the night before it, and triggers training again."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     root = tmp_path_factory.mktemp("assets")
     home, dags, clean, raw = root / "airflow", root / "dags", root / "clean", root / "raw"
     today = datetime.now(UTC).date()  # both candidates, in case midnight (UTC) passes while this runs
-    for day in (today - timedelta(days=1), today):
+    backfilled = today - timedelta(days=4)  # an earlier night, for the backfill test
+    for day in (today - timedelta(days=1), today, backfilled):
         generate_night(raw, day.isoformat(), employees=6, seed=11)
+    (root / "backfilled").write_text(backfilled.isoformat())
     dags.mkdir()
     shutil.copy(DAG_FILE, dags / DAG_FILE.name)  # the DAG file the package ships, as `scrubline dag --copy-to` does
     (dags / "train_on_new_shards.py").write_text(DOWNSTREAM_DAG)
@@ -168,3 +171,23 @@ def test_a_dag_scheduled_on_the_assets_runs(scheduled: tuple[Path, Path, str]) -
     assert sorted(trained) == sorted(f"scrubline.{d}" for d in DATASET_SCHEMAS)
     for name, extras in trained.items():
         assert [e["path"] for e in extras] == [str(clean / name.removeprefix("scrubline.") / f"ds={night}")]
+
+
+def test_a_backfill_publishes_the_night_before_each_logical_date(scheduled: tuple[Path, Path, str],
+                                                                 stack: tuple[Path, dict[str, str], Path]) -> None:
+    home, clean, _ = scheduled
+    _, env, _ = stack
+    night = date.fromisoformat((home.parent / "backfilled").read_text())
+    midnight = (night + timedelta(days=1)).isoformat()
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "backfill", "create", "--dag-id", DAG_ID, "--from-date", midnight, "--to-date", midnight],
+                   env=env, check=True, capture_output=True, text=True, timeout=120)
+    started, ended = time.monotonic(), "('success', 'failed')"
+    query = f"select logical_date, state from dag_run where dag_id = '{DAG_ID}' and run_type = 'backfill'"
+    _wait(lambda: _query(home, f"{query} and state in {ended}"), "the backfill run", started)
+    ((logical, state),) = _query(home, query)
+    assert logical.startswith(midnight) and state == "success"
+    assert (clean / "text" / f"ds={night.isoformat()}" / "_SUCCESS").exists()
+    assert (clean / "events" / f"ds={night.isoformat()}" / "_SUCCESS").exists()
+    _wait(lambda: len(_query(home, f"select 1 from dag_run where dag_id = '{DOWNSTREAM}' and state = 'success'")) == 2,
+          "training on the backfilled night", started)
