@@ -1,4 +1,5 @@
-"""Run the real DAG on this machine with `airflow dags test` over a SQLite metadata DB.
+"""Run the real DAG on this machine over a SQLite metadata DB: as the scheduled run of a midnight (`airflow dags
+test`), or as a run triggered by hand with no logical date. The DAG file is the one shipped in the package.
 
 Used by `scrubline demo --airflow` and by the end-to-end tests, so both exercise the same wiring.
 """

@@ -19,9 +19,13 @@ from support import DS, readers_see
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
-# What a checkout holds that is not the package's source: never copied into the build.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "demo", "build", "dist", "*.egg-info", "__pycache__",
-                                    ".pytest_cache", ".hypothesis")
+# What a checkout holds at its top that is not the package's source (and caches anywhere): never copied.
+TOP_LEVEL_SKIP = {".git", ".venv", "demo", "build", "dist", ".pytest_cache", ".hypothesis"}
+
+
+def _not_source(folder: str, names: list[str]) -> list[str]:
+    top = Path(folder) == REPO
+    return [n for n in names if (top and n in TOP_LEVEL_SKIP) or n == "__pycache__" or n.endswith(".egg-info")]
 
 
 def _clean_env() -> dict[str, str]:
@@ -37,7 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     .pth line naming those site-packages (a plain path line: the editable install's own .pth there is not run)."""
     root = tmp_path_factory.mktemp("wheel")
     source = root / "src"
-    shutil.copytree(REPO, source, ignore=NOT_SOURCE, symlinks=True)  # the build never writes into the checkout
+    shutil.copytree(REPO, source, ignore=_not_source, symlinks=True)  # the build never writes into the checkout
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(root / "dist"), str(source)],
                    check=True, capture_output=True, text=True, env=_clean_env())
     (wheel,) = (root / "dist").glob("scrubline-*.whl")
