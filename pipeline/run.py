@@ -328,7 +328,7 @@ def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, ros
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, source, counts, read_columnar)
     fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
+    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction, night=cfg.ds)}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
