@@ -44,8 +44,9 @@ def publish_times(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: 
     pause_ms, pause_step = int(settings["pause_ms"]), int(settings["pause_step_ms"])
     short = gap < pause_ms
     short[first] = False
-    new = np.where(short, 0, pause_step * np.rint(gap / pause_step).astype(np.int64))
-    new[first] = 0
+    new = np.zeros_like(gap)
+    pauses = np.flatnonzero(gap >= pause_ms)  # a session's first row has gap 0: never a pause
+    new[pauses] = (gap[pauses] + pause_step // 2) // pause_step * pause_step
     at = np.flatnonzero(short)
     if len(at):
         if form == "population":
@@ -61,8 +62,8 @@ def publish_times(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: 
 
 def _population_draws(gaps: np.ndarray, classes: np.ndarray, u: np.ndarray) -> np.ndarray:
     """For each gap, the gap at quantile `u` of all gaps of its class (the night's pool)."""
-    order = np.lexsort((gaps, classes))
-    pool = gaps[order]
+    span = int(gaps.max()) + 1  # one sort of a combined key instead of an argsort over two
+    pool = np.sort(classes.astype(np.int64) * span + gaps) % span
     counts = np.bincount(classes)
     offsets = np.cumsum(counts) - counts
     pick = offsets[classes] + np.minimum((u * counts[classes]).astype(np.int64), counts[classes] - 1)
