@@ -195,3 +195,30 @@ def test_cli_reports_figures_and_exits_3_when_the_gate_fails(tmp_path: Path) -> 
     pq.write_table(pa.Table.from_pandas(typed_sessions(8, 3, personal=False), preserve_index=False), flat)
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "reid", str(flat), "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["measurable"]
+
+
+def test_the_cmu_converter_rebuilds_holds_and_flights_as_raw_keystrokes() -> None:
+    """bench/convert_cmu_keystrokes.py on two made-up rows in the benchmark's layout."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("convert_cmu", Path(__file__).parents[1] / "bench" / "convert_cmu_keystrokes.py")
+    assert spec is not None and spec.loader is not None
+    convert_cmu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(convert_cmu)
+    names = [name for name, _ in convert_cmu.KEYS]
+    row = {"subject": "s900", "sessionIndex": "1"}
+    for k, name in enumerate(names):
+        row[f"H.{name}"] = "0.1000"
+        if k + 1 < len(names):
+            row[f"DD.{name}.{names[k + 1]}"] = "0.2500"
+            row[f"UD.{name}.{names[k + 1]}"] = "0.1500"
+    events = convert_cmu.convert([{**row, "rep": "1"}, {**row, "rep": "2"}], reps_per_session=1, rep_gap_ms=1500)
+    assert len(events) == 2 * 2 * len(names)
+    assert {e["session_id"] for e in events} == {"cmu-s900-1-0", "cmu-s900-1-1"}
+    first = sorted((e for e in events if e["session_id"] == "cmu-s900-1-0"), key=lambda e: e["ts"])
+    downs = [e["ts"] for e in first if e["action"] == "down"]
+    assert np.diff(downs).tolist() == [250] * (len(names) - 1)
+    assert [e["key"] for e in first if e["action"] == "down"] == [".", "t", "i", "e", "5", "R", "o", "a", "n", "l", "Enter"]
+    assert next(e for e in first if e["key"] == "R")["modifiers"] == ["Shift"]
+    ups = {e["key"]: e["ts"] for e in first if e["action"] == "up"}
+    assert ups["t"] - downs[1] == 100
