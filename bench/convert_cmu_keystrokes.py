@@ -8,7 +8,7 @@ are the data set's own: it is read from a path given here and never copied into 
 
 Each repetition becomes the key-down and key-up events of its 11 keys (the capital R typed with Shift held,
 as the data has no separate Shift timing), followed by a pause of `--rep-gap-ms`; every `--reps` repetitions
-of a subject's session form one raw session (employee = subject, typed into a plain text field). Run:
+(in order, of those given) of a subject's session form one raw session (employee = subject, typed into a plain text field). Run:
 
     .venv/bin/python bench/convert_cmu_keystrokes.py /data/DSL-StrongPasswordData.csv --out /data/cmu-raw
     .venv/bin/python bench/bench_reid.py --seeds --raw /data/cmu-raw --ds 2026-11-26
@@ -31,9 +31,13 @@ KEYS = (("period", "."), ("t", "t"), ("i", "i"), ("e", "e"), ("five", "5"), ("Sh
 
 def convert(rows: list[dict[str, str]], reps_per_session: int, rep_gap_ms: int, ds: str = DS) -> list[dict]:
     """Raw keystroke rows, sessions one after another from 09:00 UTC of `ds`."""
-    sessions: dict[tuple[str, str, int], list[dict[str, str]]] = defaultdict(list)
+    by_session: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
-        sessions[(row["subject"], row["sessionIndex"], (int(row["rep"]) - 1) // reps_per_session)].append(row)
+        by_session[(row["subject"], row["sessionIndex"])].append(row)
+    sessions: dict[tuple[str, str, int], list[dict[str, str]]] = defaultdict(list)
+    for (subject, session), reps in by_session.items():  # chunks of the repetitions present, in order
+        for i, rep in enumerate(sorted(reps, key=lambda r: int(r["rep"]))):
+            sessions[(subject, session, i // reps_per_session)].append(rep)
     t = datetime.fromisoformat(f"{ds}T09:00:00+00:00").timestamp() * 1000
     out = []
     for (subject, session, chunk), reps in sorted(sessions.items()):
