@@ -150,7 +150,7 @@ def scrub_keystrokes(
     ]
     return {
         TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction, granularity),
-        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction, night=ds),
     }
 
 

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from pipeline.contracts import SOURCES
 from pipeline.errors import UserError
+from pipeline.timing import TIMING_FORMS
 
 # --- vocabulary: everything a policy may name, one line each -------------------------------------------------
 
@@ -145,9 +146,25 @@ class Events(Section):
     key_detail: Literal[KEY_DETAILS] = "class"
     time_step_ms: Positive = 10
     jitter_ms: Annotated[int, Field(ge=0)] = 0
+    # What a gap shorter than pause_ms becomes (pipeline/timing.py); longer gaps are rounded to pause_step_ms.
+    timing: Literal[TIMING_FORMS] = "population"
+    pause_ms: Positive = 1_000
+    pause_step_ms: Positive = 1_000
     coordinate_grid: Positive = 100
     idle_gap_ms: Positive = 30_000
     app_categories: dict[Category, Strings] = Field(default_factory=dict)
+
+
+class Reid(Section):
+    """The re-identification gate (pipeline/reid.py): the night fails when an attack picks the right typist
+    for more than max_top1_over_chance times chance, measured once enough typists and sessions are there."""
+
+    max_top1_over_chance: Annotated[float, Field(ge=1.0)] = 2.0
+    # ...and only when so many hits are this unlikely by guessing (a small night at chance may be lucky).
+    significance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
+    min_users: Annotated[int, Field(ge=2)] = 5
+    min_sessions_per_user: Annotated[int, Field(ge=2)] = 2
+    min_keys_per_session: Positive = 20
 
 
 class Canaries(Section):
@@ -195,6 +212,7 @@ class PolicyModel(Section):
     entities: dict[Entity, Literal[ACTIONS]]
     sources: dict[Source, SourceSpec]
     events: Events = Events()
+    reid: Reid = Reid()
     canaries: Canaries = Canaries()
     report: Report = Report()
     output: Output = Output()
@@ -313,6 +331,10 @@ class Policy:
         settings = self.settings.events.model_dump()
         settings["app_categories"] = {k: list(v) for k, v in settings["app_categories"].items()}
         return settings
+
+    @property
+    def reid(self) -> Reid:
+        return self.settings.reid
 
     @property
     def output(self) -> dict[str, Any]:

@@ -59,6 +59,11 @@ class Pseudonymizer:
         digest = hmac.new(self.key, f"jitter\x1f{value}".encode(), hashlib.sha256).digest()
         return int.from_bytes(digest[:8], "big") % (2 * amplitude + 1) - amplitude
 
+    def seed(self, kind: str, value: str) -> int:
+        """A keyed, repeatable 64-bit seed (for draws that must be the same on a re-run, unguessable without the key)."""
+        digest = hmac.new(self.key, f"seed\x1f{kind}\x1f{value}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big")
+
     def bucket(self, value: str) -> float:
         """A uniform number in [0, 1) from a pseudonym, used to assign train/validation splits."""
         digest = hmac.new(self.key, f"split\x1f{value}".encode(), hashlib.sha256).digest()

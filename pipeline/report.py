@@ -63,6 +63,7 @@ def build_report(
         "validation": gates.get("datasets", {}),
         "canaries": gates.get("canaries"),
         "residual": gates.get("residual"),
+        "reid": gates.get("reid"),
         "policy_sha256": any_manifest["policy_sha256"] if any_manifest else None,
         "key_id": any_manifest["key_id"] if any_manifest else None,
         "inputs": {

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, locks, residual
+from pipeline import canaries, locks, reid, residual
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
@@ -328,7 +328,7 @@ def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, ros
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, source, counts, read_columnar)
     fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
+    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction, night=cfg.ds)}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
@@ -437,7 +437,8 @@ DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empt
 
 
 def validate_night(cfg: NightConfig) -> dict[str, Any]:
-    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan.
+    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan, and
+    the re-identification attacks on the night's own published key timing (pipeline.reid).
     A failing night gets its report under `_attempts/` and its staged data is removed."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
@@ -446,6 +447,7 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         outcomes: dict[str, dict[str, Any]] = {}
         summary: dict[str, Any] = {}
         residual_hits: dict[str, int] = {}
+        risk: dict[str, Any] = {}
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
             schema = DATASET_SCHEMAS[dataset]
@@ -458,6 +460,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             write_text_file(private_dir(cfg.staging / "data_docs") / f"{dataset}.html", docs)
             if dataset == TEXT_DATASET:
                 residual_hits = residual.scan(table["text"].to_pylist(), roster)
+            if dataset == EVENTS_DATASET:
+                risk = reid.identification_risk(table, reid.Protocol.of(policy.reid))
             folder = private_dir(cfg.staged(dataset))
             output = policy.output
             files = shard_table(
@@ -479,6 +483,10 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             "canaries": canary_outcome(policy, per_source),
             "residual": {"hits": residual_hits, "success": not residual_hits},
         }
+        settings = policy.reid
+        reid_problems = reid.gate(risk, settings.max_top1_over_chance, settings.significance)
+        gates["reid"] = {**risk, "max_top1_over_chance": settings.max_top1_over_chance,
+                         "significance": settings.significance, "success": not reid_problems}
         problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
         problems += [
             f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
@@ -486,6 +494,7 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             if not c["ok"]
         ]
         problems += [f"residual scan found {n} {kind} match(es)" for kind, n in residual_hits.items()]
+        problems += reid_problems
         if not reconciliation["balanced"]:
             problems.append("row counts do not reconcile: in != published + quarantined + dropped")
         gates["success"] = not problems
