@@ -191,6 +191,18 @@ EVENTS_SCHEMA = pa.schema(
 )
 DATASET_SCHEMAS = {TEXT_DATASET: TEXT_SCHEMA, EVENTS_DATASET: EVENTS_SCHEMA}
 
+# Every published shard also carries its night as a column, so readers that do not parse `ds=` folders (Hugging
+# Face `datasets`) still see it. Dictionary-encoded as pandas and polars read hive folders, so their partition
+# column and the file's agree.
+DS_FIELD = pa.field("ds", pa.dictionary(pa.int32(), pa.string()), nullable=False)
+PUBLISHED_SCHEMAS = {name: schema.append(DS_FIELD) for name, schema in DATASET_SCHEMAS.items()}
+
+
+def with_night(table: pa.Table, ds: str) -> pa.Table:
+    """`table` with the `ds` column published shards carry."""
+    indices = pa.array([0] * table.num_rows, pa.int32())
+    return table.append_column(DS_FIELD, pa.DictionaryArray.from_arrays(indices, pa.array([ds], pa.string())))
+
 # Quarantine rows keep the raw line (they are the only place raw values are kept besides the input).
 QUARANTINE_SCHEMA = pa.schema(
     [

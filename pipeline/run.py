@@ -37,6 +37,7 @@ from pipeline.contracts import (
     SOURCES,
     TEXT_DATASET,
     TEXT_SCHEMA,
+    with_night,
 )
 from pipeline.datasets import scrub_keystrokes, scrub_text_rows
 from pipeline.errors import ConfigError, UserError
@@ -451,7 +452,7 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
             table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
-            table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+            table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
             outcomes[dataset] = outcome.to_dict()
