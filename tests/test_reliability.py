@@ -17,6 +17,7 @@ import pytest
 import yaml
 import zstandard
 from support import SCRUBLINE, published_bytes, readers_see
+from support import manifest as manifest_of
 
 from pipeline.contracts import FIELD_KINDS, KEY_ACTIONS, MOUSE_ACTIONS, MOUSE_BUTTONS
 from pipeline.generate import generate_night
@@ -112,7 +113,7 @@ def clean(raw: Path, key_file: Path) -> Path:
 
 
 def manifest(clean: Path, dataset: str = "text") -> dict:
-    return json.loads((clean / dataset / f"ds={DS}" / "_manifest.json").read_text())
+    return manifest_of(clean, dataset)
 
 
 # --- rows that used to fail the night, publish raw values or be skipped silently -------------------------------

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pytest
 
 from pipeline import validate
-from pipeline.contracts import TEXT_SCHEMA
+from pipeline.contracts import PUBLISHED_SCHEMAS
+
+TEXT_SCHEMA = PUBLISHED_SCHEMAS["text"]  # what the suite checks: the published columns, `ds` included
 from pipeline.pseudonym import PID_HEX_CHARS, PID_PATTERN, PREFIXES, Pseudonymizer
 from pipeline.validate import RESULT_FORMAT, load_suite, validate_table
 
@@ -81,6 +83,7 @@ def _rows(n: int = ROWS) -> list[dict[str, Any]]:
             "redactions": [{"entity": "PERSON", "count": 1}],
             "redacted_count": 1,
             "split": "validation" if i % 5 == 0 else "train",
+            "ds": "2026-11-26",
         }
         for i in range(n)
     ]
