@@ -175,7 +175,8 @@ def child(side: str, raw: Path, rev: str, out: Path) -> None:
     from pipeline.pseudonym import Pseudonymizer
 
     policy, keys = load_policy(), Pseudonymizer(b"bench-keystrokes-key-0123456789abcdef")
-    settings, fraction = policy.events, float(policy.output["validation_fraction"])
+    # The baseline knows only a validation share: both sides draw validation alone, so their outputs compare.
+    settings, fraction = policy.events, policy.split_fractions[0]
     gap = int(settings["idle_gap_ms"])
     results: dict[str, Any] = {}
     if side == "old":
@@ -202,7 +203,7 @@ def child(side: str, raw: Path, rev: str, out: Path) -> None:
         final, history = spans_for(replayed.segments)
         masked = timed(results, "mask", lambda: mask_events(table, replayed, final, history))
         events = timed(results, "build_events",
-                       lambda: build_events("keystrokes", masked, settings, keys, fraction))
+                       lambda: build_events("keystrokes", masked, settings, keys, (fraction, 0.0)))
     import pyarrow.parquet as pq
 
     pq.write_table(events, out.with_suffix(".parquet"))

@@ -33,7 +33,7 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
 
 
 def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
-                 validation_fraction: float) -> pa.Table:
+                 fractions: tuple[float, float]) -> pa.Table:
     """One output row per input row, sessions in order of their (employee, device, session) ids, events
     in (time, input) order within a session."""
     n = events.num_rows
@@ -58,7 +58,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             users[employees[e]] = keys.pid("user", employees[e])
         user_pids.append(users[employees[e]])
         session_pids.append(keys.pid("session", f"{employees[e]}/{devices[d]}/{sessions[s]}"))
-    splits = ["validation" if keys.bucket(u) < validation_fraction else "train" for u in user_pids]
+    splits = [keys.split(u, fractions) for u in user_pids]
     app, apps = value_codes(events["app"])
     categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
     app = np.where(app < 0, len(apps), app)

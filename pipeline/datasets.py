@@ -41,7 +41,7 @@ def text_table(
     utterances: list[Utterance],
     scrubbed: list[Redacted],
     keys: Pseudonymizer,
-    fraction: float,
+    fractions: tuple[float, float],
     granularity: str = "minute",
 ) -> pa.Table:
     out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
@@ -56,7 +56,7 @@ def text_table(
         out["text"].append(redacted.text)
         out["redactions"].append([{"entity": e, "count": n} for e, n in sorted(redacted.counts.items())])
         out["redacted_count"].append(sum(redacted.counts.values()))
-        out["split"].append("validation" if keys.bucket(user_pid) < fraction else "train")
+        out["split"].append(keys.split(user_pid, fractions))
     return pa.Table.from_pydict(out, schema=TEXT_SCHEMA)
 
 
@@ -88,7 +88,7 @@ def scrub_text_rows(
     counts["rows_touched"] = sum(1 for _, r in published if r.counts)
     output = policy.output
     return text_table(
-        source, [u for u, _ in published], [r for _, r in published], keys, output["validation_fraction"],
+        source, [u for u, _ in published], [r for _, r in published], keys, policy.split_fractions,
         output["timestamp_granularity"],
     )
 
@@ -136,7 +136,7 @@ def scrub_keystrokes(
         "published_as_text": len(texts),
         "unknown_keys": sum(s.unknown_keys for s in segments),
     }
-    fraction, granularity = policy.output["validation_fraction"], policy.output["timestamp_granularity"]
+    fractions, granularity = policy.split_fractions, policy.output["timestamp_granularity"]
     utterances = [
         Utterance(
             record_key=s.segment_id,
@@ -149,8 +149,8 @@ def scrub_keystrokes(
         for s, _ in texts
     ]
     return {
-        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction, granularity),
-        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction),
+        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fractions, granularity),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fractions),
     }
 
 

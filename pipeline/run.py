@@ -328,8 +328,8 @@ def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, ros
 
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, source, counts, read_columnar)
-    fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
+    events = build_events(source, partition.table, policy.events, keys, policy.split_fractions)
+    _stage(cfg, source, {EVENTS_DATASET: events}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
@@ -554,7 +554,9 @@ def build_manifest(
     for source in feeding:
         totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
+    users = table.group_by("split").aggregate([("user_pid", "count_distinct")]).to_pylist() if table.num_rows else []
     plan = read_json(cfg.staging / "plan.json")
+    validation_share, test_share = policy.split_fractions
     return {
         "dataset": dataset,
         "ds": cfg.ds,
@@ -565,6 +567,10 @@ def build_manifest(
         "files": files,
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
+        "split_users": {u["split"]: u["user_pid_count_distinct"] for u in users},
+        "split_policy": {
+            "validation": validation_share, "test": test_share, "min_users": policy.output["min_split_users"],
+        },
         "fed_by": feeding,
         "sources": {s: {k: c.get(k) for k in MANIFEST_SOURCE_KEYS} for s, c in per_source.items()},
         "unknown_source_folders": plan.get("unknown_folders", {}),

@@ -132,7 +132,7 @@ def test_replay_masking_and_events_keep_every_event_in_the_events_schema(source:
         events = mask_events(events, replayed, {}, {})
         assert set(events["key_class"].to_pylist()) <= {"letter", "digit", "space", "punct", "redacted", "masked",
                                                         "unknown"} | {f"named:{k}" for k in _named_keys()}
-    table = build_events(source, events, settings_, KEYS, 0.1)
+    table = build_events(source, events, settings_, KEYS, (0.1, 0.1))
     assert table.schema.equals(EVENTS_SCHEMA) and table.num_rows == events.num_rows
     vocabulary = SOURCES[source].vocabulary
     assert set(table["action"].to_pylist()) <= vocabulary["action"]

@@ -405,5 +405,5 @@ def test_the_events_builder_closes_vocabularies_for_any_caller() -> None:
     row = {**MOUSE, "event_id": "m1", "ts": datetime(2026, 11, 26, tzinfo=UTC), "action": f"wiggle-{ODD}",
            "button": f"b-{ODD}"}
     table = pa.Table.from_pylist([row], schema=checked_schema(SOURCES["mouse"]))
-    events = build_events("mouse", table, load_policy().events, Pseudonymizer(b"k" * 32), 0.1)
+    events = build_events("mouse", table, load_policy().events, Pseudonymizer(b"k" * 32), (0.1, 0.1))
     assert events["action"].to_pylist() == ["unknown"] and events["button"].to_pylist() == ["unknown"]

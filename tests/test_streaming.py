@@ -146,7 +146,7 @@ def fake_scrub_text_rows(ds, source, rows, policy, keys, roster, counts, plant_c
     counts["entities"] = {"PERSON": len(utterances)}
     counts["rows_touched"] = len(utterances)
     counts["canaries"] = {"EMAIL": {"planted": 1, "caught": 1}} if plant_canaries else {}
-    return text_table(source, utterances, [Redacted(u.text) for u in utterances], keys, 0.1)
+    return text_table(source, utterances, [Redacted(u.text) for u in utterances], keys, (0.1, 0.1))
 
 
 @pytest.fixture

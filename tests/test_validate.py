@@ -195,7 +195,7 @@ def test_null_in_required_column_fails(column: str) -> None:
     assert _failed(outcome) == {("expect_column_values_to_not_be_null", column)}
 
 
-@pytest.mark.parametrize(("column", "value"), [("split", "test"), ("source", "performance")])
+@pytest.mark.parametrize(("column", "value"), [("split", "holdout"), ("source", "performance")])
 def test_value_outside_enumeration_fails(column: str, value: str) -> None:
     outcome = validate_table(_with(column, value), "text", {"expected_rows": ROWS})
     assert _failed(outcome) == {("expect_column_values_to_be_in_set", column)}
