@@ -26,6 +26,7 @@ COLUMNS = {
     "session_pid": "`s_` + 16 hex: keyed HMAC of employee, device and session",
     "context": "`dm`, `group`, `public`, `meeting` or `typed:<field kind>`",
     "ts": "when it was said, cut to the policy's granularity (minute by default)",
+    "turn": "place in its conversation that night, from 1, by exact time (which is not published): dialogue order",
     "text": "the scrubbed text: findings are typed placeholders such as `<EMAIL>` or `<PERSON_p_…>`",
     "redactions": "what was redacted in the row, by entity type",
     "redacted_count": "number of redactions in the row",

@@ -35,11 +35,11 @@ from pipeline.contracts import (
     EVENTS_DATASET,
     PIPELINE_VERSION,
     SOURCES,
+    STAGED_SCHEMAS,
     TEXT_DATASET,
-    TEXT_SCHEMA,
     with_night,
 )
-from pipeline.datasets import scrub_keystrokes, scrub_text_rows
+from pipeline.datasets import number_turns, scrub_keystrokes, scrub_text_rows
 from pipeline.errors import ConfigError, UserError
 from pipeline.files import (
     StagedParquet,
@@ -339,7 +339,7 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
     quarantine file are renamed into place only once complete."""
     part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
     with (
-        StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
+        StagedParquet(part, STAGED_SCHEMAS[TEXT_DATASET], int(policy.output["row_group_rows"])) as staged,
         QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
     ):
         for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
@@ -449,9 +449,10 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         residual_hits: dict[str, int] = {}
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
-            schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
+            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], STAGED_SCHEMAS[dataset])
+            if dataset == TEXT_DATASET:
+                table = number_turns(table)
             table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
@@ -511,7 +512,7 @@ def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dic
 
 # Published rows are sorted so that re-running a night writes the same files.
 SORT_KEYS = {
-    TEXT_DATASET: ("split", "record_pid"),
+    TEXT_DATASET: ("split", "conversation_pid", "turn"),  # a conversation reads in order
     EVENTS_DATASET: ("split", "user_pid", "session_pid", "source", "seq"),
 }
 

@@ -39,7 +39,7 @@ def _rows(dataset: str, ds: str, n: int) -> pa.Table:
         columns: dict[str, Any] = {
             "record_pid": [f"r_{ds[-2:]}{i:014x}" for i in range(n)], "source": ["chat"] * n,
             "user_pid": [f"u_{i % 7:016x}" for i in range(n)], "conversation_pid": [f"c_{i % 3:016x}" for i in range(n)],
-            "context": ["dm"] * n, "ts": [ts] * n, "text": ["see <EMAIL> at noon"] * n,
+            "context": ["dm"] * n, "ts": [ts] * n, "turn": [i // 3 + 1 for i in range(n)], "text": ["see <EMAIL> at noon"] * n,
             "redactions": [[{"entity": "EMAIL", "count": 1}]] * n, "redacted_count": [1] * n, "split": split,
         }
     else:

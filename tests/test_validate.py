@@ -79,6 +79,7 @@ def _rows(n: int = ROWS) -> list[dict[str, Any]]:
             "conversation_pid": PSEUDO.pid("conversation", f"t{i % 3}"),
             "context": "dm",
             "ts": start + dt.timedelta(minutes=i),
+            "turn": i // 3 + 1,  # conversations t0, t1, t2 in turn
             "text": HARMLESS[i % len(HARMLESS)],
             "redactions": [{"entity": "PERSON", "count": 1}],
             "redacted_count": 1,
