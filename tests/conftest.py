@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from leaks import plant_every_field
@@ -71,3 +73,22 @@ def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFa
     result = run_night(canary_night, clean, "--workers", "2", verbose="-vv")
     assert result.returncode == 0, result.stderr[-4000:]
     return clean, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def offline_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`datasets` imported with the hub off, a cache of this test's own, and no socket allowed to connect."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    return datasets

@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -89,6 +90,20 @@ def test_shards_read_back_without_project_code(clean: Path) -> None:
     meta = shard.schema.metadata
     assert meta[b"scrubline.policy_sha256"].decode() == manifest["policy_sha256"]
     assert b"scrubline.pipeline_version" in meta
+
+
+def test_the_real_night_reads_in_dialogue_order_with_splits_hugging_face_sees(
+    clean: Path, offline_hf: Any, tmp_path: Path
+) -> None:
+    frame = pd.read_parquet(clean / "text")
+    for _, turns in frame.groupby("conversation_pid", observed=True)["turn"]:
+        assert sorted(turns) == list(range(1, len(turns) + 1)), "each conversation's turns count from 1, once each"
+    listed = manifest_of(clean, "text")
+    assert set(listed["split_users"]) <= {"train", "validation", "test"} and listed["split_policy"]["test"] == 0.1
+    assert sum(listed["split_users"].values()) == frame["user_pid"].nunique()
+    loaded = offline_hf.load_dataset("parquet", data_dir=str(clean / "text"), cache_dir=str(tmp_path / "hf-cache"))
+    assert {s: loaded[s].num_rows for s in loaded} == listed["splits"]
+    assert all(set(loaded[s]["ds"]) == {DS} and set(loaded[s]["split"]) == {s} for s in loaded)
 
 
 def test_default_policy_publishes_key_classes_not_characters(clean: Path) -> None:

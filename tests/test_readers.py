@@ -8,7 +8,6 @@ network connection fails the test."""
 from __future__ import annotations
 
 import os
-import socket
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,25 +82,6 @@ def _expected(clean: Path, dataset: str) -> dict[tuple[str, str], int]:
         for split, rows in dataset_manifest(clean, dataset, ds)["splits"].items():
             out[(ds, split)] = rows
     return out
-
-
-@pytest.fixture()
-def offline_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`datasets` imported with the hub off, a cache of this test's own, and no socket allowed to connect."""
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a reader tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
-    return datasets
 
 
 def _check_hf(loaded: Any, clean: Path, dataset: str) -> None:
