@@ -116,7 +116,11 @@ def test_splits_never_share_a_user(clean: Path) -> None:
     frame = pd.read_parquet(published(clean))
     users = frame.groupby("user_pid")["split"].nunique()
     assert (users == 1).all()
-    assert set(frame["split"]) <= {"train", "validation"}
+    assert set(frame["split"]) <= {"train", "validation", "test"}
+    events = pd.read_parquet(clean / "events")
+    both = dict(zip(frame["user_pid"], frame["split"], strict=True))
+    assert all(both.get(u, s) == s for u, s in zip(events["user_pid"], events["split"], strict=True)), (
+        "a user is in the same split in text and events")
 
 
 def _raw_rows(raw: Path) -> dict[str, int]:
