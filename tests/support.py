@@ -93,7 +93,7 @@ def readers_see(clean: Path, dataset: str, ds: str = DS) -> int:
     frame = pd.read_parquet(folder)
     table = pads.dataset(clean / dataset).to_table()  # `ds` comes from the shards themselves
     count = duckdb.sql(f"select count(*) from read_parquet('{clean}/{dataset}/*/*.parquet')").fetchall()[0][0]
-    lazy = pl.scan_parquet(f"{clean}/{dataset}/", hive_partitioning=True).filter(pl.col("ds") == ds).collect()
+    lazy = pl.scan_parquet(f"{clean}/{dataset}/", hive_partitioning=True).filter(pl.col("ds").cast(pl.String) == ds).collect()
     assert len(frame) == count == lazy.height == listed["rows"]
     assert table.filter(pads.field("ds") == ds).num_rows == count
     return count

@@ -231,3 +231,44 @@ def test_a_kill_at_every_change_of_publish_leaves_one_whole_night(tmp_path: Path
         assert rerun == current_version(reference, DS)
         shutil.rmtree(clean)
     assert seen == {previous, "B"}
+
+
+def _to_legacy_layout(clean: Path, nights: list[str]) -> None:
+    """Turn a clean root into the layout publish wrote before views: real dataset folders holding `ds=` links
+    through each night's `current`, which names its version directly."""
+    for ds in nights:
+        current = nights_dir(clean, ds) / "current"
+        version = current_version(clean, ds)
+        current.unlink()
+        os.symlink(version, current)
+    for folder in [*DATASETS, "_reports"]:
+        (clean / folder).unlink()
+        (clean / folder).mkdir()
+        for ds in nights:
+            inside = "report" if folder == "_reports" else folder
+            os.symlink(f"../_nights/ds={ds}/current/{inside}", clean / folder / f"ds={ds}")
+    (clean / "README.md").unlink()
+    os.unlink(clean / "_published")
+    shutil.rmtree(clean / "_views")
+
+
+def test_a_clean_root_published_before_views_is_moved_over_at_its_next_publish(tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    other = "2026-11-25"
+    commit_night(staged_night(tmp_path / "o", "O", shards=1), clean, other, DATASETS, 0o640, 0o750)
+    commit(staged_night(tmp_path / "a", "A", shards=1), clean)
+    _to_legacy_layout(clean, [other, DS])
+    assert sorted(p.name for p in (clean / "text").iterdir()) == [f"ds={other}", f"ds={DS}"]
+    commit(staged_night(tmp_path / "b", "B", shards=2), clean)
+    for ds, tag, rows in ((DS, "B", 12), (other, "O", 6)):
+        for dataset in DATASETS:
+            frame = pd.read_parquet(clean / dataset, filters=[("ds", "==", ds)])
+            lazy = pl.scan_parquet(f"{clean}/{dataset}/", hive_partitioning=True).filter(pl.col("ds").cast(pl.String) == ds).collect()
+            assert frame["tag"].unique().tolist() == lazy["tag"].unique().to_list() == [tag]
+            assert len(frame) == lazy.height == dataset_manifest(clean, dataset, ds)["rows"] == rows
+        assert json.loads((reports_dir(clean, ds) / "report.json").read_text())["tag"] == tag
+    for folder in [*DATASETS, "_reports", "README.md"]:
+        assert (clean / folder).is_symlink(), folder
+    for ds in (other, DS):
+        assert os.readlink(nights_dir(clean, ds) / "current") == f"../../_published/nights/ds={ds}"
+    assert not [p for p in clean.iterdir() if p.name.endswith(".legacy")]
