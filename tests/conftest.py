@@ -4,6 +4,7 @@ every raw field, run once through the real DAG and once through the CLI at DEBUG
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 from dataclasses import dataclass
@@ -76,19 +77,23 @@ def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture()
-def offline_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`datasets` imported with the hub off, a cache of this test's own, and no socket allowed to connect."""
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+def offline_hf(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`datasets` with the hub off and its caches under this session's temporary folder (set before the first
+    import, which is when `datasets` and `huggingface_hub` read them), and no socket allowed to connect."""
+    import sys
+
+    if "datasets" not in sys.modules:
+        home = tmp_path_factory.mktemp("hf-home")
+        for name, value in (("HF_DATASETS_OFFLINE", "1"), ("HF_HUB_OFFLINE", "1"), ("HF_HOME", str(home)),
+                            ("HF_DATASETS_CACHE", str(home / "datasets")), ("HF_HUB_DISABLE_TELEMETRY", "1")):
+            os.environ[name] = value  # for the session: the values are read once, at import
+    import datasets
+
+    assert datasets.config.HF_DATASETS_OFFLINE and datasets.config.HF_CACHE_HOME == os.environ["HF_HOME"]
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a reader tried to reach the network")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    import datasets
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
     return datasets
