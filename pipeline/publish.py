@@ -71,12 +71,12 @@ def nights_dir(clean_root: str | Path, ds: str) -> Path:
 
 
 def published_dir(clean_root: str | Path, dataset: str, ds: str) -> Path:
-    """Where readers find a dataset's current version of the night (a stable link into `_nights`)."""
+    """Where readers find a dataset's night: the published view's `ds=` folder (shards only)."""
     return Path(clean_root) / dataset / f"ds={ds}"
 
 
 def reports_dir(clean_root: str | Path, ds: str) -> Path:
-    """The published night's report (a stable link into the current version)."""
+    """The published night's report (through the view, a link to the current version's `report/`)."""
     return Path(clean_root) / "_reports" / f"ds={ds}"
 
 

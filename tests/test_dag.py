@@ -3,7 +3,6 @@ its retention task ran, Airflow's own files are private, and nothing leaks into 
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
 
