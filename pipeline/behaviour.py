@@ -34,7 +34,7 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
 
 
 def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
-                 validation_fraction: float, night: str = "") -> pa.Table:
+                 fractions: tuple[float, float], night: str = "") -> pa.Table:
     """One output row per input row, sessions in order of their (employee, device, session) ids, events
     in (time, input) order within a session. `night` (the ds) keys the timing draws (pipeline.timing)."""
     n = events.num_rows
@@ -62,7 +62,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
         seeds = np.array([keys.seed("timing", f"{night}/{s}") for s in session_pids], np.uint64)
         ms = publish_times(ms, first, of, _gap_classes(source, events, order, first), seeds, settings)
     t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
-    splits = ["validation" if keys.bucket(u) < validation_fraction else "train" for u in user_pids]
+    splits = [keys.split(u, fractions) for u in user_pids]
     app, apps = value_codes(events["app"])
     categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
     app = np.where(app < 0, len(apps), app)

@@ -179,7 +179,11 @@ class Report(Section):
 class Output(Section):
     shard_target_rows: Positive = 250_000
     row_group_rows: Positive = 50_000
+    # Shares of users (not rows) drawn into each split by a keyed hash of user_pid; the rest is train.
     validation_fraction: Share = 0.1
+    test_fraction: Share = 0.1
+    # A split with fewer distinct users than this in a night gets a note in the report.
+    min_split_users: Positive = 5
     timestamp_granularity: Literal[TIMESTAMP_GRANULARITIES] = "minute"
     # Modes of the published tree (files and folders under the clean root); everything else is 0600/0700.
     file_mode: Mode = 0o640
@@ -189,6 +193,12 @@ class Output(Section):
     def _owner_can_use(self) -> Output:
         if self.file_mode & 0o600 != 0o600 or self.dir_mode & 0o700 != 0o700:
             raise ValueError("file_mode must let the owner read and write, dir_mode read, write and enter")
+        return self
+
+    @model_validator(mode="after")
+    def _train_is_left(self) -> Output:
+        if self.validation_fraction + self.test_fraction >= 1.0:
+            raise ValueError("validation_fraction + test_fraction must be below 1, leaving users for train")
         return self
 
 
@@ -339,6 +349,11 @@ class Policy:
     @property
     def output(self) -> dict[str, Any]:
         return self.settings.output.model_dump()
+
+    @property
+    def split_fractions(self) -> tuple[float, float]:
+        """(validation, test) shares of users (`output.validation_fraction`, `output.test_fraction`)."""
+        return self.settings.output.validation_fraction, self.settings.output.test_fraction
 
     @property
     def batch_rows(self) -> int:

@@ -35,10 +35,11 @@ from pipeline.contracts import (
     EVENTS_DATASET,
     PIPELINE_VERSION,
     SOURCES,
+    STAGED_SCHEMAS,
     TEXT_DATASET,
-    TEXT_SCHEMA,
+    with_night,
 )
-from pipeline.datasets import scrub_keystrokes, scrub_text_rows
+from pipeline.datasets import number_turns, scrub_keystrokes, scrub_text_rows
 from pipeline.errors import ConfigError, UserError
 from pipeline.files import (
     StagedParquet,
@@ -327,8 +328,8 @@ def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, ros
 
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, source, counts, read_columnar)
-    fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction, night=cfg.ds)}, counts)
+    events = build_events(source, partition.table, policy.events, keys, policy.split_fractions, night=cfg.ds)
+    _stage(cfg, source, {EVENTS_DATASET: events}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
@@ -338,7 +339,7 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
     quarantine file are renamed into place only once complete."""
     part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
     with (
-        StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
+        StagedParquet(part, STAGED_SCHEMAS[TEXT_DATASET], int(policy.output["row_group_rows"])) as staged,
         QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
     ):
         for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
@@ -450,10 +451,11 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         risk: dict[str, Any] = {}
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
-            schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
-            table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], STAGED_SCHEMAS[dataset])
+            if dataset == TEXT_DATASET:
+                table = number_turns(table)
+            table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
             outcomes[dataset] = outcome.to_dict()
@@ -519,7 +521,7 @@ def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dic
 
 # Published rows are sorted so that re-running a night writes the same files.
 SORT_KEYS = {
-    TEXT_DATASET: ("split", "record_pid"),
+    TEXT_DATASET: ("split", "conversation_pid", "turn"),  # a conversation reads in order
     EVENTS_DATASET: ("split", "user_pid", "session_pid", "source", "seq"),
 }
 
@@ -562,7 +564,9 @@ def build_manifest(
     for source in feeding:
         totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
+    users = table.group_by("split").aggregate([("user_pid", "count_distinct")]).to_pylist() if table.num_rows else []
     plan = read_json(cfg.staging / "plan.json")
+    validation_share, test_share = policy.split_fractions
     return {
         "dataset": dataset,
         "ds": cfg.ds,
@@ -573,6 +577,10 @@ def build_manifest(
         "files": files,
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
+        "split_users": {u["split"]: u["user_pid_count_distinct"] for u in users},
+        "split_policy": {
+            "validation": validation_share, "test": test_share, "min_users": policy.output["min_split_users"],
+        },
         "fed_by": feeding,
         "sources": {s: {k: c.get(k) for k in MANIFEST_SOURCE_KEYS} for s, c in per_source.items()},
         "unknown_source_folders": plan.get("unknown_folders", {}),

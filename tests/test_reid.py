@@ -134,7 +134,7 @@ def masked(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
 
 
 def _events(masked: pa.Table, night: str = DS, keys: Pseudonymizer = KEYS, **form: object) -> pa.Table:
-    return build_events("keystrokes", masked, {**load_policy().events, **form}, keys, 0.1, night=night)
+    return build_events("keystrokes", masked, {**load_policy().events, **form}, keys, (0.1, 0.1), night=night)
 
 
 def test_the_generator_night_fails_the_gate_at_10_ms_and_passes_it_under_the_default(masked: pa.Table) -> None:
