@@ -284,7 +284,7 @@ def _reid(args: argparse.Namespace) -> int:
         raise UserError(f"no events at {args.events}")
     policy = load_policy(args.policy)
     columns = ["user_pid", "session_pid", "source", "seq", "t_ms", "action", "key_class"]
-    table = pads.dataset(args.events, format="parquet", partitioning="hive").to_table(columns=columns)
+    table = pads.dataset(args.events, format="parquet").to_table(columns=columns)  # every shard holds its ds
     risk = identification_risk(table, Protocol.of(policy.reid))
     settings = policy.reid
     problems = gate(risk, settings.max_top1_over_chance, settings.significance)
