@@ -25,7 +25,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 
 # spaCy's organisation, nationality and date labels redact far more harmless text than they protect.
 NER_ENTITIES = ["PERSON", "LOCATION"]
@@ -59,13 +59,16 @@ class DigitGatedPhoneRecognizer(PhoneRecognizer):
 
 @register("presidio_builtin")
 def builtin_recognizers(context: DetectContext) -> list[EntityRecognizer]:
-    return [
+    # The shape recognizers also read numbers, symbols and e-mails spoken in words (pipeline/detect/spoken.py).
+    spoken = [
         EmailRecognizer(),
         DigitGatedPhoneRecognizer(supported_regions=context.policy.phone_regions),
         CreditCardRecognizer(),
         UsSsnRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
+    ]
+    return [spoken_forms(r) for r in spoken] + [
         UrlRecognizer(),
         CryptoRecognizer(),
         UsBankRecognizer(),

@@ -17,7 +17,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect import address
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer, cue_check
 from pipeline.roster import Roster
 
@@ -304,10 +304,10 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
 def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
     return [
-        phone_recognizer(language),
-        address.address_recognizer(language),
+        spoken_forms(phone_recognizer(language)),
+        spoken_forms(address.address_recognizer(language)),
         address.postal_code_recognizer(language),
-        dob_recognizer(language),
-        EmployeeIdRecognizer(context.roster, supported_language=language),
+        spoken_forms(dob_recognizer(language)),
+        spoken_forms(EmployeeIdRecognizer(context.roster, supported_language=language)),
         hostname_recognizer(language),
     ]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import (
     SENTENCE_END,
     TRAILING,
@@ -542,7 +542,7 @@ def credential_recognizers(context: DetectContext) -> list[EntityRecognizer]:
         url_credential_recognizer(language),
         auth_header_recognizer(language),
         password_recognizer(language),
-        pin_recognizer(language),
+        spoken_forms(pin_recognizer(language)),
         secret_assignment_recognizer(language),
         high_entropy_token_recognizer(language),
     ]
