@@ -23,6 +23,7 @@ from spacy.tokens import Doc, Span
 
 from pipeline.detect.artifacts import UNTAGGED, TagsNeeded, TextArtifacts
 from pipeline.detect.cues import ContextBoost
+from pipeline.detect.names import name_lexicon
 from pipeline.detect.propagate import propagate_names
 from pipeline.detect.registry import DetectContext, build_recognizers, reads_spoken_forms
 from pipeline.detect.spans import SpanRecognizer
@@ -102,6 +103,8 @@ class Detector:
         self._recent: OrderedDict[str, list[Finding]] = OrderedDict()  # findings are immutable, so safe to share
         self._preparing = [r for r in self.recognizers if isinstance(r, PreparesBatches)]
         self._spoken = [i for i, r in enumerate(self.recognizers) if reads_spoken_forms(r)]
+        lexicon = name_lexicon(policy.model)
+        self._is_name = lambda word: word in lexicon.names and word not in lexicon.words  # keeps names in code
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for each text, in input order; empty and repeated texts are analysed once, and texts seen in
@@ -178,7 +181,7 @@ class Detector:
             results.extend(found)
         threshold = self.policy.score_threshold
         kept = EntityRecognizer.remove_duplicates([r for r in results if r.score >= threshold])
-        return propagate_names(text, drop_vetoed(text, [_finding(text, r) for r in kept]))
+        return propagate_names(text, drop_vetoed(text, [_finding(text, r) for r in kept], self._is_name))
 
 
     def _run_spoken(self, analysis: _Analysis) -> None:
