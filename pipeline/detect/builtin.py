@@ -86,12 +86,27 @@ def _public_host(host: str, has_scheme: bool) -> bool:
     if not has_scheme and not parts.subdomain and parts.suffix in _FILE_SUFFIXES:
         return True  # a file name
     registrable = f"{parts.domain}.{parts.suffix}" if parts.suffix else parts.domain
-    return registrable in public_hosts() or host in public_hosts()
+    if registrable in public_hosts() or host in public_hosts():
+        return True
+    # A service's own subdomain ("api.", "hooks.", "auth.") is a vendor endpoint, not somebody's home page.
+    return bool(parts.subdomain) and parts.subdomain.lower() not in ("www", "www2", "m", "blog", "home")
+
+
+_SITE_SUFFIX_WORDS = frozenset("com org net edu gov info biz me co ac".split())
+
+
+def _site_like(host: str) -> bool:
+    """A bare name that reads as a web site rather than code: "www." before it, or a generic or commercial
+    suffix ("acme.com", "shop.co.uk"), not a two-letter country code alone after an identifier ("user.id")."""
+    host = host.lower()
+    if host.startswith("www."):
+        return True
+    return bool(_SITE_SUFFIX_WORDS & set(tldextract.extract(host).suffix.split(".")))
 
 
 def personal_url_parts(url: str) -> list[tuple[int, int]]:
-    """The spans of a URL that can identify a person or carry a secret: all of it on a host that is no public
-    service's (a personal site, a social profile), userinfo, query and fragment values, path segments after a personal word or starting with
+    """The spans of a URL that can identify a person or carry a secret: all of a bare link to a site of no
+    public service (a personal home page), userinfo, query and fragment values, path segments after a personal word or starting with
     "~", and long random segments. Scheme, public host, ordinary path words and keys stay:
     "https://docs.python.org/3/library/re.html" has none."""
     parts: list[tuple[int, int]] = []
@@ -102,8 +117,11 @@ def personal_url_parts(url: str) -> list[tuple[int, int]]:
     if userinfo > position:
         parts.append((position, userinfo))
     host_start = max(position, userinfo + 1)
-    if host_start < authority_end and not _public_host(url[host_start:authority_end], bool(scheme)):
-        return [(0, len(url))]  # a personal or unknown site: the whole link is about its owner
+    if not scheme and not _site_like(url[position:authority_end]):
+        return []  # "self.name", "user.id", "app.py": code and file names that end in a country's domain
+    has_path = url[authority_end:].strip("/") != ""
+    if host_start < authority_end and not has_path and not _public_host(url[host_start:authority_end], bool(scheme)):
+        return [(0, len(url))]  # a link to a home page of no public service: the whole link is about its owner
     cut = [i for i in (url.find("?", authority_end), url.find("#", authority_end)) if i >= 0]
     path_end = min(cut) if cut else len(url)
     previous = ""
