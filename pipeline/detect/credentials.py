@@ -686,14 +686,17 @@ def high_entropy_token_recognizer(language: str = "en") -> SpanRecognizer:
 
 @register("credentials")
 def credential_recognizers(context: DetectContext) -> list[EntityRecognizer]:
+    from pipeline.detect.passphrases import passphrase_recognizer  # it reads this module's value checks
+
     language = context.policy.language
     return [
+        spoken_forms(passphrase_recognizer(language)),
         provider_key_recognizer(language),
         DetectSecretsRecognizer(language),
         private_key_recognizer(language),
         url_credential_recognizer(language),
         auth_header_recognizer(language),
-        password_recognizer(language),
+        spoken_forms(password_recognizer(language)),
         spoken_forms(pin_recognizer(language)),
         secret_assignment_recognizer(language),
         high_entropy_token_recognizer(language),
