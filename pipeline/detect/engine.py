@@ -27,7 +27,7 @@ from pipeline.detect.names import name_lexicon
 from pipeline.detect.propagate import propagate_names
 from pipeline.detect.registry import DetectContext, build_recognizers, reads_spoken_forms
 from pipeline.detect.spans import SpanRecognizer
-from pipeline.detect.spoken import shadow
+from pipeline.detect.spoken import shadows
 from pipeline.detect.triggers import Trigger, TriggerIndex
 from pipeline.detect.vetoes import drop_vetoed
 from pipeline.offline import make_offline
@@ -187,15 +187,13 @@ class Detector:
     def _run_spoken(self, analysis: _Analysis) -> None:
         """Run the recognizers that read spoken forms on the text's written shadow; keep what they find in its
         rewritten parts, mapped back onto the spoken words (the rest the original text already showed them)."""
-        written = shadow(analysis.text) if self._spoken else None
-        if written is None:
-            return
-        for i in self._spoken:
-            found = self.recognizers[i].analyze(text=written.text, entities=self.entities, nlp_artifacts=None)
-            for result in found or []:
-                if written.touches_change(result.start, result.end):
-                    result.start, result.end = written.to_original(result.start, result.end)
-                    analysis.results[i].append(result)
+        for written in shadows(analysis.text) if self._spoken else []:
+            for i in self._spoken:
+                found = self.recognizers[i].analyze(text=written.text, entities=self.entities, nlp_artifacts=None)
+                for result in found or []:
+                    if written.touches_change(result.start, result.end):
+                        result.start, result.end = written.to_original(result.start, result.end)
+                        analysis.results[i].append(result)
 
 
 def recognizer_trigger(recognizer: EntityRecognizer) -> Trigger:

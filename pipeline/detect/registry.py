@@ -56,6 +56,7 @@ def _load_families() -> None:
         contact,
         credentials,
         gate_shapes,
+        identifiers,
         names,
         payment,
         performance,

@@ -74,6 +74,7 @@ _NUMBER_WORDS = (
 _GATE = re.compile(
     r"(?i)\b(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b[\s,.-]{1,4}(?:(?:uh|um|er)[\s,]+)?"
     r"\b(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b|\bat\s.{1,60}?\bdot\s|\bdot\b|"
+    r"\w\s+at\s+[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b|"
     r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b"
 )
 
@@ -107,8 +108,19 @@ class _Token:
         return self.text.lower()
 
 
-def shadow(text: str) -> Shadow | None:
-    """The text with its spoken numbers, symbols and e-mail addresses written out, or None when it has none."""
+def shadows(text: str) -> list[Shadow]:
+    """The text's written shadows: digits run together ("4111111111111111", what card and id shapes want) and, when
+    the speaker paused between groups, digits in those groups ("202 555 0143", what phone shapes want)."""
+    joined = shadow(text)
+    if joined is None:
+        return []
+    grouped = shadow(text, grouped=True)
+    return [joined] if grouped is None or grouped.text == joined.text else [joined, grouped]
+
+
+def shadow(text: str, grouped: bool = False) -> Shadow | None:
+    """The text with its spoken numbers, symbols and e-mail addresses written out, or None when it has none; with
+    `grouped`, a comma or a dash between two spoken groups of digits stays as a space or a dash."""
     if not _GATE.search(text):
         return None
     tokens = [_Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
@@ -116,7 +128,7 @@ def shadow(text: str) -> Shadow | None:
     taken: set[int] = set()
     for (first, last), _ in edits:
         taken.update(range(first, last + 1))
-    edits += _number_edits(text, tokens, taken)
+    edits += _number_edits(text, tokens, taken, grouped)
     if not edits:
         return None
     return _apply(text, tokens, edits)
@@ -160,7 +172,23 @@ _EMAIL_SEPARATORS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
 
 
 def _email_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
-    """`local (dot|underscore|dash local)* at host (dot host)* dot tld`, with only spaces between the words."""
+    """`local (dot|underscore|dash local)* at host (dot host)* dot tld`, with only spaces between the words; a word
+    may be written joined ("maria.lopez at acme dot com", "acme-corp")."""
+    words: list[_Token] = []
+    first_token: list[int] = []
+    for index, token in enumerate(tokens):
+        if words and text[words[-1].end : token.start] in ("", ".", "_", "-", "+"):
+            words[-1] = _Token(text[words[-1].start : token.end], words[-1].start, token.end)
+        else:
+            words.append(token)
+            first_token.append(index)
+    last_token = [nxt - 1 for nxt in first_token[1:]] + [len(tokens) - 1]
+    return [
+        ((first_token[first], last_token[last]), pieces) for (first, last), pieces in _email_word_edits(text, words)
+    ]
+
+
+def _email_word_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
     edits: list[_Edit] = []
     i = 0
     while i < len(tokens):
@@ -172,6 +200,7 @@ def _email_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
         if domain_end is None or local_start is None:
             i += 1
             continue
+        local_start = _with_spoken_digits(text, tokens, local_start)
         if tokens[local_start].low in _NOT_LOCAL and local_start == i - 1:
             i += 1
             continue
@@ -180,6 +209,8 @@ def _email_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
             token = tokens[j]
             if j == i:
                 written = "@"
+            elif j < i and token.low in _EN_DIGITS and token.low != "oh":
+                written = str(_EN_DIGITS[token.low])
             elif token.low in _EMAIL_SEPARATORS and local_start < j < domain_end:
                 written = _EMAIL_SEPARATORS[token.low]
             else:
@@ -190,9 +221,20 @@ def _email_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
     return edits
 
 
+def _with_spoken_digits(text: str, tokens: list[_Token], start: int) -> int:
+    """Grow a local part back over digits said before it and the name before them ("john two three at ...")."""
+    at = start
+    while at > 0 and tokens[at - 1].low in _EN_DIGITS and _joined_by_space(text, tokens[at - 1], tokens[at]):
+        at -= 1
+    if at < start and at > 0 and tokens[at - 1].text.isalpha() and tokens[at - 1].low not in _NOT_LOCAL:
+        if _joined_by_space(text, tokens[at - 1], tokens[at]):
+            at -= 1
+    return at
+
+
 def _joined_by_space(text: str, left: _Token, right: _Token) -> bool:
     gap = text[left.end : right.start]
-    return 0 < len(gap) <= 3 and gap.strip(" ") == "" or gap in (".", "_", "-")
+    return 0 < len(gap) <= 3 and gap.strip(" ") == ""
 
 
 def _spoken_chain(text: str, tokens: list[_Token], index: int, forward: bool) -> int | None:
@@ -214,27 +256,32 @@ def _spoken_chain(text: str, tokens: list[_Token], index: int, forward: bool) ->
             break
         saw_dot = saw_dot or tokens[sep].low == "dot"
         at = word
-    if forward and (not saw_dot or tokens[at].low not in _TLDS):
+    if forward and not (saw_dot and tokens[at].low in _TLDS or "." in tokens[at].text and _known_tld(tokens[at].low)):
         return None
     return at
+
+
+def _known_tld(word: str) -> bool:
+    """A host written with its dots ("kofi at acme.com"): its last label is a known top-level domain."""
+    return word.rsplit(".", 1)[-1] in _TLDS
 
 
 # --- numbers ---------------------------------------------------------------------------------------------------
 
 
-def _number_edits(text: str, tokens: list[_Token], taken: set[int]) -> list[_Edit]:
+def _number_edits(text: str, tokens: list[_Token], taken: set[int], grouped: bool) -> list[_Edit]:
     edits: list[_Edit] = []
     i = 0
     while i < len(tokens):
         if i in taken:
             i += 1
             continue
-        ordinal = _ordinal_edit(tokens, i)
+        ordinal = _ordinal_edit(tokens, i, text)
         if ordinal is not None:
             edits.append(ordinal)
             i = ordinal[0][1] + 1
             continue
-        run = _number_run(text, tokens, i, taken)
+        run = _number_run(text, tokens, i, taken, grouped)
         if run is None:
             i += 1
             continue
@@ -243,23 +290,38 @@ def _number_edits(text: str, tokens: list[_Token], taken: set[int]) -> list[_Edi
     return edits
 
 
-def _ordinal_edit(tokens: list[_Token], i: int) -> _Edit | None:
+def _ordinal_edit(tokens: list[_Token], i: int, text: str) -> _Edit | None:
     """"third", "twenty first", "thirty-first" next to a month name ("May third", "the first of June")."""
     token = tokens[i]
     value, last = None, i
+    first = i - 1 if i >= 2 and tokens[i - 1].low == "the" and tokens[i - 2].low in _MONTHS else i
     if token.low in _EN_TENS and i + 1 < len(tokens) and tokens[i + 1].low in _ORDINALS:
         unit = _ORDINALS[tokens[i + 1].low]
         if unit < 10:
             value, last = _EN_TENS[token.low] + unit, i + 1
     elif token.low in _ORDINALS:
         value = _ORDINALS[token.low]
+    elif token.low in _EN_TEENS or token.low in _EN_DIGITS and token.low not in ("oh", "zero", "nil", "nought"):
+        value = _EN_TEENS.get(token.low, _EN_DIGITS.get(token.low))  # "twelve March", "March nine"
+    elif token.low in _EN_TENS and token.low in ("twenty", "thirty"):
+        nxt = tokens[i + 1].low if i + 1 < len(tokens) else ""
+        unit = _EN_DIGITS.get(nxt, 0) if nxt not in ("oh", "zero") else 0
+        value, last = _EN_TENS[token.low] + unit, i + 1 if unit else i
     if value is None or value > 31:
         return None
     near = [t.low for t in tokens[max(0, i - 2) : i]] + [t.low for t in tokens[last + 1 : last + 4]]
     if not any(word in _MONTHS for word in near):
         return None
-    suffix = "th" if 10 < value % 100 < 14 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
-    return (i, last), [(f"{value}{suffix}", token.start, tokens[last].end)]
+    if token.low in _ORDINALS or last > i and tokens[last].low in _ORDINALS:
+        suffix = "th" if 10 < value % 100 < 14 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    else:
+        suffix = ""
+        if last + 1 < len(tokens) and tokens[last + 1].low in _NUMBER_WORDS:
+            gap = text[tokens[last].end : tokens[last + 1].start]
+            if gap.strip() == "":
+                return None  # part of a longer number: "nineteen eighty", "twelve hundred"
+    pieces = [("", tokens[first].start, token.start)] if first < i else []
+    return (first, last), pieces + [(f"{value}{suffix}", token.start, tokens[last].end)]
 
 
 def _gap_continues(text: str, left: _Token, right: _Token) -> bool:
@@ -268,7 +330,7 @@ def _gap_continues(text: str, left: _Token, right: _Token) -> bool:
     return len(gap) <= 4 and all(c in " ,-.…\t" for c in gap) and gap.count(".") != 1
 
 
-def _number_run(text: str, tokens: list[_Token], i: int, taken: set[int]) -> _Edit | None:
+def _number_run(text: str, tokens: list[_Token], i: int, taken: set[int], grouped: bool = False) -> _Edit | None:
     """The longest run of spoken number parts from token i, written as digits, if it says at least two digits."""
     pieces: list[_Piece] = []
     digits = 0
@@ -296,6 +358,10 @@ def _number_run(text: str, tokens: list[_Token], i: int, taken: set[int]) -> _Ed
         if parsed is None:
             break
         written, end_index, is_foreign = parsed
+        if grouped and last_number is not None and not pending:
+            gap = text[tokens[last_number].end : tokens[j].start]
+            if "," in gap or "…" in gap or "-" in gap:
+                pieces.append(("-" if "-" in gap and "," not in gap else " ", tokens[last_number].end, tokens[j].start))
         pieces.extend(pending)
         pending = []
         pieces.append((written, tokens[j].start, tokens[end_index].end))
