@@ -138,7 +138,7 @@ _BIRTH_CUE = re.compile(
     r"(?i)(?<![^\W_])(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|b'day|birthdate|date\s+of\s+birth"
     # German, French, Spanish, Portuguese, Dutch, Italian
     r"|geboren|geburtsdatum|geburtstag|geb\.|né|née|naissance|anniversaire|nacid[oa]|nacimiento|cumpleaños"
-    r"|nascid[oa]|nascimento|aniversário|geboortedatum|verjaardag|jarig|nato|nata|compleanno)(?!\w)"
+    r"|nascid[oa]|nascimento|aniversário|geboortedatum|verjaardag|jarig|nato|nata|compleanno)(?![^\W_])"
 )
 
 

@@ -204,7 +204,7 @@ PROVIDER_FORMATS: tuple[tuple[str, str], ...] = (
     ("telegram_bot_token", r"(?<![\w:])\d{8,10}:AA[0-9A-Za-z_-]{33}" + _E),
 )
 
-_FORMAT_CHECKS = {"openai_style_key": _plausible_free_form_key, "webhook_url": lambda url: _PLACEHOLDER_INSIDE.search(url) is None and any(c.isdigit() for c in url.rsplit("/", 1)[-1])}
+_FORMAT_CHECKS = {"openai_style_key": _plausible_free_form_key, "webhook_url": lambda url: _PLACEHOLDER_INSIDE.search(url) is None and any(c.isdigit() for c in url.rstrip("/").rsplit("/", 1)[-1])}
 _AWS_SECRET = r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 _AZURE_SAS_PARAMS = re.compile(r"[?&;]s[vpe]=")
 
@@ -594,7 +594,7 @@ _KEY_WORD = re.compile(
     r"(?i)key|token|secret|passw|pwd|auth|cred|signature|salt|bearer|session|cookie|webhook|dsn|private|access"
 )
 _ANY_KEY_ASSIGNMENT = (
-    r"(?<![\w.$-])(?P<key>[A-Za-z_$@][\w.$@-]{0,80}?)[\"'\]]?[ \t]*(?::=|=>|\?=|\|\|=|\+=|=(?!=)|:(?![:/]))[ \t]*"
+    r"(?<![\w.$-])(?P<key>[A-Za-z_$@][\w.$@-]{0,80}?)[\"'\]]{0,2}[ \t]*(?::=|=>|\?=|\|\|=|\+=|=(?!=)|:(?![:/]))[ \t]*"
     r"(?:\[[ \t]*)?(?:" + _QUOTED + r"|(?P<value>[^\s\"'`,;&<>()\[\]{}]{12,256}))"
 )
 _FLAG_ASSIGNMENT = r"(?<!\S)--?(?P<key>[\w-]{2,60})(?:=|[ \t]+)[\"']?(?P<value>[^\s\"']{12,256})"

@@ -63,7 +63,7 @@ _CUE_THEN_VALUE = (
 # The value first: "Tr0ub4dor&3 is the new password", "4471, that's the door code", "'hunter22' was my pin".
 _VALUE_THEN_CUE = (
     r"(?:\"(?P<value_dq>[^\"\n]{3,64})\"|'(?P<value_sq>[^'\n]{3,64})'|(?<![\w@.-])(?P<value>[^\s\"'`<,]{4,64}))"
-    r"\s*,?\s*(?:is|was|will\s+be|that's|that\s+is|that\s+was|ist|est|c'est|es|é|is)\s+(?:" + _POSSESSIVE
+    r"\s*[,—–-]?\s*(?:is|was|will\s+be|that's|that\s+is|that\s+was|ist|est|c'est|es|é|is)\s+(?:" + _POSSESSIVE
     + r"\s+){1,3}" + _CUE + r"\b"
 )
 # A passphrase or recovery phrase of plain words: three to twenty-four lowercase words.
