@@ -23,6 +23,7 @@ from spacy.tokens import Doc, Span
 
 from pipeline.detect.artifacts import UNTAGGED, TagsNeeded, TextArtifacts
 from pipeline.detect.cues import ContextBoost
+from pipeline.detect.grow import grow_addresses
 from pipeline.detect.names import name_lexicon
 from pipeline.detect.propagate import propagate_names
 from pipeline.detect.registry import DetectContext, build_recognizers, reads_spoken_forms
@@ -181,7 +182,8 @@ class Detector:
             results.extend(found)
         threshold = self.policy.score_threshold
         kept = EntityRecognizer.remove_duplicates([r for r in results if r.score >= threshold])
-        return propagate_names(text, drop_vetoed(text, [_finding(text, r) for r in kept], self._is_name))
+        findings = drop_vetoed(text, [_finding(text, r) for r in kept], self._is_name)
+        return propagate_names(text, grow_addresses(text, findings))
 
 
     def _run_spoken(self, analysis: _Analysis) -> None:

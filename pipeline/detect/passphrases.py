@@ -144,6 +144,41 @@ def _codes_ok(match: re.Match[str], start: int, end: int) -> bool:
     )
 
 
+# A typed-looking token (a digit with a symbol or mixed case) on the same line as a credential word, before or
+# after it, however the sentence runs: "the password for the staging box we set up is now Qm7#rt2!", "Qm7#rt2!
+# (staging pw)". A cue on the line above counts too ("Password:\nQm7#rt2!").
+_NEAR_CUE_WORD = re.compile(
+    r"(?i)(?<![^\W_])(?:" + _CUE + r"|pw|pwd|creds?|credentials|login)(?![^\W_])"
+)
+_TYPED_TOKEN = r"(?<![\w@/.:#-])(?P<value>(?=[^\s]*\d)[^\s\"'`<>()\[\]{},;]{6,64})"
+_NOT_TYPED = re.compile(
+    r"^(?:v?\d+(?:[._-]\d+)*(?:-[\w.]+)?|\d{1,4}[/.:-]\d{1,2}(?:[/.:-]\d{1,4})?|[\w.+-]+@[\w.-]+|\S*://\S*"
+    r"|#?\d+|[A-Z][A-Z0-9]{1,9}-\d{1,6}|\d+(?:\.\d+)?(?:%|[a-z]{1,3}))$"
+)
+
+
+def _typed_near_cue(match: re.Match[str], start: int, end: int) -> bool:
+    text = match.string
+    value = text[start:end].rstrip(".,;:!?") or text[start:end]
+    if _NOT_TYPED.match(value) or not _password_value(value, prose=True):
+        return False
+    mixed = any(c.isupper() for c in value) and any(c.islower() for c in value)
+    symbol = any(not c.isalnum() and c not in "-_." for c in value[:-1])
+    interleaved = sum(a.isdigit() != b.isdigit() for a, b in zip(value, value[1:]) if a.isalnum() and b.isalnum()) >= 2
+    if not (symbol or mixed and interleaved and len(value) >= 8):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    ahead = text[max(line_start, start - 80) : start]
+    behind = text[end : min(line_end, end + 50)]
+    if _NEAR_CUE_WORD.search(ahead) or _NEAR_CUE_WORD.search(behind):
+        return True
+    above = text[text.rfind("\n", 0, max(0, line_start - 1)) + 1 : max(0, line_start - 1)]
+    return line_start > 0 and text[line_start:start].strip() == "" and bool(re.search(
+        r"(?i)(?:" + _CUE + r"|pw|pwd)\s*:?\s*$", above))
+
+
 def passphrase_recognizer(language: str = "en") -> SpanRecognizer:
     """Codes for doors, values before their cue, cues in other languages, passphrases, code lists, spelled values."""
     patterns = [
@@ -153,5 +188,6 @@ def passphrase_recognizer(language: str = "en") -> SpanRecognizer:
         _pattern("passphrase_words", _PHRASE, 0.8, _phrase_ok, _I),
         _pattern("code_list", _CODE_LIST, 0.85, _codes_ok, _I),
         _pattern("spelled_out", _SPELLED, 0.85, None, _I),
+        _pattern("typed_near_cue", _TYPED_TOKEN, 0.75, _typed_near_cue),
     ]
     return SpanRecognizer(ENTITY, patterns, name="PassphraseRecognizer", supported_language=language)
