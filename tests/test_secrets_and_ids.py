@@ -385,3 +385,16 @@ def test_the_detector_runs_the_new_families_end_to_end() -> None:
     text = "passport no. X4829173, sort code 40-47-84, and the alarm code is seven seven three one"
     entities = {f.entity for f in detector.detect([text])[0]}
     assert {"NATIONAL_ID", "BANK_ACCOUNT", "CREDENTIAL"} <= entities
+
+
+def test_a_street_absorbs_the_places_and_codes_after_it() -> None:
+    from pipeline.detect.grow import grow_addresses
+
+    text = "ship to 12 Rue Oberkampf, 75011 Paris, France. Thanks"
+    street = Finding(8, 24, "STREET_ADDRESS", 0.9)
+    paris = Finding(text.index("Paris"), text.index("Paris") + 5, "LOCATION", 0.85)
+    france = Finding(text.index("France"), text.index("France") + 6, "LOCATION", 0.85)
+    grown = grow_addresses(text, [street, paris, france])
+    assert grown[0].end == text.index(".") and grown[1:] == [paris, france]
+    alone = "meet at 12 Main St, Thanks for asking"
+    assert grow_addresses(alone, [Finding(8, 18, "STREET_ADDRESS", 0.9)])[0].end == 18

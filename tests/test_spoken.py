@@ -160,3 +160,17 @@ def test_values_read_out_are_found_over_the_spoken_words(
 )
 def test_ordinary_speech_is_not_taken_for_values(detector: Detector, text: str) -> None:
     assert detector.detect([text])[0] == []
+
+
+def test_pauses_between_groups_give_a_grouped_shadow_too() -> None:
+    from pipeline.detect.spoken import shadows
+
+    texts = [s.text for s in shadows("ring two oh two, five five five, oh one four three")]
+    assert texts == ["ring 2025550143", "ring 202 555 0143"]
+    assert [s.text for s in shadows("six one two nine")] == ["6129"]
+
+
+def test_spoken_email_with_a_written_local_part_and_spoken_digits() -> None:
+    result = shadow("mail lena.fox at contoso dot com or omar two seven at acme dot io")
+    assert result is not None
+    assert result.text == "mail lena.fox@contoso.com or omar27@acme.io"

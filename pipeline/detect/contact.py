@@ -208,9 +208,20 @@ def _known_ids(roster: Roster) -> ahocorasick.Automaton | None:
         return None
     automaton = ahocorasick.Automaton()
     for employee_id in ids:
-        automaton.add_word(employee_id, employee_id)
+        for form in _id_forms(employee_id):
+            automaton.add_word(form, (len(form), employee_id))
     automaton.make_automaton()
     return automaton
+
+
+def _id_forms(employee_id: str) -> set[str]:
+    """How an id is written by hand: any case, and a letter prefix split from its digits ("e10234", "E-10234")."""
+    forms = {employee_id, employee_id.lower(), employee_id.upper()}
+    split = re.fullmatch(r"([A-Za-z]{1,4})(\d{3,})", employee_id)
+    if split:
+        for sep in ("-", " ", "_"):
+            forms |= {f"{split[1]}{sep}{split[2]}", f"{split[1].lower()}{sep}{split[2]}"}
+    return forms
 
 
 def _id_boundary(text: str, start: int, end: int) -> bool:
@@ -246,9 +257,9 @@ class EmployeeIdRecognizer(SpanRecognizer):
         if self._known is None or (entities and EMPLOYEE_ID not in entities):
             return results
         known = [
-            self.result(end + 1 - len(employee_id), end + 1, 0.95, subject=employee_id)
-            for end, employee_id in self._known.iter(text)
-            if _id_boundary(text, end + 1 - len(employee_id), end + 1)
+            self.result(end + 1 - length, end + 1, 0.95, subject=employee_id)
+            for end, (length, employee_id) in self._known.iter(text)
+            if _id_boundary(text, end + 1 - length, end + 1)
         ]
         return EntityRecognizer.remove_duplicates(results + known)
 

@@ -52,7 +52,10 @@ _GOV_CUE = (
 )
 # An id after its cue: letters and digits, maybe grouped by spaces, dots, dashes or slashes; digits must dominate.
 _GOV_VALUE = r"(?P<value>[A-Z0-9](?:[A-Z0-9]|[./-](?=[A-Z0-9])|[ ](?=\d)|[ ](?=[A-Z]\b)){4,24})"
-_CUED_GOV = r"\b" + _GOV_CUE + r"\b(?:'s)?[^\n\w]{0,4}(?:(?:is|was|are|ist|est|es|é|:|#|no\.?|number)\W{0,3}){0,2}" + _GOV_VALUE
+_CUED_GOV = (
+    r"\b" + _GOV_CUE + r"\b(?:'s)?(?:\s+(?!\d)[\w'’]{1,12}){0,3}?[^\n\w]{0,4}"
+    r"(?:(?:is|was|are|ist|est|es|é|:|#|no\.?|number|nr\.?)\W{0,3}){0,2}" + _GOV_VALUE
+)
 
 
 def _compact(value: str) -> str:
