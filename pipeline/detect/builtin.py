@@ -78,6 +78,7 @@ def public_hosts() -> frozenset[str]:
     return frozenset(w.lower() for line in text.splitlines() for w in line.split("#", 1)[0].split())
 
 
+@functools.lru_cache(maxsize=4096)
 def _public_host(host: str, has_scheme: bool) -> bool:
     host = host.lower().rsplit(":", 1)[0].rstrip(".")
     if host.endswith(_RESERVED_SUFFIXES) or host.rsplit(".", 1)[-1] in _RESERVED_SUFFIXES:
@@ -95,6 +96,7 @@ def _public_host(host: str, has_scheme: bool) -> bool:
 _SITE_SUFFIX_WORDS = frozenset("com org net edu gov info biz me co ac".split())
 
 
+@functools.lru_cache(maxsize=4096)
 def _site_like(host: str) -> bool:
     """A bare name that reads as a web site rather than code: "www." before it, or a generic or commercial
     suffix ("acme.com", "shop.co.uk"), not a two-letter country code alone after an identifier ("user.id")."""

@@ -118,11 +118,15 @@ def shadows(text: str) -> list[Shadow]:
     return [joined] if grouped is None or grouped.text == joined.text else [joined, grouped]
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+_GATE_WORDS = frozenset(_NUMBER_WORDS | set(_ORDINALS) | {"at", "dot"})
+
+
 def shadow(text: str, grouped: bool = False) -> Shadow | None:
     """The text with its spoken numbers, symbols and e-mail addresses written out, or None when it has none; with
     `grouped`, a comma or a dash between two spoken groups of digits stays as a space or a dash."""
-    if not _GATE.search(text):
-        return None
+    if _GATE_WORDS.isdisjoint(_LETTERS.findall(text.lower())) or not _GATE.search(text):
+        return None  # the word set first: most texts hold none of these words, and it is cheaper than _GATE
     tokens = [_Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
     edits = _email_edits(text, tokens)
     taken: set[int] = set()
