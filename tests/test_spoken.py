@@ -174,3 +174,10 @@ def test_spoken_email_with_a_written_local_part_and_spoken_digits() -> None:
     result = shadow("mail lena.fox at contoso dot com or omar two seven at acme dot io")
     assert result is not None
     assert result.text == "mail lena.fox@contoso.com or omar27@acme.io"
+
+
+def test_plus_before_a_spoken_number_and_other_ways_to_say_dot_and_at() -> None:
+    result = shadow("ring plus three five three, eight seven, one two three four five")
+    assert result is not None and result.text == "ring +3538712345"
+    result = shadow("write to ines period costa at sign example dot org")
+    assert result is not None and result.text == "write to ines.costa@example.org"

@@ -172,7 +172,7 @@ def _apply(text: str, tokens: list[_Token], edits: list[_Edit]) -> Shadow:
 
 # --- e-mail addresses ------------------------------------------------------------------------------------------
 
-_EMAIL_SEPARATORS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+_EMAIL_SEPARATORS = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
 
 
 def _email_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
@@ -199,7 +199,8 @@ def _email_word_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
         if tokens[i].low != "at" or i == 0:
             i += 1
             continue
-        domain_end = _spoken_chain(text, tokens, i + 1, forward=True)
+        after_at = i + 2 if i + 1 < len(tokens) and tokens[i + 1].low in ("sign", "symbol") else i + 1
+        domain_end = _spoken_chain(text, tokens, after_at, forward=True)
         local_start = _spoken_chain(text, tokens, i - 1, forward=False)
         if domain_end is None or local_start is None:
             i += 1
@@ -213,6 +214,8 @@ def _email_word_edits(text: str, tokens: list[_Token]) -> list[_Edit]:
             token = tokens[j]
             if j == i:
                 written = "@"
+            elif i < j < after_at:
+                written = ""
             elif j < i and token.low in _EN_DIGITS and token.low != "oh":
                 written = str(_EN_DIGITS[token.low])
             elif token.low in _EMAIL_SEPARATORS and local_start < j < domain_end:
@@ -258,7 +261,7 @@ def _spoken_chain(text: str, tokens: list[_Token], index: int, forward: bool) ->
             break
         if tokens[word].low in _EMAIL_SEPARATORS:
             break
-        saw_dot = saw_dot or tokens[sep].low == "dot"
+        saw_dot = saw_dot or _EMAIL_SEPARATORS[tokens[sep].low] == "."
         at = word
     if forward and not (saw_dot and tokens[at].low in _TLDS or "." in tokens[at].text and _known_tld(tokens[at].low)):
         return None
@@ -289,9 +292,18 @@ def _number_edits(text: str, tokens: list[_Token], taken: set[int], grouped: boo
         if run is None:
             i += 1
             continue
+        (first, last), pieces = run
+        if first > 0 and tokens[first - 1].low == "plus" and first - 1 not in taken and not edits_end_at(edits, first - 1):
+            plus = tokens[first - 1]
+            run = (first - 1, last), [("+", plus.start, plus.end), ("", plus.end, tokens[first].start), *pieces]
         edits.append(run)
         i = run[0][1] + 1
     return edits
+
+
+def edits_end_at(edits: list[_Edit], index: int) -> bool:
+    """Whether an edit already covers token `index`."""
+    return any(first <= index <= last for (first, last), _ in edits)
 
 
 def _ordinal_edit(tokens: list[_Token], i: int, text: str) -> _Edit | None:
