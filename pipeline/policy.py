@@ -50,6 +50,9 @@ ENTITIES = (
     "CRYPTO",
     "MEDICAL_LICENSE",
     "LONG_NUMBER",
+    # issue 11: identifiers of other countries, and bank details beyond the IBAN (pipeline/detect/identifiers.py)
+    "NATIONAL_ID",
+    "BANK_ACCOUNT",
 )
 ACTIONS = ("replace", "pseudonym", "remove", "drop_row")
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})  # entities that may never be pseudonymised
@@ -64,6 +67,7 @@ RECOGNIZER_FAMILIES = (
     "payment",
     "gate_shapes",
     "casual_ner",
+    "identifiers",  # issue 11
 )
 CANARY_LABELS = ("CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET")
 PUBLISH_TARGETS = ("text", "events", "none")
