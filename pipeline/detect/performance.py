@@ -436,22 +436,27 @@ _SPOKEN_MULTIPLIER = r"(?:thousand|k|lakh|lakhs|lac|crore|crores|million|grand|m
 @functools.cache
 def amount_regex() -> str:
     """An amount in any currency and number format: "$1,234.56", "1.234,56 €", "₹12,34,567", "95k", "1.2M",
-    "EUR 80.000", "17 lakh", "seventeen lakh", "ninety five thousand dollars"."""
+    "EUR 80.000", "17 lakh"."""
     symbols, codes = _currency_symbols()
     symbol = "(?:" + "|".join(map(re.escape, symbols)) + ")"
     code = "(?-i:" + "|".join(codes) + r")\b"
     multiplier = r"(?:\s?" + _words("multipliers") + r"\b\.?)"
     currency_word = _words("currency_words")
     figure = r"(?:" + _NUMBER + r")" + multiplier + "?"
-    spoken = (
-        r"\b(?:" + _NUMBER_WORD + r"[\s-]+)*" + _NUMBER_WORD + r"\s+(?:" + _SPOKEN_MULTIPLIER + r"\b"
-        r"(?:\s+" + currency_word + r"\b)?|" + currency_word + r"\b)"
-    )
     return (
         r"(?<!\w)(?:(?:" + symbol + r"|" + code + r")\s?" + figure
         + r"|" + figure + r"\s?(?:" + symbol + r"|" + code + r"|" + currency_word + r"\b)"
-        + r"|(?:" + _NUMBER + r")\s?" + _words("multipliers") + r"\b\.?"
-        + r"|" + spoken + r")"
+        + r"|(?:" + _NUMBER + r")\s?" + _words("multipliers") + r"\b\.?)"
+    )
+
+
+@functools.cache
+def spoken_amount_regex() -> str:
+    """An amount in words: "seventeen lakh", "ninety five thousand dollars", "one twenty k"."""
+    currency_word = _words("currency_words")
+    return (
+        r"\b(?:" + _NUMBER_WORD + r"[\s-]+)*" + _NUMBER_WORD + r"\s+(?:" + _SPOKEN_MULTIPLIER + r"\b"
+        r"(?:\s+" + currency_word + r"\b)?|" + currency_word + r"\b)"
     )
 
 
@@ -488,6 +493,10 @@ def _near(
     return check
 
 
+def _either(first: Check, second: Check) -> Check:
+    return lambda match, start, end: first(match, start, end) or second(match, start, end)
+
+
 def _whole(words: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + words + r"(?![\w-])", re.IGNORECASE)
 
@@ -499,14 +508,18 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
     company = _whole(_words("company_level_words"))
     any_pay = _near(_whole(_words("pay_words") + "|" + _words("pay_nouns")), company, 60, 40)
     pay_noun = _near(_whole(_words("pay_nouns")), company, 60, 30)
+    earned = _near(re.compile(r"\b" + _EARN_VERB + r"\s+(?:\w+\s+)?$", _I), company, 25, 0)
     shares = r"(?<![\w.,])\d[\d,.]*\s?k?\s+(?:RSUs?|shares|options|units)\b"
     return SpanRecognizer(
         ENTITY,
         [
             SpanPattern.of("pay_amount", r"(?P<value>" + amount + r")", 0.8, any_pay, flags=_I),
             SpanPattern.of("equity_units", r"(?P<value>" + shares + r")", 0.8, any_pay, flags=_I),
-            # A bare percentage needs a pay noun: "raise the limit to 5%" is a verb.
+            # A bare percentage or an amount in words needs a pay noun: "raise the limit to 5%" is a verb, and
+            # "made a million subs" no pay.
             SpanPattern.of("pay_percent", r"(?P<value>" + PERCENT + r")", 0.8, pay_noun, flags=_I),
+            SpanPattern.of("pay_spoken", r"(?P<value>" + spoken_amount_regex() + r")", 0.8, _either(pay_noun, earned),
+                           flags=_I),
         ],
         name="PayAmountRecognizer",
         supported_language=language,
@@ -514,7 +527,7 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
 
 
 _SCALE = r"(?<![\w.,/])\d(?:[.,]\d{1,2})?\s?(?:/|out\s+of|of)\s?(?:3|4|5|6|7|10|100)\b(?![/.,]\d)"
-_RATING_CUE = r"(?:rated|rating|rate|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|as|at|came\s+(?:in|out)\s+at)"
+_RATING_CUE = r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+at)"
 
 
 def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
@@ -528,14 +541,17 @@ def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
     not_thing = _near(re.compile(r""), block, 80, 40, _STATEMENT_BREAK)
     label = _words("rating_labels")
     short = _words("short_rating_labels")
-    lead = r"(?:\b" + _RATING_CUE + r"\s*(?:[:=-]\s*)?(?:(?:a|an|as|at)\s+)?|\b(?:overall|final|rating|score|outcome|result|calibration)\s*[:=-]\s*)"
+    lead = (
+        r"(?:\b" + _RATING_CUE + r"\s*(?:[:=-]\s*)?(?:(?:a|an|as|at)\s+)?"
+        r"|\b(?:overall|final|rating|score|outcome|result|calibration)\s*[:=-]\s*)"
+    )
     quote_open, quote_close = r"[\"'“‘]", r"[\"'”’]"
     patterns = [
         SpanPattern.of("scale_value", r"(?P<value>" + _SCALE + r")", 0.8, near, flags=_I),
         SpanPattern.of("rating_label", r"(?<![\w-])(?P<value>" + label + r")(?![\w-])", 0.8, near, flags=_I),
         SpanPattern.of(
             "cued_short_label",
-            lead + r"(?:" + quote_open + r")?(?P<value>" + short + r"|[1-5](?:\.\d)?|[A-E][+-]?(?![\w]))"
+            lead + r"(?:" + quote_open + r")?(?P<value>" + short + r"|[1-5](?:\.\d)?|(?-i:[A-E][+-]?)(?!\w))"
             r"(?:" + quote_close + r")?(?![\w-])(?!\s+(?:of|on|for|with|in|at|stars?|to)\b)",
             0.75,
             not_thing,
