@@ -34,6 +34,7 @@ def spans(recognizer: EntityRecognizer, text: str) -> list[str]:
         ("refresher of 400 RSUs", "400 RSUs"),
         ("SPEAKER_1: so um the offer was like one twenty k", "one twenty k"),
         ("salário de R$ 9.500 por mês", "R$ 9.500"),
+        ("offer_letter_95k_base.docx", "95k"),
     ],
 )
 def test_pay_amounts_in_any_currency_and_format(text: str, amount: str) -> None:
@@ -74,6 +75,9 @@ def test_company_level_and_other_figures_stay(text: str) -> None:
         ("Final: 'Solid'", "Solid"),
         ("he landed at Partially Meets in calibration", "Partially Meets"),
         ("Bewertung: übertrifft die Erwartungen", "übertrifft die Erwartungen"),
+        ("she got three out of five on her review", "three out of five"),
+        ("I'm a 4 on a 5-point scale in the review", "4 on a 5-point scale"),
+        ("Perf_Review_2025_Rating_Exceeds.pdf - Adobe", "Exceeds"),
     ],
 )
 def test_ratings_on_any_scale(text: str, rating: str) -> None:

@@ -15,7 +15,8 @@ from importlib import resources
 
 import yaml
 
-from presidio_analyzer import EntityRecognizer
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
@@ -501,6 +502,16 @@ def _whole(words: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + words + r"(?![\w-])", re.IGNORECASE)
 
 
+class FileNameSpanRecognizer(SpanRecognizer):
+    """Reads underscores as spaces, so file names and window titles read like prose ("Review_Rating_Exceeds.pdf",
+    "offer_95k_base.docx"); the replacement keeps every offset."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return super().analyze(text.replace("_", " "), entities, nlp_artifacts)
+
+
 def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
     """Pay, bonus and equity amounts of a person: any amount beside a pay word in its clause, unless the clause
     is about a company-level figure ("the bonus pool is $2M", "a budget of 40k"). The span is the amount."""
@@ -510,7 +521,7 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
     pay_noun = _near(_whole(_words("pay_nouns")), company, 60, 30)
     earned = _near(re.compile(r"\b" + _EARN_VERB + r"\s+(?:\w+\s+)?$", _I), company, 25, 0)
     shares = r"(?<![\w.,])\d[\d,.]*\s?k?\s+(?:RSUs?|shares|options|units)\b"
-    return SpanRecognizer(
+    return FileNameSpanRecognizer(
         ENTITY,
         [
             SpanPattern.of("pay_amount", r"(?P<value>" + amount + r")", 0.8, any_pay, flags=_I),
@@ -526,7 +537,12 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
     )
 
 
-_SCALE = r"(?<![\w.,/])\d(?:[.,]\d{1,2})?\s?(?:/|out\s+of|of)\s?(?:3|4|5|6|7|10|100)\b(?![/.,]\d)"
+_SCALE = (
+    r"(?<![\w.,/])\d(?:[.,]\d{1,2})?\s?(?:/|out\s+of|of)\s?(?:3|4|5|6|7|10|100)\b(?![/.,]\d)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)(?:\s+(?:point|and\s+a)\s+(?:five|half))?"
+    r"\s+out\s+of\s+(?:three|four|five|seven|ten)\b"
+    r"|(?<![\w.,/])\d(?:[.,]\d)?\s+on\s+(?:a|the)\s+(?:\d|three|four|five|seven|ten)[- ]point\s+scale\b"
+)
 _RATING_CUE = r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+at)"
 
 
@@ -565,7 +581,7 @@ def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
             flags=_I,
         ),
     ]
-    return SpanRecognizer(ENTITY, patterns, name="RatingScaleRecognizer", supported_language=language)
+    return FileNameSpanRecognizer(ENTITY, patterns, name="RatingScaleRecognizer", supported_language=language)
 
 
 def outcome_recognizer(language: str = "en") -> SpanRecognizer:
