@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from leaks import plant_every_field
+from leaks import plant_disclosures, plant_every_field
 from support import DS, MALFORMED, Night, run_night, typed_then_deleted_stream
 
 from pipeline.generate import generate_night
@@ -35,6 +35,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
 @dataclass(frozen=True)
 class CanaryNight(Night):
     canaries: frozenset[str] = frozenset()
+    disclosures: dict[str, list[str]] | None = None  # label -> disclosing phrases planted in chat (issue 12)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,8 @@ def canary_night(night: Night, tmp_path_factory: pytest.TempPathFactory) -> Cana
     root = tmp_path_factory.mktemp("canary-night")
     shutil.copytree(night.raw, root / "raw")
     values = plant_every_field(root / "raw", DS)
-    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values))
+    disclosures = plant_disclosures(root / "raw", DS)
+    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values), disclosures=disclosures)
 
 
 @pytest.fixture(scope="session")

@@ -192,3 +192,37 @@ def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
     assert separate.labels["@HANDLE (unlabelled)"].leaked == 1
     assert separate.labels["URL (unlabelled)"].leaked == 0
     assert separate.outside_removed == 0
+
+
+# --- issue 12: performance, health and private-life disclosures on the independent workforce set --------------
+# workforce_dev is measure-only: its texts are never read, only these per-label figures. The floors are the
+# issue's targets; a label short of its target is an expected failure that names the measured figure.
+
+WORKFORCE_DEV_TARGETS = [
+    pytest.param("PERF", 0.95, marks=pytest.mark.xfail(strict=True, reason="measured PERF_MEASURED, target 0.95")),
+    pytest.param("HEALTH", 0.90, marks=pytest.mark.xfail(strict=True, reason="measured HEALTH_MEASURED, target 0.90")),
+    pytest.param("PRIVATE", 0.85, marks=pytest.mark.xfail(strict=True, reason="measured PRIVATE_MEASURED, target 0.85")),
+]
+
+
+@pytest.fixture(scope="module")
+def workforce_dev() -> EvalResult:
+    records = shared_slice("workforce_dev.jsonl", limit=None)
+    return run(records, SHARED / "workforce_dev_roster.jsonl")
+
+
+@pytest.mark.parametrize(("label", "target"), WORKFORCE_DEV_TARGETS)
+def test_workforce_dev_disclosure_recall(workforce_dev: EvalResult, label: str, target: float) -> None:
+    assert recall(workforce_dev, label) >= target
+
+
+@pytest.mark.xfail(strict=True, reason="measured OVER_MEASURED, target 0.03")
+def test_workforce_dev_over_redaction(workforce_dev: EvalResult) -> None:
+    assert workforce_dev.over_redaction <= 0.03
+
+
+def test_disclosures_do_not_raise_over_redaction_on_presidio_and_wnut() -> None:
+    """Over-redaction no higher than before issue 12 (main at 0799940: presidio_v2 0.01661, wnut17_dev
+    0.02591), on the whole sets."""
+    assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 0.01661
+    assert run(shared_slice("wnut17_dev.jsonl", limit=None)).over_redaction <= 0.02591

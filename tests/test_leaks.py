@@ -53,3 +53,16 @@ def test_no_canary_in_the_airflow_db_logs_or_published_tree(
     assert (home / "airflow.db").stat().st_size > 0
     assert canary_hits(home, set(canary_night.canaries)) == {}
     assert canary_hits(clean, set(canary_night.canaries)) == {}
+
+
+def test_no_disclosure_is_published_at_phrase_level(canary_night: CanaryNight, cli_debug_run: tuple[Path, str]) -> None:
+    """PERFORMANCE, HEALTH and PRIVATE phrases planted in chat: none of them survives in a published shard, searched
+    as phrases (their words in order), not as exact strings."""
+    from leaks import parquet_strings, phrase_survivors
+
+    clean, _ = cli_debug_run
+    texts = parquet_strings(clean / "text")
+    assert canary_night.disclosures and texts
+    for label, phrases in canary_night.disclosures.items():
+        assert phrase_survivors([p for p in phrases], phrases) == phrases, "control: the search finds them"
+        assert phrase_survivors(texts, phrases) == [], label

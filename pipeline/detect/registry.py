@@ -41,6 +41,7 @@ def _load_families() -> None:
         casual_ner,
         contact,
         credentials,
+        disclosures,
         gate_shapes,
         names,
         payment,
