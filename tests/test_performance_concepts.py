@@ -35,6 +35,9 @@ def spans(recognizer: EntityRecognizer, text: str) -> list[str]:
         ("SPEAKER_1: so um the offer was like one twenty k", "one twenty k"),
         ("salário de R$ 9.500 por mês", "R$ 9.500"),
         ("offer_letter_95k_base.docx", "95k"),
+        ("so um my base is going to one forty two next year", "one forty two"),
+        ("the new package is 32 LPA", "32 LPA"),
+        ("they bumped me to 165,000 USD", "165,000 USD"),
     ],
 )
 def test_pay_amounts_in_any_currency_and_format(text: str, amount: str) -> None:
@@ -78,6 +81,7 @@ def test_company_level_and_other_figures_stay(text: str) -> None:
         ("she got three out of five on her review", "three out of five"),
         ("I'm a 4 on a 5-point scale in the review", "4 on a 5-point scale"),
         ("Perf_Review_2025_Rating_Exceeds.pdf - Adobe", "Exceeds"),
+        ("she got a 4 in the mid year review", "4"),
     ],
 )
 def test_ratings_on_any_scale(text: str, rating: str) -> None:
@@ -96,10 +100,17 @@ def test_ratings_on_any_scale(text: str, rating: str) -> None:
         "the PR review got 3 out of 5 comments addressed",
         "we scored 3 out of 5 tickets",
         "step 2 of 5 in the wizard",
+        "review at 3 with the team",
+        "I'm at a 4 hour review meeting",
+        "Good review of the design doc",
     ],
 )
 def test_rating_look_alikes_stay(text: str) -> None:
     assert spans(performance.rating_scale_recognizer(), text) == []
+
+
+def test_a_move_between_labels_is_two_ratings() -> None:
+    assert spans(performance.rating_scale_recognizer(), "calibration moved her from Strong to Solid") == ["Solid", "Strong"]
 
 
 @pytest.mark.parametrize(
@@ -115,6 +126,10 @@ def test_rating_look_alikes_stay(text: str) -> None:
         ("Tom wurde gekündigt", "gekündigt"),
         ("i got managed out", "got managed out"),
         ("she was bumped to L6", "bumped to L6"),
+        ("she was moved from IC4 to IC5", "from IC4 to IC5"),
+        ("they fired Marco yesterday", "fired Marco"),
+        ("he's on the list for the next layoff", "list for the next layoff"),
+        ("She received a documented warning", "documented warning"),
     ],
 )
 def test_outcomes_tied_to_a_person(text: str, outcome: str) -> None:

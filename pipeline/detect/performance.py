@@ -431,6 +431,8 @@ _NUMBER_WORD = (
     r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
     r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a|and|half|point)"
 )
+_NUMBER_START = _NUMBER_WORD.replace("|and|half|point)", ")")  # "and twenty k" starts at "twenty"
+_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)"
 _SPOKEN_MULTIPLIER = r"(?:thousand|k|lakh|lakhs|lac|crore|crores|million|grand|mil|bucks)"
 
 
@@ -456,9 +458,13 @@ def spoken_amount_regex() -> str:
     """An amount in words: "seventeen lakh", "ninety five thousand dollars", "one twenty k"."""
     currency_word = _words("currency_words")
     return (
-        r"\b(?:" + _NUMBER_WORD + r"[\s-]+)*" + _NUMBER_WORD + r"\s+(?:" + _SPOKEN_MULTIPLIER + r"\b"
+        r"\b" + _NUMBER_START + r"(?:[\s-]+" + _NUMBER_WORD + r")*\s+(?:" + _SPOKEN_MULTIPLIER + r"\b"
         r"(?:\s+" + currency_word + r"\b)?|" + currency_word + r"\b)"
     )
+
+
+# Numbers in words with no multiplier ("my base is one forty two"): only right after a pay word.
+SPOKEN_PLAIN = r"\b" + _NUMBER_START + r"(?:[\s-]+" + _NUMBER_WORD + r")+\b"
 
 
 _NUMBER = r"(?<![\w.,])\d{1,3}(?:[,.'\u00a0\u202f ]\d{2,3})+(?:[.,]\d{1,2})?(?!\d)|(?<![\w.,])\d+(?:[.,]\d+)?"
@@ -492,6 +498,20 @@ def _near(
         return bool(cue.search(ahead) or cue.search(behind)) and not (block.search(ahead) or block.search(behind))
 
     return check
+
+
+_PAY_LEAD = re.compile(
+    r"\b(?:base|salary|comp|offer|package|bonus|pay|CTC|TC)\s+(?:is|was|will\s+be|of|at|(?:is\s+|was\s+)?going\s+to|went\s+to"
+    r"|came\s+in\s+at|(?:is\s+|was\s+)?(?:like|about|around))(?:\s+(?:like|about|around|just|only))?\s+$", _I
+)
+
+
+def _after_pay_word(match: re.Match[str], start: int, end: int) -> bool:
+    """A number in words right after a pay word and its verb ("base is one forty two"), and more than a digit's
+    worth ("one forty", not "one")."""
+    return bool(_PAY_LEAD.search(match.string[max(0, start - 40) : start])) and bool(
+        re.search(_TENS + "|" + r"\s", match.group("value"), _I)
+    )
 
 
 def _either(first: Check, second: Check) -> Check:
@@ -531,6 +551,7 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
             SpanPattern.of("pay_percent", r"(?P<value>" + PERCENT + r")", 0.8, pay_noun, flags=_I),
             SpanPattern.of("pay_spoken", r"(?P<value>" + spoken_amount_regex() + r")", 0.8, _either(pay_noun, earned),
                            flags=_I),
+            SpanPattern.of("pay_spoken_plain", r"(?P<value>" + SPOKEN_PLAIN + r")", 0.75, _after_pay_word, flags=_I),
         ],
         name="PayAmountRecognizer",
         supported_language=language,
@@ -544,6 +565,17 @@ _SCALE = (
     r"|(?<![\w.,/])\d(?:[.,]\d)?\s+on\s+(?:a|the)\s+(?:\d|three|four|five|seven|ten)[- ]point\s+scale\b"
 )
 _RATING_CUE = r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+at)"
+
+
+def _placed_label(near: Check) -> Check:
+    """A capitalised word counts as a rating only when it is one of the scale's labels."""
+    labels = {w.lower() for w in lexicon()["short_rating_labels"] + lexicon()["rating_labels"]}
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        value = match.group("value")
+        return (value[0].isdigit() or value.lower() in labels) and near(match, start, end)
+
+    return check
 
 
 def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
@@ -572,6 +604,14 @@ def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
             0.75,
             not_thing,
             flags=_I,
+        ),
+        # "calibration moved her from Strong to Solid", "gave him a Below", "got a 4 in the mid-year review".
+        SpanPattern.of(
+            "placed_label",
+            r"\b(?:from|to|as|a|an)\s+(?P<value>(?-i:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|[1-5](?:\.5)?)\b"
+            r"(?!\s*(?:%|/|-|\.\d|out\b|of\b|on\b|stars?\b|[a-z]+s\b|hours?\b|day\b|week\b|month\b|year\b|minute\b|x\b|k\b|pm\b|am\b))",
+            0.7,
+            _placed_label(near),
         ),
         SpanPattern.of(
             "quoted_short_label",
