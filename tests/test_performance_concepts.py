@@ -103,6 +103,8 @@ def test_ratings_on_any_scale(text: str, rating: str) -> None:
         "review at 3 with the team",
         "I'm at a 4 hour review meeting",
         "Good review of the design doc",
+        "rating scale: Exceeds, Meets, Below",
+        "Calibration guidelines: no more than 10% Exceeds per org",
     ],
 )
 def test_rating_look_alikes_stay(text: str) -> None:
