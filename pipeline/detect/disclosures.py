@@ -6,9 +6,10 @@ final round with" another employer do not, and no list of phrasings holds them a
 corpus composed for it (templates and fillers in many registers and a few languages, with look-alikes); its
 HEALTH, PRIVATE and PERFORMANCE entities are the disclosing phrases. It runs batched: the Detector hands it each
 batch's texts first (`prepare`). It reads only texts that hold a cue word of some class (lexicons/
-disclosure_cues.yaml) and are long enough to disclose anything (`MIN_WORDS`), and keeps only phrases with a cue of
-their own class in or right beside them: trained on composed text, the model alone also marks phrases in text
-unlike anything it saw (song lyrics, support tickets), and the cue words keep it to where a disclosure can be.
+disclosure_cues.yaml) and are long enough to disclose anything (`MIN_WORDS`), and keeps only phrases that hold a
+cue of their own class: trained on composed text, the model alone also marks phrases in text unlike anything it
+saw (song lyrics, support tickets), and the cue words keep it to where a disclosure can be. Measured choices in
+docs/detection.md.
 The policy's `nlp.disclosure_model` may name another model folder or installed pipeline.
 """
 
@@ -34,7 +35,7 @@ SCORE = 0.6
 BATCH_SIZE = 128
 MIN_WORDS = 3  # "ok", "lgtm", "thanks Ann" disclose nothing; most chat lines are that short
 SHORT_CUE = 4
-CUE_REACH = 12  # characters either side of a phrase where its cue may stand ("[broke] up", "my [knee surgery]")
+CUE_REACH = 0  # characters either side of a phrase where its cue may stand: 0, the phrase must hold it
 _WORD = re.compile(r"\w+")
 
 
@@ -61,7 +62,7 @@ def worth_reading(text: str) -> bool:
 
 
 def cued(text: str, start: int, end: int, label: str) -> bool:
-    """Whether a cue word of the phrase's own class stands in it or within CUE_REACH characters of it."""
+    """Whether the phrase (and CUE_REACH characters either side) holds a cue word of its own class."""
     cue = cues().get(label)
     window = text[max(0, start - CUE_REACH) : end + CUE_REACH].replace("_", " ")
     return bool(cue and cue.search(window))
