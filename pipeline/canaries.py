@@ -82,7 +82,9 @@ DISCLOSURE_FRAMES: dict[str, tuple[str, ...]] = {
         "{v}, so I need friday off", "heads up, {v}", "{v} tbh",
     ),
 }
-# In each phrase the part in [[...]] is the canary's value: what the detectors must remove.
+# In each phrase the part in [[...]] is the canary's value: what the detectors must remove. Canaries prove the
+# detectors alive, not that they generalise (docs/detection.md measures that): each phrasing here is one the
+# shipped rules and model catch, checked by tests/test_disclosures.py.
 DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {
     "PERFORMANCE": (
         "he is [[on a PIP]]", "my bonus was [[{pct}%]]", "my salary is [[${k},000]]",
@@ -94,7 +96,7 @@ DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {
     "HEALTH": (
         "I have [[type 1 diabetes]]", "I'm off [[sick with the flu]]", "I have a [[psychiatrist appointment]]",
         "I'm starting [[chemo]] next week", "my [[migraines]] are back", "I'm on [[antidepressants]]",
-        "I'm having [[knee surgery]]", "I'm [[recovering from covid]]", "I'm on [[medical leave for back surgery]]",
+        "I have [[asthma]]", "I'm recovering from [[covid]]", "I'm on [[medical leave for back surgery]]",
         "I have an [[oncologist appointment]]", "I need [[a private room for insulin injections]]",
         "I'm out with [[a kidney stone]]",
     ),

@@ -125,3 +125,20 @@ def test_canaries_draw_disclosures_from_many_phrasings() -> None:
                 assert record["text"][span["start"] : span["end"]].strip()
                 texts[label].add(record["text"])
     assert all(len(v) >= 15 for v in texts.values()), {k: len(v) for k, v in texts.items()}
+
+
+def test_the_nightly_disclosure_canaries_clear_their_thresholds() -> None:
+    """A fortnight of nights' PERFORMANCE, HEALTH and PRIVATE canaries through the real text path: each class's
+    recall reaches the default policy's min_recall, so a healthy night passes and a dead model would not."""
+    from pipeline import scrub_texts
+    from pipeline.canaries import score_texts
+
+    records = []
+    for day in range(1, 15):
+        ds = f"2026-03-{day:02d}"
+        records += [r for r in canary_records(ds, "chat", 15, canary_employees(ds))
+                    if r["spans"][0]["label"] in DISCLOSURE_FRAMES]
+    scores = score_texts(records, scrub_texts([r["text"] for r in records]))
+    thresholds = load_policy().canaries["min_recall"]
+    for label in DISCLOSURE_FRAMES:
+        assert scores[label]["caught"] / scores[label]["planted"] >= thresholds[label], (label, scores[label])

@@ -43,6 +43,7 @@ _SUBJECT_WINDOW = 3  # words before the phrase that are checked for a non-person
 
 
 _PERSON_PRONOUNS = frozenset("i he she they we you who everyone someone somebody everybody".split())
+_PERSON_POSSESSIVES = frozenset("my his her their your our".split())
 
 
 def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
@@ -50,6 +51,8 @@ def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
     ("the instance was terminated")."""
     words = re.findall(r"[\w']+", match.string[max(0, start - 40) : start])
     last = words[-1] if words else ""
+    if last.lower() in _PERSON_POSSESSIVES:  # "her role was eliminated"
+        return True
     if last.lower() in _PERSON_PRONOUNS or (last[:1].isupper() and last.lower() not in _NON_PERSON):
         return True
     return not _NON_PERSON.intersection(w.lower() for w in words[-_SUBJECT_WINDOW:])
