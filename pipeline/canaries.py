@@ -95,7 +95,7 @@ DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "HEALTH": (
         "I have [[type 1 diabetes]]", "I'm off [[sick with the flu]]", "I have a [[psychiatrist appointment]]",
-        "I'm starting [[chemo]] next week", "my [[migraines]] are back", "I'm on [[antidepressants]]",
+        "I'm starting [[chemo]] next week", "I get [[migraines]]", "I'm on [[antidepressants]]",
         "I have [[asthma]]", "I'm recovering from [[covid]]", "I'm on [[medical leave for back surgery]]",
         "I have an [[oncologist appointment]]", "I need [[a private room for insulin injections]]",
         "I'm out with [[a kidney stone]]",
