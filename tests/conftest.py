@@ -35,7 +35,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
 @dataclass(frozen=True)
 class CanaryNight(Night):
     canaries: frozenset[str] = frozenset()
-    disclosures: dict[str, list[str]] | None = None  # label -> disclosing phrases planted in chat (issue 12)
+    disclosures: dict[str, list[tuple[str, str]]] | None = None  # label -> (text, phrase) planted in chat (issue 12)
 
 
 @pytest.fixture(scope="session")

@@ -168,9 +168,9 @@ def canary_hits(root: Path, values: set[str]) -> dict[str, list[str]]:
 # --- disclosures (issue 12): phrases, not values, searched in published text at phrase level -------------------
 
 
-def plant_disclosures(raw: Path, ds: str) -> dict[str, list[str]]:
+def plant_disclosures(raw: Path, ds: str) -> dict[str, list[tuple[str, str]]]:
     """Chat rows that disclose: every canary phrasing of pipeline.canaries for PERFORMANCE, HEALTH and PRIVATE, each
-    in one of its frames. Returns the disclosing phrases per label (what must not be published)."""
+    in one of its frames. Returns per label the planted (text, disclosing phrase) pairs."""
     import json
     import random
 
@@ -183,7 +183,7 @@ def plant_disclosures(raw: Path, ds: str) -> dict[str, list[str]]:
             phrase = shape.format(pct=7 + i, k=120 + i, r=2)
             value = phrase.split("[[", 1)[1].split("]]", 1)[0]
             text = rng.choice(DISCLOSURE_FRAMES[label]).replace("{v}", phrase.replace("[[", "").replace("]]", ""))
-            phrases.setdefault(label, []).append(value)
+            phrases.setdefault(label, []).append((text, value))
             rows.append({"message_id": f"disclosure-{label}-{i}", "ts": CANARY_TS, "employee_id": "disclosure-emp",
                          "channel_id": "disclosure-channel", "channel_kind": "dm", "recipient_ids": [],
                          "thread_id": None, "text": text})
@@ -194,11 +194,12 @@ def plant_disclosures(raw: Path, ds: str) -> dict[str, list[str]]:
 
 def phrase_survivors(texts: list[str], phrases: list[str]) -> list[str]:
     """Disclosing phrases found in any text at phrase level: their words of three or more characters (or with a
-    digit) in order, whatever lies between them, within one text, case-insensitively."""
+    digit) in order, with only short words or punctuation between them, within one text, case-insensitively."""
     found = []
     for phrase in phrases:
         words = [w for w in re.findall(r"\w+", phrase) if len(w) >= 3 or any(c.isdigit() for c in w)]
-        pattern = re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+        pattern = re.compile(r"(?<!\w)" + r"(?:\W+\w{1,2})*\W+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
         if words and any(pattern.search(t) for t in texts):
             found.append(phrase)
     return found
+

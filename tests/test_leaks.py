@@ -56,13 +56,18 @@ def test_no_canary_in_the_airflow_db_logs_or_published_tree(
 
 
 def test_no_disclosure_is_published_at_phrase_level(canary_night: CanaryNight, cli_debug_run: tuple[Path, str]) -> None:
-    """PERFORMANCE, HEALTH and PRIVATE phrases planted in chat: none of them survives in a published shard, searched
-    as phrases (their words in order), not as exact strings."""
-    from leaks import parquet_strings, phrase_survivors
+    """PERFORMANCE, HEALTH and PRIVATE phrases planted in chat: each row is published, and its disclosing phrase is
+    not in it, searched as a phrase (its words in order), not as an exact string."""
+    from leaks import CANARY_TS, phrase_survivors
 
     clean, _ = cli_debug_run
-    texts = parquet_strings(clean / "text")
-    assert canary_night.disclosures and texts
-    for label, phrases in canary_night.disclosures.items():
-        assert phrase_survivors([p for p in phrases], phrases) == phrases, "control: the search finds them"
+    published = pd.read_parquet(clean / "text" / f"ds={DS}")
+    # The planted rows carry the canary timestamp, published cut to its minute.
+    minute = pd.Timestamp(CANARY_TS).floor("min")
+    texts = published.loc[published["ts"] == minute, "text"].tolist()
+    assert canary_night.disclosures
+    assert len(texts) >= sum(len(p) for p in canary_night.disclosures.values()), "the planted rows were published"
+    for label, planted in canary_night.disclosures.items():
+        phrases = [phrase for _, phrase in planted]
+        assert phrase_survivors([text for text, _ in planted], phrases) == phrases, "control: the search finds them"
         assert phrase_survivors(texts, phrases) == [], label
