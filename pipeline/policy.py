@@ -53,6 +53,9 @@ ENTITIES = (
     # issue 11: identifiers of other countries, and bank details beyond the IBAN (pipeline/detect/identifiers.py)
     "NATIONAL_ID",
     "BANK_ACCOUNT",
+    # special categories of personal data disclosed in conversation (pipeline/detect/disclosures.py)
+    "HEALTH",
+    "PRIVATE",
 )
 ACTIONS = ("replace", "pseudonym", "remove", "drop_row")
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})  # entities that may never be pseudonymised
@@ -68,8 +71,12 @@ RECOGNIZER_FAMILIES = (
     "gate_shapes",
     "casual_ner",
     "identifiers",  # issue 11
+    "disclosures",
 )
-CANARY_LABELS = ("CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET")
+CANARY_LABELS = (
+    "CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET",
+    "HEALTH", "PRIVATE",
+)
 PUBLISH_TARGETS = ("text", "events", "none")
 KEY_DETAILS = ("class", "char")
 TIMESTAMP_GRANULARITIES = ("minute", "hour", "day")
@@ -129,6 +136,7 @@ class Nlp(Section):
     pipes_disabled: Strings = ()
     pipes_on_demand: Strings = ()
     casual_model: str = "person_social"
+    disclosure_model: str = "disclosures"
     # Texts longer than this are scrubbed in windows that overlap by window_overlap_chars, so a value on an
     # edge is whole in one of them (spaCy refuses texts over 1,000,000 characters, and needs ~1 GB per 100,000).
     window_chars: Annotated[int, Field(ge=1_000, le=1_000_000)] = 100_000
@@ -172,7 +180,7 @@ class Reid(Section):
 
 
 class Canaries(Section):
-    per_partition: Annotated[int, Field(ge=0)] = 12
+    per_partition: Annotated[int, Field(ge=0)] = 15
     min_recall: dict[CanaryLabel, Share] = Field(default_factory=lambda: {"default": 1.0})
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from leaks import plant_every_field
+from leaks import plant_disclosures, plant_every_field
 from support import DS, MALFORMED, Night, run_night, typed_then_deleted_stream
 
 from pipeline.generate import generate_night
@@ -38,6 +38,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
 @dataclass(frozen=True)
 class CanaryNight(Night):
     canaries: frozenset[str] = frozenset()
+    disclosures: dict[str, list[tuple[str, str]]] | None = None  # label -> (text, phrase) planted in chat (issue 12)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +46,8 @@ def canary_night(night: Night, tmp_path_factory: pytest.TempPathFactory) -> Cana
     root = tmp_path_factory.mktemp("canary-night")
     shutil.copytree(night.raw, root / "raw")
     values = plant_every_field(root / "raw", DS)
-    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values))
+    disclosures = plant_disclosures(root / "raw", DS)
+    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values), disclosures=disclosures)
 
 
 @pytest.fixture(scope="session")

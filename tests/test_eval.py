@@ -262,3 +262,43 @@ def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
     assert separate.labels["@HANDLE (unlabelled)"].leaked == 1
     assert separate.labels["URL (unlabelled)"].leaked == 0
     assert separate.outside_removed == 0
+
+
+# --- issue 12: performance, health and private-life disclosures on the independent workforce set --------------
+# workforce_dev is measure-only: its texts are never read, only these per-label figures. The floors are the
+# issue's targets; a label short of its target is an expected failure that names the measured figure.
+
+WORKFORCE_DEV_TARGETS = [
+    pytest.param("PERF", 0.95, marks=pytest.mark.xfail(strict=True, reason="measured 0.505, target 0.95")),
+    pytest.param("HEALTH", 0.90, marks=pytest.mark.xfail(strict=True, reason="measured 0.375, target 0.90")),
+    pytest.param("PRIVATE", 0.85, marks=pytest.mark.xfail(strict=True, reason="measured 0.375, target 0.85")),
+]
+
+
+@pytest.fixture(scope="module")
+def workforce_dev() -> EvalResult:
+    records = shared_slice("workforce_dev.jsonl", limit=None)
+    return run(records, SHARED / "workforce_dev_roster.jsonl")
+
+
+@pytest.mark.parametrize(("label", "target"), WORKFORCE_DEV_TARGETS)
+def test_workforce_dev_disclosure_recall(workforce_dev: EvalResult, label: str, target: float) -> None:
+    assert recall(workforce_dev, label) >= target
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.0757 (0.068 before issue 12), target 0.03")
+def test_workforce_dev_over_redaction(workforce_dev: EvalResult) -> None:
+    assert workforce_dev.over_redaction <= 0.03
+
+
+# Over-redaction no higher than before issue 12 (main at 0799940), on the whole sets: presidio_v2 267 of 16,077
+# tokens, wnut17_dev 305 of 11,771 (one token either way between runs: pseudonyms are keyed per call).
+
+
+def test_presidio_over_redaction_is_no_higher_than_before_issue_12() -> None:
+    assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 268 / 16_077
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.0273 (the disclosure model on 7 tweets), target 0.0260")
+def test_wnut_over_redaction_is_no_higher_than_before_issue_12(wnut: EvalResult) -> None:
+    assert wnut.over_redaction <= 306 / 11_771

@@ -54,3 +54,21 @@ def test_no_canary_in_the_airflow_db_logs_or_published_tree(
     assert (home / "airflow.db").stat().st_size > 0
     assert canary_hits(home, set(canary_night.canaries)) == {}
     assert canary_hits(clean, set(canary_night.canaries)) == {}
+
+
+def test_no_disclosure_is_published_at_phrase_level(canary_night: CanaryNight, cli_debug_run: tuple[Path, str]) -> None:
+    """PERFORMANCE, HEALTH and PRIVATE phrases planted in chat: each row is published, and its disclosing phrase is
+    not in it, searched as a phrase (its words in order), not as an exact string."""
+    from leaks import CANARY_TS, phrase_survivors
+
+    clean, _ = cli_debug_run
+    published = pd.read_parquet(clean / "text" / f"ds={DS}")
+    # The planted rows carry the canary timestamp, published cut to its minute.
+    minute = pd.Timestamp(CANARY_TS).floor("min")
+    texts = published.loc[published["ts"] == minute, "text"].tolist()
+    assert canary_night.disclosures
+    assert len(texts) >= sum(len(p) for p in canary_night.disclosures.values()), "the planted rows were published"
+    for label, planted in canary_night.disclosures.items():
+        phrases = [phrase for _, phrase in planted]
+        assert phrase_survivors([text for text, _ in planted], phrases) == phrases, "control: the search finds them"
+        assert phrase_survivors(texts, phrases) == [], label

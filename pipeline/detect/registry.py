@@ -55,6 +55,7 @@ def _load_families() -> None:
         casual_ner,
         contact,
         credentials,
+        disclosures,
         gate_shapes,
         identifiers,
         names,
