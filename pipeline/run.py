@@ -453,9 +453,10 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
             table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
-            outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
+            outcome, pages = validate_with_docs(table, dataset, {"expected_rows": expected}, cfg.ds)
             outcomes[dataset] = outcome.to_dict()
-            write_text_file(private_dir(cfg.staging / "data_docs") / f"{dataset}.html", docs)
+            for name, page in pages.items():
+                write_text_file(private_dir(cfg.staging / "data_docs") / name, page)
             if dataset == TEXT_DATASET:
                 residual_hits = residual.scan(table["text"].to_pylist(), roster)
             folder = private_dir(cfg.staged(dataset))

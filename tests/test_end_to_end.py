@@ -22,6 +22,7 @@ from leaks import (
     roster_values,
     survivors,
 )
+from offline_html import broken_links, remote_resources
 from support import DS, MALFORMED, Night, run_night, scrubline
 
 from pipeline.contracts import SOURCES, TEXT_SCHEMA
@@ -183,11 +184,26 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
 def test_reports_data_docs_and_gates_are_written(clean: Path) -> None:
     folder = clean / "_reports" / f"ds={DS}"
     assert {"report.html", "report.json", "inputs.json"} <= {p.name for p in folder.iterdir()}
-    assert {"text.html", "events.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
+    assert {"text.html", "text.suite.html", "events.html", "events.suite.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
     report = json.loads((folder / "report.json").read_text())
     assert report["canaries"]["success"] and report["canaries"]["labels"]["TYPED_SECRET"]["planted"] > 0
     assert report["residual"] == {"hits": {}, "success": True}
     assert set(report["validation"]) == {"text", "events"}
+
+
+def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -> None:
+    pages = sorted((clean / "_nights").rglob("*.html"))  # the real folders, not the reader links into them
+    assert len(pages) >= 5, "the report, its copies and four Data Docs pages"
+    for page in pages:
+        assert remote_resources(page) == [], page.relative_to(clean)
+    report = clean / "_reports" / f"ds={DS}"
+    for page in [report / "report.html", *sorted((report / "data_docs").iterdir())]:
+        assert broken_links(page) == [], page.name
+    for dataset in ("text", "events"):
+        html = (report / "data_docs" / f"{dataset}.html").read_text()
+        assert f"ds={DS} scrubline " in html and "__none__" not in html
+        assert 'aria-label="succeeded">&#10004;</span>' in html and 'aria-label="failed"' not in html
+    assert 'href="data_docs/text.html"' in (report / "report.html").read_text()
 
 
 def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path: Path) -> None:
