@@ -129,6 +129,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--last", type=_positive_int, help="show the last N nights' key figures in the terminal")
     rep.set_defaults(handler=_report)
 
+    sign = sub.add_parser("signoff", help="record a reviewer's approval or rejection of a published night")
+    sign.add_argument("--clean", required=True, type=Path, help="clean root the night was published under")
+    sign.add_argument("--ds", required=True, type=_date, help="night to sign, YYYY-MM-DD")
+    sign.add_argument("--reviewer", required=True, help="who decides (an operator-supplied name, stored in the log)")
+    sign.add_argument("--reject", action="store_true", help="reject the night (needs --reason)")
+    sign.add_argument("--reason", help="why the night is rejected (one line)")
+    sign.add_argument("--note", help="a remark kept with the decision (one line)")
+    sign.add_argument("--policy", type=Path, help="policy YAML (file mode of the log); default: the shipped policy")
+    sign.set_defaults(handler=_signoff)
+
     dag = sub.add_parser("dag", help="print where the Airflow DAG file shipped in this package is, or copy it")
     dag.add_argument("--copy-to", type=Path, metavar="DAGS_FOLDER", help="copy the DAG file into this DAGs folder")
     dag.set_defaults(handler=_dag)
@@ -266,6 +276,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pipeline import signoff
     from pipeline.report import format_trend_table, load_history
     from pipeline.run import rebuild_report, report_folder
 
@@ -276,7 +287,28 @@ def _report(args: argparse.Namespace) -> int:
     reports = load_history(args.clean / "_reports", "9999-12-31", last=args.last)
     if not reports:
         raise UserError(f"no published night's report under {args.clean / '_reports'}")
-    print(format_trend_table(reports))
+    signed = {
+        r["ds"]: signoff.summary(signoff.status(args.clean, r["ds"], signoff.report_anchor(args.clean, r["ds"])))
+        for r in reports
+    }
+    print(format_trend_table(reports, signed))
+    return 0
+
+
+def _signoff(args: argparse.Namespace) -> int:
+    """Append the decision to the night's sign-off log, then re-render its report so the report shows it."""
+    from pipeline import signoff
+    from pipeline.policy import load_policy
+    from pipeline.run import rebuild_report
+
+    decision = signoff.REJECT if args.reject else signoff.APPROVE
+    mode = load_policy(args.policy).output["file_mode"]
+    anchor = signoff.report_anchor(args.clean, args.ds)
+    entry = signoff.record(args.clean, args.ds, args.reviewer, decision, args.reason, args.note, anchor, mode)
+    rebuild_report(args.clean, args.ds)
+    word = "approved" if decision == signoff.APPROVE else "rejected"
+    print(f"ds={args.ds} {word} by {entry['reviewer']}: version {entry['version']}, entry {entry['seq']} "
+          f"of {signoff.log_path(args.clean, args.ds)}")
     return 0
 
 

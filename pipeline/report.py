@@ -21,9 +21,11 @@ def build_report(
     trend_factor: float = 2.0,
     unknown_folders: dict[str, int] | None = None,
     key: dict[str, Any] | None = None,
+    signoff: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The night in counts: per source, per entity type, per dataset; never a value. `key` holds this run's
-    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged."""
+    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged.
+    `signoff` is the night's latest reviewer decision (pipeline.signoff.status), or None."""
     sources = {}
     for name, c in per_source.items():
         primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
@@ -72,6 +74,7 @@ def build_report(
             "unknown_values": sum(sum(s["unknown_values"].values()) for s in sources.values()),
         },
         "key": key_change(key, history or []),
+        "signoff": signoff,
     }
     report["metrics"] = night_metrics(report)
     report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
@@ -139,15 +142,17 @@ def render_html(report: dict[str, Any]) -> str:
     return env.get_template("report.html").render(report=report, entity_max=top)
 
 
-def format_trend_table(reports: list[dict[str, Any]]) -> str:
-    """A terminal table of the last nights' key figures, with the flags each night's report raised."""
+def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] | None = None) -> str:
+    """A terminal table of the last nights' key figures, with the latest sign-off per night (`signoffs`, by
+    ds, from pipeline.signoff.summary) and the flags each night's report raised."""
     names = ["rows_in", "text_rows", "quarantine_share", "PERSON_per_1k_text_rows", "CREDENTIAL_per_1k_text_rows"]
-    lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + "  flags"]
+    lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + f"  {'sign-off':<28}  flags"]
     for r in reports:
         m = r.get("metrics", {})
         flags = ", ".join(f"{t['metric']} {t['flag']}" for t in r.get("trends", []) if t["flag"])
         cells = "".join(f"{m.get(n, 0):>24}" for n in names)
-        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {flags}")
+        signed = (signoffs or {}).get(r["ds"], "unsigned")
+        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {signed:<28}  {flags}")
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, locks, residual
+from pipeline import canaries, locks, residual, signoff
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
@@ -596,7 +596,7 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         folder = reset_private_dir(cfg.night / REPORT_FOLDER)
         write_json(folder / "inputs.json", inputs)
         copy_tree(cfg.staging / "data_docs", folder / "data_docs")
-        report = _render_report(folder, Path(cfg.clean_root) / "_reports", cfg.ds)
+        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False)
         for dataset in manifests:
             write_report(report, cfg.staged(dataset), prefix="_report")
         if gates.get("success"):
@@ -607,12 +607,15 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
-def _render_report(folder: Path, history_root: Path, ds: str) -> dict[str, Any]:
+def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool) -> dict[str, Any]:
+    """Render report.{json,html} in `folder` from its counts, earlier nights' reports and the sign-off log
+    (`of_published`: the folder is the published night's own report, so its sign-off can be current)."""
     inputs = read_json(folder / "inputs.json")
-    history = load_history(history_root, ds)
+    history = load_history(Path(clean_root) / "_reports", ds)
     report = build_report(
         ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
         unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
+        signoff=signoff.status(clean_root, ds, signoff.report_anchor(clean_root, ds), of_published),
     )
     write_report(report, folder)
     return report
@@ -632,7 +635,7 @@ def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
     folder = report_folder(clean_root, ds)
     real = folder.resolve()
     modes = {p: p.stat().st_mode & 0o777 for p in real.parent.rglob("*") if p.is_file()}
-    report = _render_report(real, Path(clean_root) / "_reports", ds)
+    report = _render_report(real, clean_root, ds, of_published=folder == reports_dir(clean_root, ds))
     if folder == reports_dir(clean_root, ds):
         for dataset in DATASETS:
             if (real.parent / dataset / "_report.json").exists():

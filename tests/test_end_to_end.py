@@ -206,6 +206,36 @@ def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -
     assert 'href="data_docs/text.html"' in (report / "report.html").read_text()
 
 
+def test_signoff_is_shown_in_the_report_and_the_trend_and_a_tampered_log_is_caught(clean: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "clean"
+    shutil.copytree(clean, copy, symlinks=True)
+    signed = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer", "--note", "read the sample")
+    assert signed.returncode == 0, signed.stderr
+    assert f"ds={DS} approved by Dana Reviewer" in signed.stdout
+    log = copy / "_reports" / f"ds={DS}.signoff.jsonl"
+    assert not list((copy / "text").rglob("*.jsonl")), "the log stays out of the shard folders"
+    report = copy / "_reports" / f"ds={DS}"
+    recorded = json.loads((report / "report.json").read_text())["signoff"]
+    assert (recorded["decision"], recorded["current"], recorded["entries"]) == ("approve", True, 1)
+    assert "Approved</span>\nby Dana Reviewer" in (report / "report.html").read_text()
+    trend = scrubline("report", "--clean", str(copy), "--last", "3")
+    assert trend.returncode == 0 and "approved by Dana Reviewer" in trend.stdout, trend.stderr
+
+    rejected = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Lee Second", "--reject",
+                         "--reason", "sample shows a leaked street name")
+    assert rejected.returncode == 0, rejected.stderr
+    assert "REJECTED by Lee Second" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+
+    first, second = log.read_text().splitlines()
+    log.write_text(first.replace("Dana Reviewer", "Dana Reviewed") + "\n" + second + "\n")
+    refused = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "sign-off log" in refused.stderr and "entry 1 was rewritten" in refused.stderr
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+    log.write_text(first + "\n")  # the last entry removed: caught against the report's count
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+
+
 def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path: Path) -> None:
     reports = tmp_path / "clean" / "_reports"
     shutil.copytree(clean / "_reports" / f"ds={DS}", reports / f"ds={DS}")
