@@ -127,6 +127,7 @@ def record(
     path = log_path(clean_root, ds)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, file_mode)
     try:
+        os.fchmod(fd, file_mode)  # the published tree's mode, whatever the umask: readers see the decisions
         fcntl.flock(fd, fcntl.LOCK_EX)
         entries = read_log(path, anchor)
         entry = {

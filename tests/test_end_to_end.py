@@ -214,6 +214,7 @@ def test_signoff_is_shown_in_the_report_and_the_trend_and_a_tampered_log_is_caug
     assert f"ds={DS} approved by Dana Reviewer" in signed.stdout
     log = copy / "_reports" / f"ds={DS}.signoff.jsonl"
     assert not list((copy / "text").rglob("*.jsonl")), "the log stays out of the shard folders"
+    assert log.stat().st_mode & 0o777 == 0o640, "the published tree's mode, for readers of the report"
     report = copy / "_reports" / f"ds={DS}"
     recorded = json.loads((report / "report.json").read_text())["signoff"]
     assert (recorded["decision"], recorded["current"], recorded["entries"]) == ("approve", True, 1)

@@ -76,6 +76,15 @@ def test_entry_holds_the_decision_and_digests_only(clean: Path) -> None:
     assert entry["at"] == "2026-12-07T09:30:00Z"
 
 
+def test_the_log_gets_the_published_mode_whatever_the_umask(clean: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        signoff.record(clean, NIGHT_A, "Dana Reviewer", APPROVE, file_mode=0o644)
+    finally:
+        os.umask(old)
+    assert signoff.log_path(clean, NIGHT_A).stat().st_mode & 0o777 == 0o644
+
+
 def test_the_latest_decision_wins_and_the_chain_links(clean: Path) -> None:
     first = signoff.record(clean, NIGHT_A, "Dana Reviewer", REJECT, reason="table overflows", now=AT)
     second = signoff.record(clean, NIGHT_A, "Lee Second", APPROVE, now=AT)
