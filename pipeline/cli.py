@@ -171,7 +171,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--workers", type=_positive_int, default=None, metavar="N",
         help="worker processes that scrub partitions and batches (default: one per CPU; 1: all in this process)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal)")
+    shown.add_argument("--progress", action="store_true", help="progress bars on stderr even when it is not a terminal (a log file)")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -203,17 +205,18 @@ def _night_config(args: argparse.Namespace, ds: str, rekey: bool = False):  # ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The night, then its one-screen summary (counts only) from the report it published."""
+    from pipeline.files import read_json
+    from pipeline.progress import night_summary
     from pipeline.run import run_night
 
     result = run_night(_night_config(args, args.ds), progress=_progress(args), workers=args.workers)
-    for dataset, folder in result["published"].items():
-        print(f"published {dataset}: {result['datasets'][dataset]['rows']} rows in {folder}")
-    print(f"report: {result['report']['html']}")
+    print(night_summary(read_json(Path(result["report"]["json"])), result["published"], result["version"], result["report"]["html"]))
     return 0
 
 
 def _progress(args: argparse.Namespace) -> bool:
-    return sys.stderr.isatty() and not args.no_progress
+    return getattr(args, "progress", False) or (sys.stderr.isatty() and not args.no_progress)
 
 
 def _rekey(args: argparse.Namespace) -> int:
@@ -342,6 +345,7 @@ def _demo(args: argparse.Namespace) -> int:
         argparse.Namespace(
             ds=DEMO_DS, raw=raw, clean=clean, roster=None, policy=None, quarantine=None, key_file=key_file,
             staging=None, follow_symlinks=False, workers=args.workers, no_progress=args.no_progress,
+            progress=args.progress,
         )
     )
 

@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
 import threading
 import zlib
 from collections import Counter, deque
@@ -53,6 +52,7 @@ from pipeline.files import (
     write_text_file,
 )
 from pipeline.policy import Policy, load_policy
+from pipeline.progress import stage
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
     REPORT_FOLDER,
@@ -436,9 +436,10 @@ def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
 DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
 
 
-def validate_night(cfg: NightConfig) -> dict[str, Any]:
+def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = None) -> dict[str, Any]:
     """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan.
-    A failing night gets its report under `_attempts/` and its staged data is removed."""
+    A failing night gets its report under `_attempts/` and its staged data is removed. `on_dataset` is called
+    after each dataset is validated and staged (the progress bar)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
         per_source = _staged_counts(cfg)
@@ -475,6 +476,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
             write_json(folder / "_manifest.json", manifest)
             summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+            if on_dataset is not None:
+                on_dataset()
         gates = {
             "datasets": outcomes,
             "canaries": canary_outcome(policy, per_source),
@@ -664,23 +667,34 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
     """The whole night, in the same order the DAG runs it, holding the night's lock throughout. Partitions,
     and the batches of text partitions, are scrubbed across `workers` spawned processes (default: one per CPU;
-    1 runs everything in this process); the output does not depend on it. `progress` shows a bar of rows
-    scrubbed (counts only). On any failure the night's staging is removed and nothing is published.
-    Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
+    1 runs everything in this process); the output does not depend on it. `progress` shows a bar per stage
+    on stderr (pipeline.progress; counts only). On any failure the night's staging is removed and nothing is
+    published. Workers are spawned, so a script calling this with workers > 1 needs the
+    `if __name__ == "__main__":` guard."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         try:
             sources = plan(cfg)
             workers = max(1, workers or os.cpu_count() or 1)
             with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
                 counts = _scrub_partitions(cfg, sources, runtime)
-            validated = validate_night(cfg)
-            report = report_night(cfg)
-            published = publish_night(cfg)
+            with stage("validate", len(DATASETS), "datasets", progress) as bar:
+                validated = validate_night(cfg, on_dataset=bar.update if bar is not None else None)
+            with stage("report", 1, "step", progress) as bar:
+                report = report_night(cfg)
+                _step(bar)
+            with stage("publish", 1, "step", progress) as bar:
+                published = publish_night(cfg)
+                _step(bar)
         except BaseException:
             remove_tree(cfg.staging)
             _remove_if_empty(nights_dir(cfg.clean_root, cfg.ds))
             raise
     return {"sources": counts, "datasets": validated, "report": report, **published}
+
+
+def _step(bar: Any) -> None:
+    if bar is not None:
+        bar.update(1)
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -709,18 +723,19 @@ class _Runtime:
     partitions: int
     pool: ProcessPoolExecutor | None = None
     bar: Any = None
-    done: int = 0
+    rows: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def advance(self, rows: int = 0, partition_done: bool = False) -> None:
-        """Count rows scrubbed (and finished partitions) on the bar; numbers are all it ever shows."""
+        """Count finished partitions on the bar (its total) and rows read and scrubbed beside it; numbers
+        are all it ever shows."""
         if self.bar is None:
             return
         with self.lock:
+            self.rows += rows
+            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=not partition_done)
             if partition_done:
-                self.done += 1
-                self.bar.set_postfix_str(f"{self.done}/{self.partitions} partitions", refresh=False)
-            self.bar.update(rows)
+                self.bar.update(1)
 
 
 _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the process that runs it
@@ -728,14 +743,20 @@ _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the proc
 
 @contextmanager
 def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: int) -> Iterator[_Runtime]:
-    global _RUNTIME
     runtime = _Runtime(workers=workers, partitions=partitions)
+    with stage("read + scrub", partitions, "partitions", progress) as bar:
+        runtime.bar = bar
+        with _pool(cfg, runtime):
+            yield runtime
+
+
+@contextmanager
+def _pool(cfg: NightConfig, runtime: _Runtime) -> Iterator[None]:
+    """The worker pool (if more than one worker), with one thread per numeric library in each worker."""
+    global _RUNTIME
+    workers = runtime.workers
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     try:
-        if progress:
-            from tqdm import tqdm
-
-            runtime.bar = tqdm(desc="scrubbing", unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
         if workers > 1:
             os.environ.update({name: "1" for name in THREAD_VARIABLES})  # workers start lazily and inherit these
             runtime.pool = ProcessPoolExecutor(
@@ -745,7 +766,7 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                 initargs=(cfg, log.getEffectiveLevel()),
             )
         _RUNTIME = runtime
-        yield runtime
+        yield
     finally:
         _RUNTIME = None
         if runtime.pool is not None:
@@ -755,8 +776,6 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-        if runtime.bar is not None:
-            runtime.bar.close()
 
 
 def _streamed(policy: Policy, source: str) -> bool:
