@@ -136,10 +136,11 @@ def load_history(reports_root: Path, ds: str, last: int = 7) -> list[dict[str, A
     return [read_json(p) for p in earlier[-last:]]
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: dict[str, Any], docs_links: bool = True) -> str:
+    """The report page; `docs_links` links GE's pages in `data_docs/` (only the report folder has them beside it)."""
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html"]))
     top = max(report["entities"].values(), default=0)
-    return env.get_template("report.html").render(report=report, entity_max=top)
+    return env.get_template("report.html").render(report=report, entity_max=top, docs_links=docs_links)
 
 
 def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] | None = None) -> str:
@@ -159,5 +160,5 @@ def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] |
 def write_report(report: dict[str, Any], folder: Path, prefix: str = "report") -> dict[str, Path]:
     return {
         "json": write_json(folder / f"{prefix}.json", report),
-        "html": write_text_file(folder / f"{prefix}.html", render_html(report)),
+        "html": write_text_file(folder / f"{prefix}.html", render_html(report, docs_links=prefix == "report")),
     }

@@ -197,7 +197,8 @@ def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -
     for page in pages:
         assert remote_resources(page) == [], page.relative_to(clean)
     report = clean / "_reports" / f"ds={DS}"
-    for page in [report / "report.html", *sorted((report / "data_docs").iterdir())]:
+    copies = sorted((clean / "text" / f"ds={DS}").glob("*.html")) + sorted((clean / "events" / f"ds={DS}").glob("*.html"))
+    for page in [report / "report.html", *sorted((report / "data_docs").iterdir()), *copies]:
         assert broken_links(page) == [], page.name
     for dataset in ("text", "events"):
         html = (report / "data_docs" / f"{dataset}.html").read_text()
