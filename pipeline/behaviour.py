@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from pipeline.contracts import EVENTS_SCHEMA, SOURCES, UNKNOWN
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.read import value_codes
+from pipeline.timing import publish_times
 
 OTHER = "other"
 
@@ -33,9 +34,9 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
 
 
 def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
-                 validation_fraction: float) -> pa.Table:
+                 fractions: tuple[float, float], night: str = "") -> pa.Table:
     """One output row per input row, sessions in order of their (employee, device, session) ids, events
-    in (time, input) order within a session."""
+    in (time, input) order within a session. `night` (the ds) keys the timing draws (pipeline.timing)."""
     n = events.num_rows
     if n == 0:
         return EVENTS_SCHEMA.empty_table()
@@ -46,9 +47,8 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
     ts = ts[order]
     of = np.repeat(np.arange(len(first)), np.diff(np.r_[first, n]))  # session of each output row
     ms = (ts - ts[first][of]) // 1000
-    if jitter > 0:
+    if jitter > 0 and settings["timing"] == "step":
         ms += np.array([keys.jitter(e, jitter) for e in events["event_id"].take(pa.array(order)).to_pylist()], np.int64)
-    t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
     (employee, employees), (device, devices), (sess, sessions) = ids
     heads = order[first]
     users: dict[str, str] = {}
@@ -58,7 +58,11 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             users[employees[e]] = keys.pid("user", employees[e])
         user_pids.append(users[employees[e]])
         session_pids.append(keys.pid("session", f"{employees[e]}/{devices[d]}/{sessions[s]}"))
-    splits = ["validation" if keys.bucket(u) < validation_fraction else "train" for u in user_pids]
+    if settings["timing"] != "step":
+        seeds = np.array([keys.seed("timing", f"{night}/{s}") for s in session_pids], np.uint64)
+        ms = publish_times(ms, first, of, _gap_classes(source, events, order, first), seeds, settings)
+    t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
+    splits = [keys.split(u, fractions) for u in user_pids]
     app, apps = value_codes(events["app"])
     categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
     app = np.where(app < 0, len(apps), app)
@@ -86,6 +90,31 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             button=_closed(source, "button", _column(events, "button", order)),
         )
     return pa.table([columns[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)
+
+
+_GAP_KEY_CLASSES = {"letter": 0, "digit": 1, "space": 2, "punct": 3}  # named keys 4, hidden or unknown 5
+
+
+def _gap_classes(source: str, events: pa.Table, order: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The kind of gap that ends at each row (output order): the previous event's action, this one's, and for
+    keys this one's key class (named keys together), as a small integer code."""
+    codes, actions = value_codes(events["action"])
+    vocabulary = sorted(SOURCES[source].vocabulary["action"])
+    action = _lookup_codes([vocabulary.index(a) if a in vocabulary else len(vocabulary) for a in actions],
+                           codes, len(vocabulary))[order]
+    kinds = len(vocabulary) + 1
+    previous = np.r_[kinds, action[:-1]]
+    previous[first] = kinds  # a session's first event: no gap before it (its code is never drawn from)
+    gap = previous * kinds + action
+    if source != "keystrokes":
+        return gap
+    codes, classes = value_codes(events["key_class"])
+    per_class = [_GAP_KEY_CLASSES.get(c, 4 if c.startswith("named:") else 5) for c in classes]
+    return gap * 6 + _lookup_codes(per_class, codes, 5)[order]
+
+
+def _lookup_codes(per_value: list[int], codes: np.ndarray, null: int) -> np.ndarray:
+    return np.asarray([*per_value, null], np.int64)[codes]
 
 
 def _session_order(ids: list[tuple[np.ndarray, list[Any]]], ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(handler=_eval)
 
+    reid = sub.add_parser("reid", help="how well typing rhythm re-identifies users in published events (aggregates only)")
+    reid.add_argument("events", type=Path, help="published events: a Parquet file or a folder of them (e.g. <clean>/events)")
+    reid.add_argument("--policy", type=Path, help="policy YAML whose reid section sets the minimums and threshold")
+    reid.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    reid.set_defaults(handler=_reid)
+
     rep = sub.add_parser("report", help="rebuild a night's privacy report, or show the trend of recent nights")
     rep.add_argument("--clean", required=True, type=Path, help="clean root the nights were published under")
     which = rep.add_mutually_exclusive_group(required=True)
@@ -136,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--reject", action="store_true", help="reject the night (needs --reason)")
     sign.add_argument("--reason", help="why the night is rejected (one line)")
     sign.add_argument("--note", help="a remark kept with the decision (one line)")
-    sign.add_argument("--policy", type=Path, help="policy YAML (file mode of the log); default: the shipped policy")
+    sign.add_argument("--policy", type=Path, help="policy YAML (modes of the log); default: the shipped policy")
     sign.set_defaults(handler=_signoff)
 
     dag = sub.add_parser("dag", help="print where the Airflow DAG file shipped in this package is, or copy it")
@@ -278,6 +284,27 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reid(args: argparse.Namespace) -> int:
+    """Exit 0 when the events pass the policy's re-identification gate (or it cannot be measured), else 3."""
+    import json
+
+    import pyarrow.dataset as pads
+
+    from pipeline.policy import load_policy
+    from pipeline.reid import Protocol, format_risk, gate, identification_risk
+
+    if not args.events.exists():
+        raise UserError(f"no events at {args.events}")
+    policy = load_policy(args.policy)
+    columns = ["user_pid", "session_pid", "source", "seq", "t_ms", "action", "key_class"]
+    table = pads.dataset(args.events, format="parquet", partitioning="hive").to_table(columns=columns)
+    risk = identification_risk(table, Protocol.of(policy.reid))
+    settings = policy.reid
+    problems = gate(risk, settings.max_top1_over_chance, settings.significance)
+    print(json.dumps(risk, indent=2) if args.json else format_risk(risk, settings.max_top1_over_chance, settings.significance))
+    return 3 if problems else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from pipeline import signoff
     from pipeline.report import format_trend_table, load_history
@@ -305,9 +332,10 @@ def _signoff(args: argparse.Namespace) -> int:
     from pipeline.run import rebuild_report
 
     decision = signoff.REJECT if args.reject else signoff.APPROVE
-    mode = load_policy(args.policy).output["file_mode"]
+    output = load_policy(args.policy).output
     anchor = signoff.report_anchor(args.clean, args.ds)
-    entry = signoff.record(args.clean, args.ds, args.reviewer, decision, args.reason, args.note, anchor, mode)
+    entry = signoff.record(args.clean, args.ds, args.reviewer, decision, args.reason, args.note, anchor,
+                           output["file_mode"], output["dir_mode"])
     rebuild_report(args.clean, args.ds)
     word = "approved" if decision == signoff.APPROVE else "rejected"
     print(f"ds={args.ds} {word} by {entry['reviewer']}: version {entry['version']}, entry {entry['seq']} "

@@ -928,7 +928,8 @@ class _Night:
         typists = [e for e in self.roster if any(m.spans for m in by_sender[e.employee_id])]
         keys: list[tuple[datetime, dict[str, Any]]] = []
         mouse: list[tuple[datetime, dict[str, Any]]] = []
-        for e in rng.sample(typists, min(5, len(typists))):
+        for e in rng.sample(typists, min(TYPISTS, len(typists))):
+            rhythm = Rhythm.of(e.employee_id)
             device_id = "LT-" + self.hexid(6).upper()
             session_id = "sess_" + self.hexid(16)
             style = rng.choice(("epoch", "epoch", "milliseconds"))
@@ -936,11 +937,11 @@ class _Night:
             paste_mod = rng.choice(("Control", "Meta"))
             mine = by_sender[e.employee_id]
             typed = rng.sample([m for m in mine if m.spans], min(2, len([m for m in mine if m.spans])))
-            typed += rng.sample([m for m in mine if not m.spans], min(1, len([m for m in mine if not m.spans])))
+            typed += rng.sample([m for m in mine if not m.spans], min(2, len([m for m in mine if not m.spans])))
             typed.sort(key=lambda m: m.at)
 
             def emit(events: list[tuple[timedelta, str, str, list[str], str | None]], origin: datetime,
-                     app: str, title: str, field_id: str, kind: str) -> None:
+                     app: str, title: str, field_id: str, kind: str, session_id: str) -> None:
                 for offset, key, action, mods, text in events:
                     t = origin + offset
                     keys.append((t, _row(
@@ -952,12 +953,14 @@ class _Night:
             sign_in = max(typed[0].at - timedelta(minutes=rng.randint(3, 15)), self.window(e)[0])
             password = self.credential(None)
             title = "Sign In - Okta - Google Chrome"
-            user_events, t_user = self.keystrokes(e.email or "", [], paste_mod, end_key="Tab")
-            emit(user_events, sign_in, "Chrome", title, "okta-signin-username", "email")
-            pass_events, t_pass = self.keystrokes(password, [], paste_mod, end_key="Enter")
+            pace = rhythm.session_pace(rng)
+            user_events, t_user = self.keystrokes(e.email or "", [], paste_mod, "Tab", rhythm, pace)
+            emit(user_events, sign_in, "Chrome", title, "okta-signin-username", "email", session_id)
+            pass_events, t_pass = self.keystrokes(password, [], paste_mod, "Enter", rhythm, pace)
             pass_start = sign_in + t_user + timedelta(milliseconds=rng.randint(200, 900))
-            emit(pass_events, pass_start, "Chrome", title, "okta-signin-password", "password")
+            emit(pass_events, pass_start, "Chrome", title, "okta-signin-password", "password", session_id)
             busy_until = pass_start + t_pass
+            mouse_session = session_id
             for value, label, field_id in ((e.email or "", "EMAIL", "okta-signin-username"),
                                            (password, "CREDENTIAL", "okta-signin-password")):
                 planted.append(_truth("keystrokes", f"{session_id}:{field_id}", "key", value,
@@ -965,14 +968,16 @@ class _Night:
             for k, m in enumerate(typed, 1):
                 text = m.row["text"]
                 pastes = [(s["start"], s["end"]) for s in m.spans if s["label"] in ("API_KEY", "CARD")]
-                events, duration = self.keystrokes(text, pastes, paste_mod, end_key="Enter")
+                if k > 1:  # every later message is typed in a session of its own (the typist came back)
+                    session_id, pace = "sess_" + self.hexid(16), rhythm.session_pace(rng)
+                events, duration = self.keystrokes(text, pastes, paste_mod, "Enter", rhythm, pace)
                 title = {"public": f"#{m.channel.name} - Halden - Slack", "group": "Group DM - Halden - Slack",
                          "dm": "Direct message - Halden - Slack"}[m.channel.kind]
                 field_id = f"message-composer-{k}"
                 origin = m.at - duration - timedelta(milliseconds=rng.randint(50, 300))
                 if origin < busy_until:  # one keyboard: never type two messages at once
                     continue
-                emit(events, origin, "Slack", title, field_id, "text")
+                emit(events, origin, "Slack", title, field_id, "text", session_id)
                 busy_until = m.at
                 if m.spans:
                     planted.append(_truth("keystrokes", f"{session_id}:{field_id}", "key", text, m.spans))
@@ -987,17 +992,18 @@ class _Night:
                 app = rng.choice(("Slack", "Slack", "Chrome"))
                 mouse.append((t, _row(
                     SOURCES["mouse"], event_id=self.uid(), ts=self.stamp(t, e, style), employee_id=e.employee_id,
-                    device_id=device_id, session_id=session_id, app=app,
+                    device_id=device_id, session_id=mouse_session, app=app,
                     window_title="Halden - Slack" if app == "Slack" else "Jira - Google Chrome", action=action,
                     x=round(x, 1), y=round(y, 1),
                     button=rng.choice(("left", "left", "left", "right")) if action == "click" else None,
                     screen_w=screen_w, screen_h=screen_h)))
         return [r for _, r in sorted(keys, key=lambda p: p[0])], [r for _, r in sorted(mouse, key=lambda p: p[0])]
 
-    def keystrokes(self, text: str, pastes: list[tuple[int, int]], paste_mod: str,
-                   end_key: str) -> tuple[list[tuple[timedelta, str, str, list[str], str | None]], timedelta]:
-        """Down/up events (offsets from the first) that leave `text` in the field, then `end_key`.
-        A 'Paste' key carries the pasted text on both its down and up event; only 'down' inserts it."""
+    def keystrokes(self, text: str, pastes: list[tuple[int, int]], paste_mod: str, end_key: str,
+                   rhythm: Rhythm, pace: float) -> tuple[list[tuple[timedelta, str, str, list[str], str | None]], timedelta]:
+        """Down/up events (offsets from the first) that leave `text` in the field, then `end_key`, timed by
+        the typist's `rhythm` at this session's `pace`. A 'Paste' key carries the pasted text on both its
+        down and up event; only 'down' inserts it."""
         rng = self.rng
         typable = [i for i, ch in enumerate(text) if ch.isascii() and ch.isalpha()
                    and not any(a <= i < b for a, b in pastes)]
@@ -1017,18 +1023,76 @@ class _Night:
         presses.append((end_key, [], None))
         events: list[tuple[timedelta, str, str, list[str], str | None]] = []
         t = timedelta(0)
+
+        def ms(value: float) -> timedelta:
+            return timedelta(milliseconds=round(value))
+
         for key, mods, pasted in presses:
             for mod in mods:
                 events.append((t, mod, "down", [mod], None))
-                t += timedelta(milliseconds=rng.randint(15, 40))
-            hold = timedelta(milliseconds=rng.randint(50, 130))
+                t += ms(rhythm.flight("named", rng, pace) * 0.3)
+            hold = ms(rhythm.hold(_key_class(key), rng))
             events += [(t, key, "down", mods, pasted), (t + hold, key, "up", mods, pasted)]
             t += hold
             for mod in mods:
-                t += timedelta(milliseconds=rng.randint(10, 30))
+                t += ms(rhythm.hold("named", rng) * 0.25)
                 events.append((t, mod, "up", [], None))
-            t += timedelta(milliseconds=rng.randint(60, 260) if rng.random() < 0.95 else rng.randint(800, 3000))
+            t += ms(rhythm.flight(_key_class(key), rng, pace))
         return events, t
+
+
+TYPISTS = 12  # employees per night who type on a logged device (each in up to 4 sessions)
+_KEY_CLASSES = ("letter", "digit", "space", "punct", "named")
+# Population means (ms) of how long a key of each class is held, and of the gap before the next key.
+_HOLD_MS = {"letter": 95.0, "digit": 100.0, "space": 88.0, "punct": 105.0, "named": 110.0}
+_FLIGHT_MS = {"letter": 135.0, "digit": 185.0, "space": 125.0, "punct": 210.0, "named": 240.0}
+
+
+def _key_class(key: str) -> str:
+    if len(key) != 1:
+        return "named"
+    return "letter" if key.isalpha() else "digit" if key.isdigit() else "space" if key.isspace() else "punct"
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """A typist's persistent keystroke rhythm: per key class, personal means and spreads of hold and flight
+    times, and how often they pause. Drawn from the employee id alone, so an employee types alike in every
+    session and every night (what makes typing a biometric, and what the re-identification gate measures)."""
+
+    hold_ms: dict[str, float]
+    hold_cv: float
+    flight_ms: dict[str, float]
+    flight_cv: float
+    pause_rate: float
+
+    @classmethod
+    def of(cls, employee_id: str) -> Rhythm:
+        rng = random.Random(f"rhythm:{employee_id}")
+        hold_scale, speed = rng.lognormvariate(0, 0.18), rng.lognormvariate(0, 0.22)
+        return cls(
+            hold_ms={c: m * hold_scale * rng.lognormvariate(0, 0.15) for c, m in _HOLD_MS.items()},
+            hold_cv=rng.uniform(0.12, 0.3),
+            flight_ms={c: m * speed * rng.lognormvariate(0, 0.15) for c, m in _FLIGHT_MS.items()},
+            flight_cv=rng.uniform(0.2, 0.45),
+            pause_rate=rng.uniform(0.02, 0.07),
+        )
+
+    @staticmethod
+    def session_pace(rng: random.Random) -> float:
+        """How much faster or slower than usual the typist is in one session (a small drift)."""
+        return rng.lognormvariate(0, 0.06)
+
+    def hold(self, key_class: str, rng: random.Random) -> float:
+        mean = self.hold_ms[key_class]
+        return max(25.0, rng.gauss(mean, mean * self.hold_cv))
+
+    def flight(self, key_class: str, rng: random.Random, pace: float) -> float:
+        """Time from releasing a key to pressing the next; now and then a pause to think."""
+        if rng.random() < self.pause_rate:
+            return rng.uniform(800, 3000)
+        mean = self.flight_ms[key_class] * pace
+        return max(15.0, rng.gauss(mean, mean * self.flight_cv))
 
 
 def _press(ch: str) -> tuple[str, list[str], str | None]:

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from pipeline.contracts import SOURCES
 from pipeline.errors import UserError
+from pipeline.timing import TIMING_FORMS
 
 # --- vocabulary: everything a policy may name, one line each -------------------------------------------------
 
@@ -145,9 +146,25 @@ class Events(Section):
     key_detail: Literal[KEY_DETAILS] = "class"
     time_step_ms: Positive = 10
     jitter_ms: Annotated[int, Field(ge=0)] = 0
+    # What a gap shorter than pause_ms becomes (pipeline/timing.py); longer gaps are rounded to pause_step_ms.
+    timing: Literal[TIMING_FORMS] = "population"
+    pause_ms: Positive = 1_000
+    pause_step_ms: Positive = 1_000
     coordinate_grid: Positive = 100
     idle_gap_ms: Positive = 30_000
     app_categories: dict[Category, Strings] = Field(default_factory=dict)
+
+
+class Reid(Section):
+    """The re-identification gate (pipeline/reid.py): the night fails when an attack picks the right typist
+    for more than max_top1_over_chance times chance, measured once enough typists and sessions are there."""
+
+    max_top1_over_chance: Annotated[float, Field(ge=1.0)] = 2.0
+    # ...and only when so many hits are this unlikely by guessing (a small night at chance may be lucky).
+    significance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01
+    min_users: Annotated[int, Field(ge=2)] = 5
+    min_sessions_per_user: Annotated[int, Field(ge=2)] = 2
+    min_keys_per_session: Positive = 20
 
 
 class Canaries(Section):
@@ -162,7 +179,11 @@ class Report(Section):
 class Output(Section):
     shard_target_rows: Positive = 250_000
     row_group_rows: Positive = 50_000
+    # Shares of users (not rows) drawn into each split by a keyed hash of user_pid; the rest is train.
     validation_fraction: Share = 0.1
+    test_fraction: Share = 0.1
+    # A split with fewer distinct users than this in a night gets a note in the report.
+    min_split_users: Positive = 5
     timestamp_granularity: Literal[TIMESTAMP_GRANULARITIES] = "minute"
     # Modes of the published tree (files and folders under the clean root); everything else is 0600/0700.
     file_mode: Mode = 0o640
@@ -172,6 +193,12 @@ class Output(Section):
     def _owner_can_use(self) -> Output:
         if self.file_mode & 0o600 != 0o600 or self.dir_mode & 0o700 != 0o700:
             raise ValueError("file_mode must let the owner read and write, dir_mode read, write and enter")
+        return self
+
+    @model_validator(mode="after")
+    def _train_is_left(self) -> Output:
+        if self.validation_fraction + self.test_fraction >= 1.0:
+            raise ValueError("validation_fraction + test_fraction must be below 1, leaving users for train")
         return self
 
 
@@ -195,6 +222,7 @@ class PolicyModel(Section):
     entities: dict[Entity, Literal[ACTIONS]]
     sources: dict[Source, SourceSpec]
     events: Events = Events()
+    reid: Reid = Reid()
     canaries: Canaries = Canaries()
     report: Report = Report()
     output: Output = Output()
@@ -315,8 +343,17 @@ class Policy:
         return settings
 
     @property
+    def reid(self) -> Reid:
+        return self.settings.reid
+
+    @property
     def output(self) -> dict[str, Any]:
         return self.settings.output.model_dump()
+
+    @property
+    def split_fractions(self) -> tuple[float, float]:
+        """(validation, test) shares of users (`output.validation_fraction`, `output.test_fraction`)."""
+        return self.settings.output.validation_fraction, self.settings.output.test_fraction
 
     @property
     def batch_rows(self) -> int:

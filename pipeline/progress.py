@@ -58,7 +58,11 @@ def night_summary(report: dict[str, Any], published: dict[str, str], version: st
     lines.append("gates: " + "; ".join(_gates(report)))
     for dataset, folder in published.items():
         rows = report["datasets"].get(dataset, {}).get("rows", 0)
-        lines.append(f"published {dataset}: {rows} rows in {folder}")
+        splits = ", ".join(f"{s} {_n(n)}" for s, n in sorted(report["datasets"].get(dataset, {}).get("splits", {}).items()))
+        lines.append(f"published {dataset}: {rows} rows in {folder}" + (f" ({splits})" if splits else ""))
+    for note in report.get("split_notes") or []:
+        lines.append(f"note: {note['dataset']} {note['split']} has {note['users']} users tonight "
+                     f"(fewer than {note['min_users']}), {_n(note['rows'])} rows")
     lines.append(f"report: {report_html}")
     return "\n".join(lines)
 
@@ -76,4 +80,6 @@ def _gates(report: dict[str, Any]) -> list[str]:
     residual = report.get("residual") or {}
     hits = sum((residual.get("hits") or {}).values())
     gates.append("residual scan clean" if residual.get("success") else f"residual scan FAILED ({hits} matches)")
+    if report.get("reid") is not None:
+        gates.append(f"re-identification {'passed' if report['reid'].get('success') else 'FAILED'}")
     return gates

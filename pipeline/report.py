@@ -59,12 +59,16 @@ def build_report(
         "keystrokes": per_source.get("keystrokes", {}).get("segments"),
         "reconciliation": reconciliation,
         "datasets": {
-            d: {"rows": m["rows"], "splits": m["splits"], "files": [{"path": f["path"], "rows": f["rows"]} for f in m["files"]]}
+            d: {
+                "rows": m["rows"], "splits": m["splits"], "split_users": m.get("split_users", {}),
+                "files": [{"path": f["path"], "rows": f["rows"]} for f in m["files"]],
+            }
             for d, m in manifests.items()
         },
         "validation": gates.get("datasets", {}),
         "canaries": gates.get("canaries"),
         "residual": gates.get("residual"),
+        "reid": gates.get("reid"),
         "policy_sha256": any_manifest["policy_sha256"] if any_manifest else None,
         "key_id": any_manifest["key_id"] if any_manifest else None,
         "inputs": {
@@ -74,11 +78,30 @@ def build_report(
             "unknown_values": sum(sum(s["unknown_values"].values()) for s in sources.values()),
         },
         "key": key_change(key, history or []),
+        "split_notes": split_notes(manifests),
         "signoff": signoff,
     }
     report["metrics"] = night_metrics(report)
     report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
     return report
+
+
+def split_notes(manifests: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Splits the policy asks for that tonight's users cannot fill: a split drawn from fewer distinct users
+    than `output.min_split_users` is too small to measure on (or empty), so the reviewer and the ML team see it."""
+    notes = []
+    for dataset, m in manifests.items():
+        policy = m.get("split_policy")
+        if not policy or not m["rows"]:
+            continue
+        users = m.get("split_users", {})
+        for split in ("validation", "test"):
+            if policy[split] > 0 and users.get(split, 0) < policy["min_users"]:
+                notes.append({
+                    "dataset": dataset, "split": split, "users": users.get(split, 0), "rows": m["splits"].get(split, 0),
+                    "fraction": policy[split], "min_users": policy["min_users"], "night_users": sum(users.values()),
+                })
+    return notes
 
 
 def key_change(key: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any] | None:

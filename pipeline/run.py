@@ -27,17 +27,18 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, locks, residual, signoff
+from pipeline import canaries, locks, reid, residual, signoff
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
     PIPELINE_VERSION,
     SOURCES,
+    STAGED_SCHEMAS,
     TEXT_DATASET,
-    TEXT_SCHEMA,
+    with_night,
 )
-from pipeline.datasets import scrub_keystrokes, scrub_text_rows
+from pipeline.datasets import number_turns, scrub_keystrokes, scrub_text_rows
 from pipeline.errors import ConfigError, UserError
 from pipeline.files import (
     StagedParquet,
@@ -327,8 +328,8 @@ def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, ros
 
 def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, source, counts, read_columnar)
-    fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction)}, counts)
+    events = build_events(source, partition.table, policy.events, keys, policy.split_fractions, night=cfg.ds)
+    _stage(cfg, source, {EVENTS_DATASET: events}, counts)
 
 
 def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
@@ -338,7 +339,7 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
     quarantine file are renamed into place only once complete."""
     part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
     with (
-        StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
+        StagedParquet(part, STAGED_SCHEMAS[TEXT_DATASET], int(policy.output["row_group_rows"])) as staged,
         QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
     ):
         for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
@@ -437,7 +438,8 @@ DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empt
 
 
 def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan.
+    """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan, and
+    the re-identification attacks on the night's own published key timing (pipeline.reid).
     A failing night gets its report under `_attempts/` and its staged data is removed. `on_dataset` is called
     after each dataset is validated and staged (the progress bar)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
@@ -447,12 +449,14 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
         outcomes: dict[str, dict[str, Any]] = {}
         summary: dict[str, Any] = {}
         residual_hits: dict[str, int] = {}
+        risk: dict[str, Any] = {}
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
-            schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
-            table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], STAGED_SCHEMAS[dataset])
+            if dataset == TEXT_DATASET:
+                table = number_turns(table)
+            table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, pages = validate_with_docs(table, dataset, {"expected_rows": expected}, cfg.ds)
             outcomes[dataset] = outcome.to_dict()
@@ -460,6 +464,8 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
                 write_text_file(private_dir(cfg.staging / "data_docs") / name, page)
             if dataset == TEXT_DATASET:
                 residual_hits = residual.scan(table["text"].to_pylist(), roster)
+            if dataset == EVENTS_DATASET:
+                risk = reid.identification_risk(table, reid.Protocol.of(policy.reid))
             folder = private_dir(cfg.staged(dataset))
             output = policy.output
             files = shard_table(
@@ -483,6 +489,10 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
             "canaries": canary_outcome(policy, per_source),
             "residual": {"hits": residual_hits, "success": not residual_hits},
         }
+        settings = policy.reid
+        reid_problems = reid.gate(risk, settings.max_top1_over_chance, settings.significance)
+        gates["reid"] = {**risk, "max_top1_over_chance": settings.max_top1_over_chance,
+                         "significance": settings.significance, "success": not reid_problems}
         problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
         problems += [
             f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
@@ -490,6 +500,7 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
             if not c["ok"]
         ]
         problems += [f"residual scan found {n} {kind} match(es)" for kind, n in residual_hits.items()]
+        problems += reid_problems
         if not reconciliation["balanced"]:
             problems.append("row counts do not reconcile: in != published + quarantined + dropped")
         gates["success"] = not problems
@@ -514,7 +525,7 @@ def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dic
 
 # Published rows are sorted so that re-running a night writes the same files.
 SORT_KEYS = {
-    TEXT_DATASET: ("split", "record_pid"),
+    TEXT_DATASET: ("split", "conversation_pid", "turn"),  # a conversation reads in order
     EVENTS_DATASET: ("split", "user_pid", "session_pid", "source", "seq"),
 }
 
@@ -557,7 +568,9 @@ def build_manifest(
     for source in feeding:
         totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
+    users = table.group_by("split").aggregate([("user_pid", "count_distinct")]).to_pylist() if table.num_rows else []
     plan = read_json(cfg.staging / "plan.json")
+    validation_share, test_share = policy.split_fractions
     return {
         "dataset": dataset,
         "ds": cfg.ds,
@@ -568,6 +581,10 @@ def build_manifest(
         "files": files,
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
+        "split_users": {u["split"]: u["user_pid_count_distinct"] for u in users},
+        "split_policy": {
+            "validation": validation_share, "test": test_share, "min_users": policy.output["min_split_users"],
+        },
         "fed_by": feeding,
         "sources": {s: {k: c.get(k) for k in MANIFEST_SOURCE_KEYS} for s, c in per_source.items()},
         "unknown_source_folders": plan.get("unknown_folders", {}),

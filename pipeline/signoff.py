@@ -1,6 +1,7 @@
-"""A reviewer's sign-off of a published night: an append-only, hash-chained log beside the night's report.
+"""A reviewer's sign-off of a published night: an append-only, hash-chained log beside the reports.
 
-`<clean>/_reports/ds=D.signoff.jsonl` holds one JSON object per line, oldest first. Each entry records an
+`<clean>/_signoff/ds=D.jsonl` (outside every dataset folder, view and version, so publishing never replaces
+it) holds one JSON object per line, oldest first. Each entry records an
 approval or a rejection (with its reason), who made it (an operator-supplied name), when, and what it signs:
 the night's version, the sha256 of the night's manifest (`_night.json`, which lists every published file's
 sha256) and of the report's counts (`report/inputs.json`, what the report is rendered from; report.json and
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UserError
-from pipeline.publish import current_version, nights_dir, reports_dir
+from pipeline.publish import current_version, nights_dir, public_dirs, reports_dir
 
 APPROVE, REJECT = "approve", "reject"
 GENESIS = "0" * 64
@@ -37,9 +38,11 @@ class SignoffError(UserError):
     """A sign-off cannot be recorded, or the log was altered; the message names the file and the entry."""
 
 
+SIGNOFF_FOLDER = "_signoff"
+
+
 def log_path(clean_root: str | Path, ds: str) -> Path:
-    report = reports_dir(clean_root, ds)
-    return report.with_name(f"{report.name}.signoff.jsonl")
+    return Path(clean_root) / SIGNOFF_FOLDER / f"ds={ds}.jsonl"
 
 
 def _sha256_file(path: Path) -> str:
@@ -109,6 +112,7 @@ def record(
     note: str | None = None,
     anchor: dict[str, Any] | None = None,
     file_mode: int = 0o640,
+    dir_mode: int = 0o750,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Append one decision on the night's current version; refuses to extend a log that was altered."""
@@ -125,6 +129,7 @@ def record(
     }
     subject = signed_subject(clean_root, ds)
     path = log_path(clean_root, ds)
+    public_dirs(Path(clean_root), path.parent, dir_mode)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, file_mode)
     try:
         os.fchmod(fd, file_mode)  # the published tree's mode, whatever the umask: readers see the decisions

@@ -4,9 +4,12 @@ every raw field, run once through the real DAG and once through the CLI at DEBUG
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from leaks import plant_every_field
@@ -72,3 +75,26 @@ def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFa
     result = run_night(canary_night, clean, "--workers", "2", "--progress", verbose="-vv")
     assert result.returncode == 0, result.stderr[-4000:]
     return clean, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def offline_hf(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`datasets` with the hub off and its caches under this session's temporary folder (set before the first
+    import, which is when `datasets` and `huggingface_hub` read them), and no socket allowed to connect."""
+    import sys
+
+    if "datasets" not in sys.modules:
+        home = tmp_path_factory.mktemp("hf-home")
+        for name, value in (("HF_DATASETS_OFFLINE", "1"), ("HF_HUB_OFFLINE", "1"), ("HF_HOME", str(home)),
+                            ("HF_DATASETS_CACHE", str(home / "datasets")), ("HF_HUB_DISABLE_TELEMETRY", "1")):
+            os.environ[name] = value  # for the session: the values are read once, at import
+    import datasets
+
+    assert datasets.config.HF_DATASETS_OFFLINE and datasets.config.HF_CACHE_HOME == os.environ["HF_HOME"]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return datasets

@@ -110,7 +110,9 @@ def test_volumes_are_realistic(rows: dict[str, list[dict[str, Any]]], planted: l
     assert any(r["speaker_employee_id"] is None for r in rows["transcripts"])
     assert any("(" in (r["speaker_label"] or "") for r in rows["transcripts"])
     assert len(rows["performance"]) == EMPLOYEES
-    assert 200 <= len(rows["mouse"]) <= 600
+    typists = {r["employee_id"] for r in rows["keystrokes"]}
+    assert len(typists) == generate.TYPISTS
+    assert 50 * len(typists) <= len(rows["mouse"]) <= 90 * len(typists)
     assert {r["action"] for r in rows["mouse"]} == {"move", "click", "scroll"}
 
 
@@ -289,3 +291,23 @@ def test_the_raw_pool_is_private(night: tuple[Path, dict[str, int], float]) -> N
     out, _, _ = night
     for path in [out, *out.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_every_typist_types_in_several_sessions_with_a_rhythm_of_their_own(rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Typing rhythm persists per employee (what makes it a biometric, and what the re-identification gate
+    must see): each typist's median hold of letter keys is stable across their sessions, and typists differ."""
+    downs: dict[tuple[str, str, str], int] = {}
+    holds: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows["keystrokes"]:
+        ms = r["ts"] if isinstance(r["ts"], int) else int(datetime.fromisoformat(r["ts"]).timestamp() * 1000)
+        k = (r["session_id"], r["key"], r["employee_id"])
+        if r["action"] == "down":
+            downs[k] = ms
+        elif k in downs and len(r["key"]) == 1 and r["key"].isalpha():
+            holds[r["employee_id"]][r["session_id"]].append(ms - downs.pop(k))
+    assert all(len(sessions) >= 2 for sessions in holds.values())
+    medians = {e: [sorted(h)[len(h) // 2] for h in s.values() if len(h) >= 15] for e, s in holds.items()}
+    within = [max(m) - min(m) for m in medians.values() if len(m) >= 2]
+    typical = sorted(m[0] for m in medians.values() if m)
+    assert sorted(within)[len(within) // 2] < (typical[-1] - typical[0]) / 2  # spread within << spread between
+    assert generate.Rhythm.of("E12345") == generate.Rhythm.of("E12345")  # the same employee, the same rhythm

@@ -13,6 +13,7 @@ import pytest
 from conftest import CanaryNight
 from leaks import canary_hits
 from support import DS
+from support import manifest as manifest_of
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def test_the_canary_rows_were_published_not_quarantined(cli_debug_run: tuple[Pat
     clean, _ = cli_debug_run
     text = pd.read_parquet(clean / "text" / f"ds={DS}")
     assert (text["text"].str.contains("<EMAIL_ADDRESS>") & text["text"].str.contains("ping <PERSON_")).sum() >= 2
-    events = json.loads((clean / "events" / f"ds={DS}" / "_manifest.json").read_text())
+    events = manifest_of(clean, "events")
     assert events["sources"]["keystrokes"]["unknown_values"]["field_kind"] >= 30
     assert events["sources"]["mouse"]["unknown_values"] == {"action": 1, "button": 1}
     assert (pd.read_parquet(clean / "text")["ts"].dt.second == 0).all()

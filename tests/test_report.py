@@ -22,7 +22,7 @@ GATES = {
     "canaries": {"labels": {"PHONE": {"planted": 2, "caught": 2, "recall": 1.0, "threshold": 1.0, "ok": True}}, "success": True},
     "residual": {"hits": {}, "success": True},
 }
-MANIFEST = {"rows": 998, "splits": {"train": 900, "validation": 98}, "files": [{"path": "part-00000-of-00001.parquet", "rows": 998}],
+MANIFEST = {"rows": 998, "splits": {"train": 900, "validation": 98}, "files": [{"path": "train-00000-of-00001.parquet", "rows": 900}, {"path": "validation-00000-of-00001.parquet", "rows": 98}],
             "policy_sha256": "a" * 64, "key_id": "abc123def456"}
 RECONCILED = {"input_rows": 1000, "published": 998, "quarantined": 2, "dropped": 0, "balanced": True}
 
@@ -83,3 +83,25 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     subprocess.run(["chromium", *flags, "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_the_reid_section_shows_figures_against_chance_or_not_measurable() -> None:
+    source = {"chat": SOURCE}
+    risk = {"measurable": True, "users": 12, "sessions": 40, "probes": 40, "chance_top1": 0.0833, "chance_eer": 0.5,
+            "max_top1_over_chance": 2.0, "significance": 0.01, "success": False,
+            "scaled_manhattan": {"top1": 0.625, "hits": 25, "eer": 0.2, "p_chance": 1e-9},
+            "gradient_boosting": {"top1": 0.1, "hits": 4, "eer": 0.45, "p_chance": 0.4}}
+    html = render_html(build_report("2026-11-26", source, {"text": MANIFEST}, {**GATES, "reid": risk}, RECONCILED))
+    section = html[html.index("Re-identification by typing rhythm"):html.index("Trends against earlier nights")]
+    assert "62.5%" in section and "7.5" in section and "8.3%" in section and "fail" in section
+    quiet = {"measurable": False, "why": "3 users with 2+ sessions of 20+ keys; 5 needed", "users": 3, "sessions": 6}
+    html = render_html(build_report("2026-11-26", source, {"text": MANIFEST}, {**GATES, "reid": quiet}, RECONCILED))
+    assert "Not measurable tonight: 3 users" in html
+    assert "The re-identification gate did not run" in render_html(report_for(400))
+
+
+def test_reid_on_events_without_keystroke_sessions_is_not_measurable() -> None:
+    from pipeline.contracts import EVENTS_SCHEMA
+    from pipeline.reid import identification_risk
+
+    assert identification_risk(EVENTS_SCHEMA.empty_table())["measurable"] is False

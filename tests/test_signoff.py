@@ -53,7 +53,7 @@ def test_approve_one_night_and_reject_another(clean: Path) -> None:
     approved = signoff.record(clean, NIGHT_A, "Dana Reviewer", APPROVE, note="checked the sample", now=AT)
     rejected = signoff.record(clean, NIGHT_B, "Dana Reviewer", REJECT, reason="canary recall too low", now=AT)
 
-    assert signoff.log_path(clean, NIGHT_A) == clean / "_reports" / f"ds={NIGHT_A}.signoff.jsonl"
+    assert signoff.log_path(clean, NIGHT_A) == clean / "_signoff" / f"ds={NIGHT_A}.jsonl"
     assert approved["seq"] == 1 and approved["prev_sha256"] == signoff.GENESIS and approved["version"] == "v-aaaa"
     assert rejected["decision"] == REJECT and rejected["reason"] == "canary recall too low"
     a, b = signoff.status(clean, NIGHT_A), signoff.status(clean, NIGHT_B)
