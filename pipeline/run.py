@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
 import threading
 import zlib
 from collections import Counter, deque
@@ -28,7 +27,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, locks, reid, residual
+from pipeline import canaries, locks, reid, residual, signoff
 from pipeline.behaviour import build_events
 from pipeline.contracts import (
     DATASET_SCHEMAS,
@@ -54,6 +53,7 @@ from pipeline.files import (
     write_text_file,
 )
 from pipeline.policy import Policy, load_policy
+from pipeline.progress import stage
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
     REPORT_FOLDER,
@@ -437,10 +437,11 @@ def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
 DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
 
 
-def validate_night(cfg: NightConfig) -> dict[str, Any]:
+def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = None) -> dict[str, Any]:
     """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan, and
     the re-identification attacks on the night's own published key timing (pipeline.reid).
-    A failing night gets its report under `_attempts/` and its staged data is removed."""
+    A failing night gets its report under `_attempts/` and its staged data is removed. `on_dataset` is called
+    after each dataset is validated and staged (the progress bar)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
         per_source = _staged_counts(cfg)
@@ -457,9 +458,10 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
                 table = number_turns(table)
             table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
-            outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
+            outcome, pages = validate_with_docs(table, dataset, {"expected_rows": expected}, cfg.ds)
             outcomes[dataset] = outcome.to_dict()
-            write_text_file(private_dir(cfg.staging / "data_docs") / f"{dataset}.html", docs)
+            for name, page in pages.items():
+                write_text_file(private_dir(cfg.staging / "data_docs") / name, page)
             if dataset == TEXT_DATASET:
                 residual_hits = residual.scan(table["text"].to_pylist(), roster)
             if dataset == EVENTS_DATASET:
@@ -480,6 +482,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
             write_json(folder / "_manifest.json", manifest)
             summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+            if on_dataset is not None:
+                on_dataset()
         gates = {
             "datasets": outcomes,
             "canaries": canary_outcome(policy, per_source),
@@ -612,7 +616,7 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         folder = reset_private_dir(cfg.night / REPORT_FOLDER)
         write_json(folder / "inputs.json", inputs)
         copy_tree(cfg.staging / "data_docs", folder / "data_docs")
-        report = _render_report(folder, Path(cfg.clean_root) / "_reports", cfg.ds)
+        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False)
         for dataset in manifests:
             write_report(report, cfg.staged(dataset), prefix="_report")
         if gates.get("success"):
@@ -623,12 +627,15 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
-def _render_report(folder: Path, history_root: Path, ds: str) -> dict[str, Any]:
+def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool) -> dict[str, Any]:
+    """Render report.{json,html} in `folder` from its counts, earlier nights' reports and the sign-off log
+    (`of_published`: the folder is the published night's own report, so its sign-off can be current)."""
     inputs = read_json(folder / "inputs.json")
-    history = load_history(history_root, ds)
+    history = load_history(Path(clean_root) / "_reports", ds)
     report = build_report(
         ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
         unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
+        signoff=signoff.status(clean_root, ds, signoff.report_anchor(clean_root, ds), of_published),
     )
     write_report(report, folder)
     return report
@@ -648,7 +655,7 @@ def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
     folder = report_folder(clean_root, ds)
     real = folder.resolve()
     modes = {p: p.stat().st_mode & 0o777 for p in real.parent.rglob("*") if p.is_file()}
-    report = _render_report(real, Path(clean_root) / "_reports", ds)
+    report = _render_report(real, clean_root, ds, of_published=folder == reports_dir(clean_root, ds))
     if folder == reports_dir(clean_root, ds):
         for dataset in DATASETS:
             if (real.parent / dataset / "_report.json").exists():
@@ -677,23 +684,34 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
     """The whole night, in the same order the DAG runs it, holding the night's lock throughout. Partitions,
     and the batches of text partitions, are scrubbed across `workers` spawned processes (default: one per CPU;
-    1 runs everything in this process); the output does not depend on it. `progress` shows a bar of rows
-    scrubbed (counts only). On any failure the night's staging is removed and nothing is published.
-    Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
+    1 runs everything in this process); the output does not depend on it. `progress` shows a bar per stage
+    on stderr (pipeline.progress; counts only). On any failure the night's staging is removed and nothing is
+    published. Workers are spawned, so a script calling this with workers > 1 needs the
+    `if __name__ == "__main__":` guard."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         try:
             sources = plan(cfg)
             workers = max(1, workers or os.cpu_count() or 1)
             with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
                 counts = _scrub_partitions(cfg, sources, runtime)
-            validated = validate_night(cfg)
-            report = report_night(cfg)
-            published = publish_night(cfg)
+            with stage("validate", len(DATASETS), "datasets", progress) as bar:
+                validated = validate_night(cfg, on_dataset=bar.update if bar is not None else None)
+            with stage("report", 1, "step", progress) as bar:
+                report = report_night(cfg)
+                _step(bar)
+            with stage("publish", 1, "step", progress) as bar:
+                published = publish_night(cfg)
+                _step(bar)
         except BaseException:
             remove_tree(cfg.staging)
             _remove_if_empty(nights_dir(cfg.clean_root, cfg.ds))
             raise
     return {"sources": counts, "datasets": validated, "report": report, **published}
+
+
+def _step(bar: Any) -> None:
+    if bar is not None:
+        bar.update(1)
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -722,18 +740,19 @@ class _Runtime:
     partitions: int
     pool: ProcessPoolExecutor | None = None
     bar: Any = None
-    done: int = 0
+    rows: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def advance(self, rows: int = 0, partition_done: bool = False) -> None:
-        """Count rows scrubbed (and finished partitions) on the bar; numbers are all it ever shows."""
+        """Count finished partitions on the bar (its total) and rows read and scrubbed beside it; numbers
+        are all it ever shows."""
         if self.bar is None:
             return
         with self.lock:
+            self.rows += rows
+            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=not partition_done)
             if partition_done:
-                self.done += 1
-                self.bar.set_postfix_str(f"{self.done}/{self.partitions} partitions", refresh=False)
-            self.bar.update(rows)
+                self.bar.update(1)
 
 
 _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the process that runs it
@@ -741,14 +760,20 @@ _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the proc
 
 @contextmanager
 def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: int) -> Iterator[_Runtime]:
-    global _RUNTIME
     runtime = _Runtime(workers=workers, partitions=partitions)
+    with stage("read + scrub", partitions, "partitions", progress) as bar:
+        runtime.bar = bar
+        with _pool(cfg, runtime):
+            yield runtime
+
+
+@contextmanager
+def _pool(cfg: NightConfig, runtime: _Runtime) -> Iterator[None]:
+    """The worker pool (if more than one worker), with one thread per numeric library in each worker."""
+    global _RUNTIME
+    workers = runtime.workers
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     try:
-        if progress:
-            from tqdm import tqdm
-
-            runtime.bar = tqdm(desc="scrubbing", unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
         if workers > 1:
             os.environ.update({name: "1" for name in THREAD_VARIABLES})  # workers start lazily and inherit these
             runtime.pool = ProcessPoolExecutor(
@@ -758,7 +783,7 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                 initargs=(cfg, log.getEffectiveLevel()),
             )
         _RUNTIME = runtime
-        yield runtime
+        yield
     finally:
         _RUNTIME = None
         if runtime.pool is not None:
@@ -768,8 +793,6 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-        if runtime.bar is not None:
-            runtime.bar.close()
 
 
 def _streamed(policy: Policy, source: str) -> bool:

@@ -71,9 +71,10 @@ def dag_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The canary night through `scrubline -vv run` (DEBUG logs, two workers): (clean root, everything logged)."""
+    """The canary night through `scrubline -vv run --progress` (DEBUG logs, progress bars, the summary, two
+    workers): (clean root, everything printed)."""
     clean = tmp_path_factory.mktemp("cli-debug") / "clean"
-    result = run_night(canary_night, clean, "--workers", "2", verbose="-vv")
+    result = run_night(canary_night, clean, "--workers", "2", "--progress", verbose="-vv")
     assert result.returncode == 0, result.stderr[-4000:]
     return clean, result.stdout + result.stderr
 

@@ -24,6 +24,7 @@ from leaks import (
     roster_values,
     survivors,
 )
+from offline_html import broken_links, remote_resources
 from support import DS, MALFORMED, Night, run_night, scrubline
 from support import manifest as manifest_of
 
@@ -209,11 +210,58 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
 def test_reports_data_docs_and_gates_are_written(clean: Path) -> None:
     folder = clean / "_reports" / f"ds={DS}"
     assert {"report.html", "report.json", "inputs.json"} <= {p.name for p in folder.iterdir()}
-    assert {"text.html", "events.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
+    assert {"text.html", "text.suite.html", "events.html", "events.suite.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
     report = json.loads((folder / "report.json").read_text())
     assert report["canaries"]["success"] and report["canaries"]["labels"]["TYPED_SECRET"]["planted"] > 0
     assert report["residual"] == {"hits": {}, "success": True}
     assert set(report["validation"]) == {"text", "events"}
+
+
+def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -> None:
+    pages = sorted((clean / "_nights").rglob("*.html"))  # the real folders, not the reader links into them
+    assert len(pages) >= 5, "the report, its copies and four Data Docs pages"
+    for page in pages:
+        assert remote_resources(page) == [], page.relative_to(clean)
+    report = clean / "_reports" / f"ds={DS}"
+    copies = sorted((clean / "text" / f"ds={DS}").glob("*.html")) + sorted((clean / "events" / f"ds={DS}").glob("*.html"))
+    for page in [report / "report.html", *sorted((report / "data_docs").iterdir()), *copies]:
+        assert broken_links(page) == [], page.name
+    for dataset in ("text", "events"):
+        html = (report / "data_docs" / f"{dataset}.html").read_text()
+        assert f"ds={DS} scrubline " in html and "__none__" not in html
+        assert 'aria-label="succeeded">&#10004;</span>' in html and 'aria-label="failed"' not in html
+    assert 'href="data_docs/text.html"' in (report / "report.html").read_text()
+
+
+def test_signoff_is_shown_in_the_report_and_the_trend_and_a_tampered_log_is_caught(clean: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "clean"
+    shutil.copytree(clean, copy, symlinks=True)
+    signed = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer", "--note", "read the sample")
+    assert signed.returncode == 0, signed.stderr
+    assert f"ds={DS} approved by Dana Reviewer" in signed.stdout
+    log = copy / "_signoff" / f"ds={DS}.jsonl"
+    assert not list((copy / "text").rglob("*.jsonl")), "the log stays out of the shard folders"
+    assert log.stat().st_mode & 0o777 == 0o640, "the published tree's mode, for readers of the report"
+    report = copy / "_reports" / f"ds={DS}"
+    recorded = json.loads((report / "report.json").read_text())["signoff"]
+    assert (recorded["decision"], recorded["current"], recorded["entries"]) == ("approve", True, 1)
+    assert "Approved</span>\nby Dana Reviewer" in (report / "report.html").read_text()
+    trend = scrubline("report", "--clean", str(copy), "--last", "3")
+    assert trend.returncode == 0 and "approved by Dana Reviewer" in trend.stdout, trend.stderr
+
+    rejected = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Lee Second", "--reject",
+                         "--reason", "sample shows a leaked street name")
+    assert rejected.returncode == 0, rejected.stderr
+    assert "REJECTED by Lee Second" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+
+    first, second = log.read_text().splitlines()
+    log.write_text(first.replace("Dana Reviewer", "Dana Reviewed") + "\n" + second + "\n")
+    refused = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "sign-off log" in refused.stderr and "entry 1 was rewritten" in refused.stderr
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+    log.write_text(first + "\n")  # the last entry removed: caught against the report's count
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
 
 
 def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path: Path) -> None:
