@@ -190,7 +190,7 @@ def test_wnut_dev(wnut: EvalResult) -> None:
     assert wnut.over_redaction <= 0.05
 
 
-# --- issue 11's acceptance sets, written elsewhere (measure only) ---------------------------------------------------
+# --- issues 11 and 12's acceptance sets, written elsewhere (measure only) ---------------------------------------------------
 
 # Leak recall targets on workforce_dev (roster given), and the figures measured at the last commit that changed
 # detection (docs/detection.md): a label below its target is an expected, strict failure.
@@ -200,12 +200,17 @@ WORKFORCE_TARGETS = {
     ),
     "SECRET": 0.99,
     "ROSTER_PERSON": 0.99,
+    # issue 12: performance data, health and private-life disclosures
+    "PERF": 0.95,
+    "HEALTH": 0.90,
+    "PRIVATE": 0.85,
 }
-WORKFORCE_MEASURED = {
-    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.516, "GOV_ID": 0.747, "CREDIT_CARD": 1.0, "BANK": 0.904,
-    "IP": 1.0, "DOB": 0.785, "EMPLOYEE_ID": 0.740, "PERSON": 0.925, "SECRET": 0.733, "ROSTER_PERSON": 0.932,
+WORKFORCE_MEASURED = {  # with issues 11 and 12's work together (docs/detection.md)
+    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.526, "GOV_ID": 0.758, "CREDIT_CARD": 1.0, "BANK": 0.904,
+    "IP": 1.0, "DOB": 0.785, "EMPLOYEE_ID": 0.740, "PERSON": 0.932, "SECRET": 0.740, "ROSTER_PERSON": 0.934,
+    "PERF": 0.495, "HEALTH": 0.375, "PRIVATE": 0.375,
 }
-WORKFORCE_OVER_REDACTION = (0.03, 0.059)  # (target, measured)
+WORKFORCE_OVER_REDACTION = (0.03, 0.066)  # (target, measured)
 GITLEAKS_SECRET = (0.97, 0.937)
 GITLEAKS_OVER_REDACTION = (0.08, 0.157)
 
@@ -262,33 +267,6 @@ def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
     assert separate.labels["@HANDLE (unlabelled)"].leaked == 1
     assert separate.labels["URL (unlabelled)"].leaked == 0
     assert separate.outside_removed == 0
-
-
-# --- issue 12: performance, health and private-life disclosures on the independent workforce set --------------
-# workforce_dev is measure-only: its texts are never read, only these per-label figures. The floors are the
-# issue's targets; a label short of its target is an expected failure that names the measured figure.
-
-WORKFORCE_DEV_TARGETS = [
-    pytest.param("PERF", 0.95, marks=pytest.mark.xfail(strict=True, reason="measured 0.505, target 0.95")),
-    pytest.param("HEALTH", 0.90, marks=pytest.mark.xfail(strict=True, reason="measured 0.375, target 0.90")),
-    pytest.param("PRIVATE", 0.85, marks=pytest.mark.xfail(strict=True, reason="measured 0.375, target 0.85")),
-]
-
-
-@pytest.fixture(scope="module")
-def workforce_dev() -> EvalResult:
-    records = shared_slice("workforce_dev.jsonl", limit=None)
-    return run(records, SHARED / "workforce_dev_roster.jsonl")
-
-
-@pytest.mark.parametrize(("label", "target"), WORKFORCE_DEV_TARGETS)
-def test_workforce_dev_disclosure_recall(workforce_dev: EvalResult, label: str, target: float) -> None:
-    assert recall(workforce_dev, label) >= target
-
-
-@pytest.mark.xfail(strict=True, reason="measured 0.0757 (0.068 before issue 12), target 0.03")
-def test_workforce_dev_over_redaction(workforce_dev: EvalResult) -> None:
-    assert workforce_dev.over_redaction <= 0.03
 
 
 # Over-redaction no higher than before issue 12 (main at 0799940), on the whole sets: presidio_v2 267 of 16,077
