@@ -149,7 +149,7 @@ def test_the_scheduled_run_publishes_the_day_that_ended(scheduled: tuple[Path, P
     assert datetime.fromisoformat(night).date() in (today - timedelta(days=2), today - timedelta(days=1))
     for dataset in DATASET_SCHEMAS:
         assert [p.name for p in (clean / dataset).iterdir()] == [f"ds={night}"]
-        assert (clean / dataset / f"ds={night}" / "_SUCCESS").exists()
+        assert (clean / "_nights" / f"ds={night}" / "current" / "_SUCCESS").exists()  # the reader rule
 
 
 def test_publish_records_one_asset_event_per_dataset(scheduled: tuple[Path, Path, str]) -> None:
@@ -187,7 +187,8 @@ def test_a_backfill_publishes_the_night_before_each_logical_date(scheduled: tupl
     _wait(lambda: _query(home, f"{query} and state in {ended}"), "the backfill run", started)
     ((logical, state),) = _query(home, query)
     assert logical.startswith(midnight) and state == "success"
-    assert (clean / "text" / f"ds={night.isoformat()}" / "_SUCCESS").exists()
-    assert (clean / "events" / f"ds={night.isoformat()}" / "_SUCCESS").exists()
+    assert (clean / "_nights" / f"ds={night.isoformat()}" / "current" / "_SUCCESS").exists()
+    for dataset in ("text", "events"):
+        assert any((clean / dataset / f"ds={night.isoformat()}").glob("train-*.parquet"))
     _wait(lambda: len(_query(home, f"select 1 from dag_run where dag_id = '{DOWNSTREAM}' and state = 'success'")) == 2,
           "training on the backfilled night", started)
