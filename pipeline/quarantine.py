@@ -21,10 +21,23 @@ def quarantine_file(quarantine_root: str | Path, source: str, ds: str) -> Path:
     return Path(quarantine_root) / source / f"ds={ds}" / "quarantine.parquet"
 
 
-def write_quarantine(quarantine_root: str | Path, source: str, ds: str, rows: list[dict[str, Any]]) -> Path | None:
-    with QuarantineWriter(quarantine_root, source, ds) as quarantine:
+def write_quarantine(
+    quarantine_root: str | Path, source: str, ds: str, rows: list[dict[str, Any]], target: Path | None = None
+) -> Path | None:
+    """One partition's (or, with `target`, one chunk's staged) quarantine rows as one file."""
+    with QuarantineWriter(quarantine_root, source, ds, target) as quarantine:
         quarantine.write(rows)
     return quarantine.path
+
+
+def combine_quarantine(quarantine_root: str | Path, source: str, ds: str, chunks: list[Path]) -> int:
+    """The partition's quarantine file from its chunks' staged files, in chunk order (which is file and line
+    order), so it holds the same rows in the same order however the partition was cut. Returns the rows."""
+    with QuarantineWriter(quarantine_root, source, ds) as quarantine:
+        for chunk in chunks:
+            if chunk.exists():
+                quarantine.write(pq.read_table(chunk, schema=QUARANTINE_SCHEMA).to_pylist())
+    return quarantine.rows
 
 
 class QuarantineWriter:
@@ -32,9 +45,9 @@ class QuarantineWriter:
     temporary name. A clean end replaces the previous file (or removes it when no row was quarantined);
     an error removes the temporary file."""
 
-    def __init__(self, quarantine_root: str | Path, source: str, ds: str) -> None:
+    def __init__(self, quarantine_root: str | Path, source: str, ds: str, target: Path | None = None) -> None:
         self.root = Path(quarantine_root)
-        self.target = quarantine_file(quarantine_root, source, ds)
+        self.target = target or quarantine_file(quarantine_root, source, ds)
         self.tmp = temporary_name(self.target)
         self.rows = 0
         self.path: Path | None = None  # the finished file, once the block has ended with rows

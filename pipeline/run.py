@@ -1,7 +1,9 @@
 """One night, stage by stage: the only module that knows the order of the stages.
 
-The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_partition`,
-`validate_night`, `report_night`, `publish_night`) as separate tasks. Each step reads and writes only
+The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_chunk`,
+`validate_night`, `report_night`, `publish_night`) as separate tasks. `plan` cuts each (source, ds) partition
+into chunks (`chunk_plan`); each chunk is scrubbed alone into its own staged parts, and `validate_night`
+combines the chunks, so nothing published depends on how many chunks there were or where they ran. Each step reads and writes only
 under the night's staging folder (outside the clean root, private), so any step can be re-run and a re-run
 replaces its own output; only `publish_night` writes under the clean root, in one commit (pipeline.publish).
 Steps return small dicts of counts and paths, which is all that may travel through XCom.
@@ -67,11 +69,12 @@ from pipeline.publish import (
     reports_dir,
     shard_table,
 )
-from pipeline.quarantine import QuarantineWriter, write_quarantine
+from pipeline.quarantine import QuarantineWriter, combine_quarantine, write_quarantine
 from pipeline.read import (
     CheckedTable,
     PartitionRows,
     iter_partition,
+    list_partition,
     raw_layout,
     read_columnar,
     read_partition,
@@ -154,6 +157,10 @@ class NightConfig:
     def staged(self, dataset: str) -> Path:
         return self.night / dataset
 
+    def chunk_file(self, chunk: str, what: str) -> Path:
+        """A chunk's staged output: `counts.json`, `quarantine.parquet` or `<dataset>.parquet`."""
+        return self.parts / f"{chunk}.{what}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -206,9 +213,25 @@ def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
 # --- steps --------------------------------------------------------------------------------------
 
 
+def chunk_plan(policy: Policy, source: str, files: list[str]) -> list[list[str]]:
+    """A partition's raw files (name order) cut into chunks: runs of `run.chunk_files` files for a streamed
+    text source, the whole partition for the others (a keystroke or mouse session is never cut, and their
+    timing pool and k-suppression are night-wide)."""
+    if not _streamed(policy, source):
+        return [files]
+    size = policy.chunk_files
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def chunk_id(source: str, index: int) -> str:
+    """A chunk's name: its source and its place among the source's chunks (ids only, safe for XCom and logs)."""
+    return f"{source}.{index:04d}"
+
+
 def plan(cfg: NightConfig) -> list[str]:
-    """The sources that have input tonight; clears the night's staging so a re-run starts clean. Fails early:
-    on the key, the policy, an unwritable clean root, a key change without `rekey`, a night without input."""
+    """The chunks to scrub tonight (see `chunk_plan`), by id; clears the night's staging so a re-run starts
+    clean. Fails early: on the key, the policy, an unwritable clean root, a key change without `rekey`, a night
+    without input."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         keys = load_key(cfg.key_file)
         policy = load_policy(cfg.policy_path)
@@ -228,9 +251,15 @@ def plan(cfg: NightConfig) -> list[str]:
             raise RunError(f"no raw input for ds={cfg.ds} under {cfg.raw_root}{unknown}")
         private_dir(cfg.staging_base, owned_from=cfg.staging_base)
         reset_private_dir(cfg.staging)
+        chunks = {
+            chunk_id(source, i): {"source": source, "index": i, "files": names}
+            for source in layout.sources
+            for i, names in enumerate(chunk_plan(policy, source, _file_names(cfg, source)))
+        }
         write_json(cfg.staging / "plan.json", {
             "ds": cfg.ds,
             "sources": layout.sources,
+            "chunks": chunks,
             "unknown_folders": layout.unknown_folders,
             "key_id": keys.key_id,
             "policy_sha256": policy.sha256,
@@ -239,19 +268,45 @@ def plan(cfg: NightConfig) -> list[str]:
         })
         if layout.unknown_folders:
             log.warning("ds=%s: %d folder(s) under the raw root are not sources; counted, not read", cfg.ds, len(layout.unknown_folders))
-        return layout.sources
+        return list(chunks)
 
 
-def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
-    """Read, check, detect and redact one (source, ds) partition into staged parts plus its counts."""
+def _file_names(cfg: NightConfig, source: str) -> list[str]:
+    return [p.name for p in list_partition(cfg.raw_root, source, cfg.ds, cfg.follow_symlinks).files]
+
+
+def _planned_chunk(cfg: NightConfig, chunk: str) -> tuple[str, int, slice]:
+    """(source, index, slice of the partition's files) of a planned chunk; refuses a chunk the plan does not
+    name, and a partition whose files changed since the plan (the chunks would no longer cover it)."""
+    plan_file = cfg.staging / "plan.json"
+    if not plan_file.exists():
+        raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
+    planned = read_json(plan_file)
+    if chunk not in planned["chunks"]:
+        raise RunError(f"chunk {chunk} is not in the plan of ds={cfg.ds}")
+    entry = planned["chunks"][chunk]
+    source = entry["source"]
+    files = [n for c in planned["chunks"].values() if c["source"] == source for n in c["files"]]
+    if _file_names(cfg, source) != files:
+        raise RunError(f"the raw files of {source} changed since ds={cfg.ds} was planned; run the night again from the start")
+    start = files.index(entry["files"][0]) if entry["files"] else 0
+    return source, entry["index"], slice(start, start + len(entry["files"]))
+
+
+def scrub_chunk(cfg: NightConfig, chunk: str) -> dict[str, Any]:
+    """Read, check, detect and redact one planned chunk of a (source, ds) partition into its staged parts,
+    quarantine rows and counts (`parts/<chunk>.*`). A re-run replaces that chunk's files and nothing else."""
     with locks.night_lock(cfg.lock_file, cfg.ds, shared=True):
         policy, keys, roster = _context(cfg)
+        source, index, files = _planned_chunk(cfg, chunk)
         target, reason = policy.source_target(source)
         private_dir(cfg.parts)
-        for old in cfg.parts.glob(f"{source}.*.parquet"):
+        for old in cfg.parts.glob(f"{chunk}.*"):
             old.unlink()
+        work = _Chunk(chunk, source, index, files)
         counts: dict[str, Any] = {
             "source": source,
+            "chunk": chunk,
             "files": 0,
             "empty_files": 0,
             "skipped_files": {},
@@ -266,28 +321,36 @@ def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
             "aggregates": {},
         }
         if target == "none":
-            _stage_unpublished(cfg, source, policy, reason, counts)
+            _stage_unpublished(cfg, work, policy, reason, counts)
         elif source == "keystrokes":
-            _stage_keystrokes(cfg, policy, keys, roster, counts)
+            _stage_keystrokes(cfg, work, policy, keys, roster, counts)
         elif target == "events":
-            _stage_events(cfg, source, policy, keys, counts)
+            _stage_events(cfg, work, policy, keys, counts)
         else:
-            _stage_text(cfg, source, policy, keys, roster, counts)
-        write_json(cfg.parts / f"{source}.counts.json", counts)
-        log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
+            _stage_text(cfg, work, policy, keys, roster, counts)
+        write_json(cfg.chunk_file(chunk, "counts.json"), counts)  # last: a chunk without counts is not done
+        log.info("scrubbed %s: %d in, staged %s", chunk, counts["input_rows"], counts["published"])
         return counts
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    id: str
+    source: str
+    index: int  # 0 for the partition's first chunk, which carries the canaries
+    files: slice  # of the partition's name-ordered files
 
 
 Checked = TypeVar("Checked", PartitionRows, CheckedTable)
 
 
 def _read_checked(
-    cfg: NightConfig, source: str, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
+    cfg: NightConfig, work: _Chunk, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
 ) -> Checked:
-    """The partition's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of
-    key and mouse events); its quarantine rows go straight to the quarantine folder."""
-    partition = read(cfg.raw_root, source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
-    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
+    """A whole-partition chunk's checked rows (a dict per row, or one Arrow table with `read_columnar` for the
+    millions of key and mouse events); its quarantine rows are staged with the chunk."""
+    partition = read(cfg.raw_root, work.source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
+    write_quarantine(cfg.parts, work.source, cfg.ds, partition.quarantine, cfg.chunk_file(work.id, "quarantine.parquet"))
     _add_read_counts(counts, partition)
     return partition
 
@@ -305,43 +368,45 @@ def _add_read_counts(counts: dict[str, Any], part: PartitionRows | CheckedTable)
         counts[key] = dict(sorted((Counter(counts[key]) + Counter(new)).items()))
 
 
-def _stage(cfg: NightConfig, source: str, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
+def _stage(cfg: NightConfig, work: _Chunk, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
     for dataset, table in tables.items():
-        write_table(cfg.parts / f"{source}.{dataset}.parquet", table)
+        write_table(cfg.chunk_file(work.id, f"{dataset}.parquet"), table)
         counts["published"][dataset] = table.num_rows
 
 
-def _stage_unpublished(cfg: NightConfig, source: str, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
+def _stage_unpublished(cfg: NightConfig, work: _Chunk, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
     """A source the policy does not publish (performance records): counted, summarised with k-suppression."""
-    partition = _read_checked(cfg, source, counts)
+    source = work.source
+    partition = _read_checked(cfg, work, counts)
     if source == "performance":
         counts["aggregates"] = summarize_performance(partition.rows, policy.k_anonymity)
     if partition.rows:
         counts["dropped"] = {reason or "not_published": len(partition.rows)}
 
 
-def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, "keystrokes", counts, read_columnar)
-    _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
+def _stage_keystrokes(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, work, counts, read_columnar)
+    _stage(cfg, work, scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
 
 
-def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, source, counts, read_columnar)
+def _stage_events(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, work, counts, read_columnar)
     fraction = float(policy.output["validation_fraction"])
-    _stage(cfg, source, {EVENTS_DATASET: build_events(source, partition.table, policy.events, keys, fraction, night=cfg.ds)}, counts)
+    events = build_events(work.source, partition.table, policy.events, keys, fraction, night=cfg.ds)
+    _stage(cfg, work, {EVENTS_DATASET: events}, counts)
 
 
-def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    """Stream the partition in batches of `run.batch_rows`: each batch's bad rows go to quarantine, its good
-    rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row groups.
-    Only counters and a 16-byte digest per key stay in memory, however large the partition. The part and the
-    quarantine file are renamed into place only once complete."""
-    part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
+def _stage_text(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    """Stream the chunk in batches of `run.batch_rows`: each batch's bad rows are staged as quarantine rows,
+    its good rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row
+    groups. Only counters and a 16-byte digest per key stay in memory, however large the chunk. The part and
+    the chunk's quarantine file are renamed into place only once complete."""
+    part = cfg.chunk_file(work.id, f"{TEXT_DATASET}.parquet")
     with (
         StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
-        QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
+        QuarantineWriter(cfg.parts, work.source, cfg.ds, cfg.chunk_file(work.id, "quarantine.parquet")) as quarantine,
     ):
-        for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
+        for table, batch_counts, input_rows in _scrubbed_batches(cfg, work, policy, keys, roster, counts, quarantine):
             staged.write(table)
             _add_text_counts(counts, batch_counts)
             if _RUNTIME is not None:
@@ -351,30 +416,34 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
 
 def _scrubbed_batches(
     cfg: NightConfig,
-    source: str,
+    work: _Chunk,
     policy: Policy,
     keys: Pseudonymizer,
     roster: Roster,
     counts: dict[str, Any],
     quarantine: QuarantineWriter,
 ) -> Iterator[tuple[pa.Table, dict[str, Any], int]]:
-    """(table, counts, input rows) of each batch, in read order; canaries ride in the first one. In a worker
+    """(table, counts, input rows) of each batch, in read order; canaries ride in the partition's first. In a worker
     pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and the pieces of one batch are
     collected while the next batch is read and handed out, so at most two batches are in memory here too."""
     pool = _RUNTIME.pool if _RUNTIME is not None else None
+    source = work.source
     pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)
     try:
-        batches = iter_partition(cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks)
+        batches = iter_partition(
+            cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks, files=work.files
+        )
         for i, batch in enumerate(batches):
+            first = i == 0 and work.index == 0
             _add_read_counts(counts, batch)
             quarantine.write(batch.quarantine)
             rows, bad_rows = batch.rows, len(batch.quarantine)
             del batch  # the next batch is read while this name would still hold this one
             if pool is None:
-                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, i == 0), len(rows) + bad_rows)
+                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, first), len(rows) + bad_rows)
             else:
                 for j, piece in enumerate(_pieces(rows, SOURCES[source].text_field, _RUNTIME.workers)):
-                    plant = i == 0 and j == 0
+                    plant = first and j == 0
                     task = pool.submit(_scrub_text_batch_in_worker, source, piece, plant, policy.sha256, keys.key_id)
                     pending.append((i, task, len(piece) + (bad_rows if j == 0 else 0)))
                 del piece
@@ -422,15 +491,39 @@ def _add_text_counts(counts: dict[str, Any], batch: dict[str, Any]) -> None:
     counts["canaries"] = canaries.merge(counts.get("canaries", {}), batch["canaries"])
 
 
-def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
+def _planned_chunks(cfg: NightConfig) -> dict[str, list[str]]:
+    """Each planned source's chunk ids, in order; refuses a night with a chunk not scrubbed (no counts yet)."""
     plan_file = cfg.staging / "plan.json"
     if not plan_file.exists():
         raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
-    planned = read_json(plan_file)["sources"]
-    missing = [s for s in planned if not (cfg.parts / f"{s}.counts.json").exists()]
+    planned = read_json(plan_file)
+    chunks = {s: sorted(c for c, e in planned["chunks"].items() if e["source"] == s) for s in planned["sources"]}
+    missing = [c for ids in chunks.values() for c in ids if not cfg.chunk_file(c, "counts.json").exists()]
     if missing:
-        raise RunError(f"partitions not scrubbed: {', '.join(missing)}")
-    return {s: read_json(cfg.parts / f"{s}.counts.json") for s in planned}
+        raise RunError(f"chunks not scrubbed: {', '.join(missing)}")
+    return chunks
+
+
+def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
+    """Per source, its chunks' counts added up (`merge_counts`)."""
+    return {s: merge_counts([read_json(cfg.chunk_file(c, "counts.json")) for c in ids]) for s, ids in _planned_chunks(cfg).items()}
+
+
+_SUMMED = ("files", "empty_files", "input_rows", "rows_touched")
+_TALLIES = ("skipped_files", "quarantined", "unknown_values", "dropped", "entities", "published")
+
+
+def merge_counts(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One partition's counts from its chunks' (in chunk order): numbers and tallies add up, canary scores
+    merge; what only a whole-partition chunk has (aggregates, keystroke segments) is kept as it is."""
+    merged = {k: v for k, v in chunks[0].items() if k != "chunk"}
+    for name in _SUMMED:
+        merged[name] = sum(c[name] for c in chunks)
+    for name in _TALLIES:
+        merged[name] = dict(sorted(sum((Counter(c[name]) for c in chunks), Counter()).items()))
+    if any("canaries" in c for c in chunks):
+        merged["canaries"] = canaries.merge(*(c.get("canaries", {}) for c in chunks))
+    return merged
 
 
 DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
@@ -442,7 +535,10 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
     A failing night gets its report under `_attempts/` and its staged data is removed."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
+        chunks = _planned_chunks(cfg)
         per_source = _staged_counts(cfg)
+        for source, ids in chunks.items():  # raw rows: into the quarantine root, whatever the gates say
+            combine_quarantine(cfg.quarantine, source, cfg.ds, [cfg.chunk_file(c, "quarantine.parquet") for c in ids])
         reconciliation = reconcile(per_source)
         outcomes: dict[str, dict[str, Any]] = {}
         summary: dict[str, Any] = {}
@@ -452,7 +548,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         for dataset in DATASETS:
             schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], schema)
+            parts = [cfg.chunk_file(c, f"{dataset}.parquet") for s in feeding for c in chunks[s]]
+            table = read_tables([p for p in parts if p.exists()], schema)  # a chunk with no rows may stage none
             table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
@@ -667,17 +764,18 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
 
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
-    """The whole night, in the same order the DAG runs it, holding the night's lock throughout. Partitions,
-    and the batches of text partitions, are scrubbed across `workers` spawned processes (default: one per CPU;
+    """The whole night, in the same order the DAG runs it (the same chunk plan), holding the night's lock
+    throughout. Chunks, and the batches of text chunks, are scrubbed across `workers` spawned processes (default: one per CPU;
     1 runs everything in this process); the output does not depend on it. `progress` shows a bar of rows
     scrubbed (counts only). On any failure the night's staging is removed and nothing is published.
     Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         try:
-            sources = plan(cfg)
+            chunks = plan(cfg)
             workers = max(1, workers or os.cpu_count() or 1)
-            with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
-                counts = _scrub_partitions(cfg, sources, runtime)
+            with _night_runtime(cfg, workers, progress, len(chunks)) as runtime:
+                _scrub_chunks(cfg, chunks, runtime)
+            counts = _staged_counts(cfg)
             validated = validate_night(cfg)
             report = report_night(cfg)
             published = publish_night(cfg)
@@ -724,7 +822,7 @@ class _Runtime:
         with self.lock:
             if partition_done:
                 self.done += 1
-                self.bar.set_postfix_str(f"{self.done}/{self.partitions} partitions", refresh=False)
+                self.bar.set_postfix_str(f"{self.done}/{self.partitions} chunks", refresh=False)
             self.bar.update(rows)
 
 
@@ -765,39 +863,38 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
 
 
 def _streamed(policy: Policy, source: str) -> bool:
-    """Whether scrub_partition stages this source with `_stage_text` (streamed, its batches spread over the pool)."""
+    """Whether scrub_chunk stages this source with `_stage_text` (streamed in batches, cut into chunks of files)."""
     target, _ = policy.source_target(source)
     return target not in ("none", "events") and source != "keystrokes"
 
 
-def _scrub_partitions(cfg: NightConfig, sources: list[str], runtime: _Runtime) -> dict[str, dict[str, Any]]:
-    """scrub_partition for every planned source. With a pool, each partition that is not streamed runs whole
-    in a worker, while this process streams the text partitions and hands pieces of their batches to the workers."""
+def _scrub_chunks(cfg: NightConfig, chunks: list[str], runtime: _Runtime) -> None:
+    """scrub_chunk for every planned chunk. With a pool, each chunk that is not streamed runs whole in a
+    worker, while this process streams the text chunks and hands pieces of their batches to the workers."""
     policy = load_policy(cfg.policy_path)
+    source_of = {c: c.rsplit(".", 1)[0] for c in chunks}
     if runtime.pool is None:
-        counts = {}
-        for source in sources:
-            counts[source] = scrub_partition(cfg, source)
-            runtime.advance(0 if _streamed(policy, source) else counts[source]["input_rows"], partition_done=True)
-        return counts
-    whole = {s: runtime.pool.submit(scrub_partition, cfg, s) for s in sources if not _streamed(policy, s)}
+        for chunk in chunks:
+            counts = scrub_chunk(cfg, chunk)
+            runtime.advance(0 if _streamed(policy, source_of[chunk]) else counts["input_rows"], partition_done=True)
+        return
+    whole = {c: runtime.pool.submit(scrub_chunk, cfg, c) for c in chunks if not _streamed(policy, source_of[c])}
     for task in whole.values():
         task.add_done_callback(
             lambda t: runtime.advance(t.result()["input_rows"], partition_done=True)
             if not t.cancelled() and not t.exception()
             else None
         )
-    # Text partitions are streamed side by side (one thread each, reading and writing only), so the pool is
-    # never left idle while one partition's last batch finishes.
-    streamed = [s for s in sources if s not in whole]
-    counts = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(streamed)), thread_name_prefix="scrubline-stream") as threads:
-        tasks = {s: threads.submit(scrub_partition, cfg, s) for s in streamed}
-        for source, task in tasks.items():
-            counts[source] = task.result()
+    # Text chunks are streamed side by side (a thread each, reading and writing only, at most one per text
+    # source or worker), so the pool is never left idle while one chunk's last batch finishes.
+    streamed = [c for c in chunks if c not in whole]
+    threads_needed = max(1, min(len(streamed), max(runtime.workers, len({source_of[c] for c in streamed}))))
+    with ThreadPoolExecutor(max_workers=threads_needed, thread_name_prefix="scrubline-stream") as threads:
+        for task in [threads.submit(scrub_chunk, cfg, c) for c in streamed]:
+            task.result()
             runtime.advance(0, partition_done=True)
-    counts.update({s: task.result() for s, task in whole.items()})
-    return {s: counts[s] for s in sources}
+    for task in whole.values():
+        task.result()
 
 
 _WORKER: dict[str, Any] = {}
