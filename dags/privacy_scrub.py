@@ -5,7 +5,7 @@ ds=2026-11-26, whatever its logical date, and a run with no logical date (a manu
 The param `ds` (YYYY-MM-DD) names another night for a manual run or a re-run (pipeline.schedule).
 
 plan → scrub (mapped) → validate → report → publish → retention. `plan` cuts each (source, ds) partition into
-chunks (policy `run.chunk_files`) and `scrub` runs once per chunk; at most SCRUBLINE_MAX_ACTIVE_CHUNKS (default
+chunks (policy `run.chunk_files`, or the param / SCRUBLINE_CHUNK_FILES) and `scrub` runs once per chunk; at most SCRUBLINE_MAX_ACTIVE_CHUNKS (default
 2) chunks of one run scrub at once, so the NLP memory stays bounded (each scrub task loads its own Detector: the
 spaCy model and the recognizers). Tasks pass only paths, chunk ids and counts through XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
 or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTINE_ROOT, SCRUBLINE_STAGING_ROOT,
@@ -39,6 +39,7 @@ SETTINGS = {
     "roster_path": "SCRUBLINE_ROSTER",
     "policy_path": "SCRUBLINE_POLICY",
     "key_file": "SCRUBLINE_KEY_FILE",
+    "chunk_files": "SCRUBLINE_CHUNK_FILES",
 }
 
 
@@ -85,6 +86,7 @@ def privacy_scrub():
             from pipeline.errors import ConfigError
 
             raise ConfigError("set raw_root and clean_root (DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT)")
+        config["chunk_files"] = int(config["chunk_files"]) if config["chunk_files"] else None
         config = {"ds": ds, **config, "rekey": bool(params.get("rekey"))}
         return _night(config).to_dict()  # a bad setting fails here, before any work
 

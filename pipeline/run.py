@@ -111,6 +111,9 @@ class NightConfig:
     staging_root: str | None = None
     follow_symlinks: bool = False  # read raw files that a symlink under the raw root leads out of it to
     rekey: bool = False  # allow replacing a night published under another HMAC key (key rotation)
+    # Raw files per chunk of a text partition, for this deployment; None: the policy's `run.chunk_files`. Outside
+    # the policy so a cluster can pick its own chunk size without changing the reviewed policy (or its hash).
+    chunk_files: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ds, str) or not _DS.match(self.ds) or not _is_date(self.ds):
@@ -118,6 +121,8 @@ class NightConfig:
         for name in ("raw_root", "clean_root"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} must be set")
+        if self.chunk_files is not None and (type(self.chunk_files) is not int or self.chunk_files < 1):
+            raise ConfigError("chunk_files must be a positive whole number")
         check_roots(self)
 
     @property
@@ -213,13 +218,12 @@ def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
 # --- steps --------------------------------------------------------------------------------------
 
 
-def chunk_plan(policy: Policy, source: str, files: list[str]) -> list[list[str]]:
-    """A partition's raw files (name order) cut into chunks: runs of `run.chunk_files` files for a streamed
-    text source, the whole partition for the others (a keystroke or mouse session is never cut, and their
-    timing pool and k-suppression are night-wide)."""
+def chunk_plan(policy: Policy, source: str, files: list[str], size: int) -> list[list[str]]:
+    """A partition's raw files (name order) cut into chunks: runs of `size` files for a streamed text source,
+    the whole partition for the others (a keystroke or mouse session is never cut, and their timing pool and
+    k-suppression are night-wide)."""
     if not _streamed(policy, source):
         return [files]
-    size = policy.chunk_files
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
@@ -254,7 +258,7 @@ def plan(cfg: NightConfig) -> list[str]:
         chunks = {
             chunk_id(source, i): {"source": source, "index": i, "files": names}
             for source in layout.sources
-            for i, names in enumerate(chunk_plan(policy, source, _file_names(cfg, source)))
+            for i, names in enumerate(chunk_plan(policy, source, _file_names(cfg, source), cfg.chunk_files or policy.chunk_files))
         }
         write_json(cfg.staging / "plan.json", {
             "ds": cfg.ds,
