@@ -30,13 +30,22 @@ def write_quarantine(
     return quarantine.path
 
 
+GROUP_ROWS = 10_000  # rows per row group of a combined quarantine file, whatever the chunks held
+
+
 def combine_quarantine(quarantine_root: str | Path, source: str, ds: str, chunks: list[Path]) -> int:
     """The partition's quarantine file from its chunks' staged files, in chunk order (which is file and line
-    order), so it holds the same rows in the same order however the partition was cut. Returns the rows."""
+    order) and in row groups of GROUP_ROWS, so it is the same file however the partition was cut. Returns the
+    rows; at most one chunk's rows plus a group are in memory."""
+    pending: list[dict[str, Any]] = []
     with QuarantineWriter(quarantine_root, source, ds) as quarantine:
         for chunk in chunks:
             if chunk.exists():
-                quarantine.write(pq.read_table(chunk, schema=QUARANTINE_SCHEMA).to_pylist())
+                pending += pq.read_table(chunk, schema=QUARANTINE_SCHEMA).to_pylist()
+            while len(pending) >= GROUP_ROWS:
+                quarantine.write(pending[:GROUP_ROWS])
+                del pending[:GROUP_ROWS]
+        quarantine.write(pending)
     return quarantine.rows
 
 

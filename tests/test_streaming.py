@@ -320,3 +320,22 @@ def test_chunk_files_is_a_strict_positive_policy_field(tmp_path: Path) -> None:
     for bad in (0, -1, "4", 2.5):
         with pytest.raises(PolicyError):
             load_policy(with_run(tmp_path, chunk_files=bad))
+
+
+def test_combined_quarantine_is_the_same_file_however_the_chunks_were_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import quarantine as q
+
+    monkeypatch.setattr(q, "GROUP_ROWS", 4)
+    rows = [quarantine_row(i) for i in range(11)]
+    files = {}
+    for cuts in ([0, 11], [0, 3, 4, 11], [0, 1, 2, 3, 5, 8, 9, 11]):
+        staged = []
+        for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
+            staged.append(write_quarantine(tmp_path, "chat", DS, rows[a:b], tmp_path / "parts" / f"{len(cuts)}-{n}.parquet"))
+        staged.append(tmp_path / "parts" / "a chunk without quarantine rows.parquet")
+        assert q.combine_quarantine(tmp_path / "quarantine", "chat", DS, staged) == 11
+        target = q.quarantine_file(tmp_path / "quarantine", "chat", DS)
+        files[len(cuts)] = target.read_bytes()
+        assert pq.ParquetFile(target).metadata.num_row_groups == 3
+    assert len(set(files.values())) == 1
+    assert q.combine_quarantine(tmp_path / "quarantine", "chat", DS, []) == 0 and not target.exists()
