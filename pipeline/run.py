@@ -2,7 +2,7 @@
 
 The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_chunk`,
 `validate_night`, `report_night`, `publish_night`) as separate tasks. `plan` cuts each (source, ds) partition
-into chunks (`chunk_plan`); each chunk is scrubbed alone into its own staged parts, and `validate_night`
+into chunks (pipeline.chunks); each chunk is scrubbed alone into its own staged parts, and `validate_night`
 combines the chunks, so nothing published depends on how many chunks there were or where they ran. Each step reads and writes only
 under the night's staging folder (outside the clean root, private), so any step can be re-run and a re-run
 replaces its own output; only `publish_night` writes under the clean root, in one commit (pipeline.publish).
@@ -22,7 +22,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,10 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import canaries, locks, reid, residual
-from pipeline.behaviour import build_events
+from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
+from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks
 from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
+    EVENTS_SCHEMA,
     PIPELINE_VERSION,
     SOURCES,
     TEXT_DATASET,
@@ -218,22 +220,15 @@ def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
 # --- steps --------------------------------------------------------------------------------------
 
 
-def chunk_plan(policy: Policy, source: str, files: list[str], size: int) -> list[list[str]]:
-    """A partition's raw files (name order) cut into chunks: runs of `size` files for a streamed text source,
-    the whole partition for the others (a keystroke or mouse session is never cut, and their timing pool and
-    k-suppression are night-wide)."""
-    if not _streamed(policy, source):
-        return [files]
-    return [files[i : i + size] for i in range(0, len(files), size)]
-
-
-def chunk_id(source: str, index: int) -> str:
-    """A chunk's name: its source and its place among the source's chunks (ids only, safe for XCom and logs)."""
-    return f"{source}.{index:04d}"
+def _cut(policy: Policy, source: str) -> Cut:
+    """How a source's partition is cut (pipeline.chunks): text by files, keystrokes and events by session."""
+    if _streamed(policy, source):
+        return "files"
+    return "whole" if policy.source_target(source)[0] == "none" else "sessions"
 
 
 def plan(cfg: NightConfig) -> list[str]:
-    """The chunks to scrub tonight (see `chunk_plan`), by id; clears the night's staging so a re-run starts
+    """The chunks to scrub tonight (pipeline.chunks), by id; clears the night's staging so a re-run starts
     clean. Fails early: on the key, the policy, an unwritable clean root, a key change without `rekey`, a night
     without input."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
@@ -255,15 +250,14 @@ def plan(cfg: NightConfig) -> list[str]:
             raise RunError(f"no raw input for ds={cfg.ds} under {cfg.raw_root}{unknown}")
         private_dir(cfg.staging_base, owned_from=cfg.staging_base)
         reset_private_dir(cfg.staging)
-        chunks = {
-            chunk_id(source, i): {"source": source, "index": i, "files": names}
-            for source in layout.sources
-            for i, names in enumerate(chunk_plan(policy, source, _file_names(cfg, source), cfg.chunk_files or policy.chunk_files))
-        }
+        files = {source: _file_names(cfg, source) for source in layout.sources}
+        size = cfg.chunk_files or policy.chunk_files
+        chunks = [c for s in layout.sources for c in plan_chunks(s, len(files[s]), _cut(policy, s), size)]
         write_json(cfg.staging / "plan.json", {
             "ds": cfg.ds,
             "sources": layout.sources,
-            "chunks": chunks,
+            "files": files,
+            "chunks": {c.id: c.to_dict() for c in chunks},
             "unknown_folders": layout.unknown_folders,
             "key_id": keys.key_id,
             "policy_sha256": policy.sha256,
@@ -272,29 +266,26 @@ def plan(cfg: NightConfig) -> list[str]:
         })
         if layout.unknown_folders:
             log.warning("ds=%s: %d folder(s) under the raw root are not sources; counted, not read", cfg.ds, len(layout.unknown_folders))
-        return list(chunks)
+        return [c.id for c in chunks]
 
 
 def _file_names(cfg: NightConfig, source: str) -> list[str]:
     return [p.name for p in list_partition(cfg.raw_root, source, cfg.ds, cfg.follow_symlinks).files]
 
 
-def _planned_chunk(cfg: NightConfig, chunk: str) -> tuple[str, int, slice]:
-    """(source, index, slice of the partition's files) of a planned chunk; refuses a chunk the plan does not
-    name, and a partition whose files changed since the plan (the chunks would no longer cover it)."""
+def _planned_chunk(cfg: NightConfig, chunk: str) -> Chunk:
+    """A planned chunk; refuses a chunk the plan does not name, and a partition whose files changed since the
+    plan (its chunks would no longer cover it)."""
     plan_file = cfg.staging / "plan.json"
     if not plan_file.exists():
         raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
     planned = read_json(plan_file)
     if chunk not in planned["chunks"]:
         raise RunError(f"chunk {chunk} is not in the plan of ds={cfg.ds}")
-    entry = planned["chunks"][chunk]
-    source = entry["source"]
-    files = [n for c in planned["chunks"].values() if c["source"] == source for n in c["files"]]
-    if _file_names(cfg, source) != files:
-        raise RunError(f"the raw files of {source} changed since ds={cfg.ds} was planned; run the night again from the start")
-    start = files.index(entry["files"][0]) if entry["files"] else 0
-    return source, entry["index"], slice(start, start + len(entry["files"]))
+    work = Chunk(**planned["chunks"][chunk])
+    if _file_names(cfg, work.source) != planned["files"][work.source]:
+        raise RunError(f"the raw files of {work.source} changed since ds={cfg.ds} was planned; run the night again from the start")
+    return work
 
 
 def scrub_chunk(cfg: NightConfig, chunk: str) -> dict[str, Any]:
@@ -302,12 +293,12 @@ def scrub_chunk(cfg: NightConfig, chunk: str) -> dict[str, Any]:
     quarantine rows and counts (`parts/<chunk>.*`). A re-run replaces that chunk's files and nothing else."""
     with locks.night_lock(cfg.lock_file, cfg.ds, shared=True):
         policy, keys, roster = _context(cfg)
-        source, index, files = _planned_chunk(cfg, chunk)
+        work = _planned_chunk(cfg, chunk)
+        source = work.source
         target, reason = policy.source_target(source)
         private_dir(cfg.parts)
         for old in cfg.parts.glob(f"{chunk}.*"):
             old.unlink()
-        work = _Chunk(chunk, source, index, files)
         counts: dict[str, Any] = {
             "source": source,
             "chunk": chunk,
@@ -337,23 +328,21 @@ def scrub_chunk(cfg: NightConfig, chunk: str) -> dict[str, Any]:
         return counts
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    id: str
-    source: str
-    index: int  # 0 for the partition's first chunk, which carries the canaries
-    files: slice  # of the partition's name-ordered files
-
-
 Checked = TypeVar("Checked", PartitionRows, CheckedTable)
 
 
 def _read_checked(
-    cfg: NightConfig, work: _Chunk, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
+    cfg: NightConfig, work: Chunk, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
 ) -> Checked:
-    """A whole-partition chunk's checked rows (a dict per row, or one Arrow table with `read_columnar` for the
-    millions of key and mouse events); its quarantine rows are staged with the chunk."""
+    """A chunk's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of key
+    and mouse events): the partition's, or its sessions that hash to this chunk. The partition's quarantine rows
+    and file counts go with its first chunk; quarantine rows are staged with the chunk."""
     partition = read(cfg.raw_root, work.source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
+    if work.cut == "sessions" and work.count > 1:
+        mine = pa.array(session_chunks(partition.table, work.count) == work.index)
+        partition = replace(partition, table=partition.table.filter(mine))
+        if work.index:
+            partition = replace(partition, quarantine=[], files=0, empty_files=0, skipped={})
     write_quarantine(cfg.parts, work.source, cfg.ds, partition.quarantine, cfg.chunk_file(work.id, "quarantine.parquet"))
     _add_read_counts(counts, partition)
     return partition
@@ -372,13 +361,13 @@ def _add_read_counts(counts: dict[str, Any], part: PartitionRows | CheckedTable)
         counts[key] = dict(sorted((Counter(counts[key]) + Counter(new)).items()))
 
 
-def _stage(cfg: NightConfig, work: _Chunk, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
+def _stage(cfg: NightConfig, work: Chunk, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
     for dataset, table in tables.items():
         write_table(cfg.chunk_file(work.id, f"{dataset}.parquet"), table)
         counts["published"][dataset] = table.num_rows
 
 
-def _stage_unpublished(cfg: NightConfig, work: _Chunk, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
+def _stage_unpublished(cfg: NightConfig, work: Chunk, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
     """A source the policy does not publish (performance records): counted, summarised with k-suppression."""
     source = work.source
     partition = _read_checked(cfg, work, counts)
@@ -388,19 +377,20 @@ def _stage_unpublished(cfg: NightConfig, work: _Chunk, policy: Policy, reason: s
         counts["dropped"] = {reason or "not_published": len(partition.rows)}
 
 
-def _stage_keystrokes(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+def _stage_keystrokes(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, work, counts, read_columnar)
-    _stage(cfg, work, scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
+    tables = scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts, plant_canaries=work.index == 0, staged=True)
+    _stage(cfg, work, tables, counts)
 
 
-def _stage_events(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
+def _stage_events(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, work, counts, read_columnar)
     fraction = float(policy.output["validation_fraction"])
-    events = build_events(work.source, partition.table, policy.events, keys, fraction, night=cfg.ds)
+    events = build_events(work.source, partition.table, policy.events, keys, fraction, night=cfg.ds, staged=True)
     _stage(cfg, work, {EVENTS_DATASET: events}, counts)
 
 
-def _stage_text(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+def _stage_text(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
     """Stream the chunk in batches of `run.batch_rows`: each batch's bad rows are staged as quarantine rows,
     its good rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row
     groups. Only counters and a 16-byte digest per key stay in memory, however large the chunk. The part and
@@ -420,7 +410,7 @@ def _stage_text(cfg: NightConfig, work: _Chunk, policy: Policy, keys: Pseudonymi
 
 def _scrubbed_batches(
     cfg: NightConfig,
-    work: _Chunk,
+    work: Chunk,
     policy: Policy,
     keys: Pseudonymizer,
     roster: Roster,
@@ -527,10 +517,24 @@ def merge_counts(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         merged[name] = dict(sorted(sum((Counter(c[name]) for c in chunks), Counter()).items()))
     if any("canaries" in c for c in chunks):
         merged["canaries"] = canaries.merge(*(c.get("canaries", {}) for c in chunks))
+    if "segments" in merged:  # keystrokes
+        merged["segments"] = dict(sum((Counter(c["segments"]) for c in chunks), Counter()))
     return merged
 
 
 DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
+
+
+def _combined(cfg: NightConfig, dataset: str, chunks: dict[str, list[str]], policy: Policy) -> pa.Table:
+    """A dataset's rows from every chunk of the sources feeding it (not yet sorted). Staged events get their
+    timing drawn here, from each source's whole night (behaviour.finish_events)."""
+    if dataset != EVENTS_DATASET:
+        return read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for ids in chunks.values() for c in ids], DATASET_SCHEMAS[dataset])
+    tables = [
+        finish_events(read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for c in ids], STAGED_EVENTS_SCHEMA), policy.events)
+        for ids in chunks.values()
+    ]
+    return pa.concat_tables(tables) if tables else EVENTS_SCHEMA.empty_table()
 
 
 def validate_night(cfg: NightConfig) -> dict[str, Any]:
@@ -550,10 +554,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         risk: dict[str, Any] = {}
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
-            schema = DATASET_SCHEMAS[dataset]
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            parts = [cfg.chunk_file(c, f"{dataset}.parquet") for s in feeding for c in chunks[s]]
-            table = read_tables([p for p in parts if p.exists()], schema)  # a chunk with no rows may stage none
+            table = _combined(cfg, dataset, {s: chunks[s] for s in feeding}, policy)
             table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
             outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})

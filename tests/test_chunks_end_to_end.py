@@ -1,7 +1,8 @@
 """Chunked partitions end to end (real Presidio, spaCy, GE, Parquet; real `airflow dags test` on SQLite): the
-same night cut into 1, 3 and 8 chunks per text partition publishes the same bytes (shards, manifests, report)
-and the same quarantine, every input row is accounted for across chunks, and the DAG, one mapped scrub task per
-chunk, publishes exactly what the CLI does."""
+same night cut into 1, 3 and 8 chunks per partition (text by files, keystrokes and mouse by session, with
+sessions spread over several files) publishes the same bytes (shards, manifests, report, the night-wide timing
+draws and the re-identification gate's figures) and the same quarantine, every input row is accounted for
+across chunks, and the DAG, one mapped scrub task per chunk, publishes exactly what the CLI does."""
 
 from __future__ import annotations
 
@@ -18,23 +19,25 @@ from pipeline.airflow_local import run_dag
 
 pytestmark = pytest.mark.e2e
 SPLIT_INTO = 8
-TEXT_SOURCES = ("chat", "transcripts")
+SPLIT = ("chat", "transcripts", "keystrokes", "mouse")
 
 
 @pytest.fixture(scope="module")
 def many_files(night: Night, tmp_path_factory: pytest.TempPathFactory) -> Night:
-    """The shared night with each text partition's generated file cut into 8 files (name order keeps line
-    order), and a chat row repeated in the last file: a duplicate key that only a later chunk meets."""
+    """The shared night with each generated chat, transcripts, keystrokes and mouse file cut into 8 files (name
+    order keeps line order, so sessions run across files), and a chat and a mouse row repeated in the last file:
+    duplicate keys that only a later chunk meets."""
     raw = tmp_path_factory.mktemp("many-files") / "raw"
     shutil.copytree(night.raw, raw)
-    for source in TEXT_SOURCES:
+    for source in SPLIT:
         folder = raw / source / f"ds={DS}"
         generated = folder / "part-0000.jsonl.gz"
         lines = gzip.decompress(generated.read_bytes()).decode().splitlines()
         generated.unlink()
         step = -(-len(lines) // SPLIT_INTO)
         for i in range(SPLIT_INTO):
-            piece = lines[i * step : (i + 1) * step] + ([lines[0]] if source == "chat" and i == SPLIT_INTO - 1 else [])
+            repeat = [lines[0]] if source in ("chat", "mouse") and i == SPLIT_INTO - 1 else []
+            piece = lines[i * step : (i + 1) * step] + repeat
             (folder / f"part-0000-{i:02d}.jsonl").write_text("".join(line + "\n" for line in piece))
     return Night(raw=raw, key_file=night.key_file)
 
@@ -67,11 +70,12 @@ def test_the_number_of_chunks_does_not_change_a_published_byte(cli_runs: dict[in
 def test_every_input_row_is_accounted_for_across_chunks(many_files: Night, cli_runs: dict[int, Path]) -> None:
     manifest = json.loads((cli_runs[1] / "text" / f"ds={DS}" / "_manifest.json").read_text())
     assert manifest["reconciliation"]["balanced"]
-    for source in TEXT_SOURCES:
+    for source in SPLIT:
         lines = sum(len(p.read_text().splitlines()) for p in (many_files.raw / source / f"ds={DS}").iterdir())
         counts = manifest["sources"][source]
         assert counts["input_rows"] == lines and counts["files"] == len(list((many_files.raw / source / f"ds={DS}").iterdir()))
-    assert manifest["sources"]["chat"]["quarantined"]["duplicate_key"] == 1, "the repeat in the last chunk is caught"
+    for source in ("chat", "mouse"):
+        assert manifest["sources"][source]["quarantined"]["duplicate_key"] == 1, "the repeat in the last chunk is caught"
     assert quarantine_bytes(cli_runs[1]), "the malformed rows are quarantined"
 
 
@@ -89,8 +93,8 @@ def test_the_dag_maps_one_scrub_task_per_chunk_and_matches_the_cli(
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     with sqlite3.connect(home / "airflow.db") as db:
         scrubs = db.execute("select map_index, state from task_instance where task_id = 'scrub' order by map_index").fetchall()
-    files = {s: len(list((many_files.raw / s / f"ds={DS}").iterdir())) for s in TEXT_SOURCES}
-    assert len(scrubs) == sum(files.values()) + 3, "a task per chat and transcripts file, one per other source"
+    files = {s: len(list((many_files.raw / s / f"ds={DS}").iterdir())) for s in SPLIT}
+    assert len(scrubs) == sum(files.values()) + 1, "a chunk per file of each split source, one for performance"
     assert len(scrubs) >= 8 and {state for _, state in scrubs} == {"success"}
     assert published_bytes(clean) == published_bytes(cli_runs[1]), "byte for byte what the CLI published"
     assert quarantine_bytes(clean) == quarantine_bytes(cli_runs[1])
