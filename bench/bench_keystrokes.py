@@ -176,9 +176,9 @@ def child(side: str, raw: Path, rev: str, out: Path) -> None:
     from pipeline.pseudonym import Pseudonymizer
 
     policy, keys = load_policy(), Pseudonymizer(b"bench-keystrokes-key-0123456789abcdef")
-    # `build_events` as the old path published (10 ms steps), so both sides must give the same table; the new
-    # side then also builds it under the policy's default timing (population draws) to time that step.
-    default, fraction = policy.events, float(policy.output["validation_fraction"])
+    # `build_events` as the old path published (10 ms steps, a validation share only), so both sides must give the
+    # same table; the new side then also builds it under the policy's default timing (population draws) to time that step.
+    default, fraction = policy.events, policy.split_fractions[0]
     settings = {**default, "timing": "step"}
     gap = int(settings["idle_gap_ms"])
     results: dict[str, Any] = {}
@@ -206,9 +206,9 @@ def child(side: str, raw: Path, rev: str, out: Path) -> None:
         final, history = spans_for(replayed.segments)
         masked = timed(results, "mask", lambda: mask_events(table, replayed, final, history))
         events = timed(results, "build_events",
-                       lambda: build_events("keystrokes", masked, settings, keys, fraction))
+                       lambda: build_events("keystrokes", masked, settings, keys, (fraction, 0.0)))
         timed(results, "build_events (population)",
-              lambda: build_events("keystrokes", masked, default, keys, fraction, night=DS))
+              lambda: build_events("keystrokes", masked, default, keys, (fraction, 0.0), night=DS))
         step, population = results["build_events"], results.pop("build_events (population)")
         # the timing step alone: what population draws cost beyond the old build_events
         results["timing: population"] = {k: max(population[k] - step[k], 1e-9) for k in ("cpu_s", "wall_s")}

@@ -384,7 +384,7 @@ def keystroke_timings(root: Path, expected: int, policy: Any, roster: Any, keys:
     from pipeline.keystrokes import mask_events, replay
     from pipeline.scrub import scrub_batch
 
-    settings, fraction = policy.events, float(policy.output["validation_fraction"])
+    settings, fraction = policy.events, policy.split_fractions
     columnar = hasattr(read, "read_columnar")  # Arrow tables since issue 5; a dict per row before
     part, t_read = timed(lambda: (read.read_columnar if columnar else read.read_partition)(root, "keystrokes", DS),
                          expected)
@@ -428,7 +428,7 @@ def child_events(args: argparse.Namespace) -> dict[str, Any]:
         mouse = read.read_columnar(root / "events", "mouse", DS).table
     else:
         mouse = read.read_partition(root / "events", "mouse", DS).rows
-    settings, fraction = policy.events, float(policy.output["validation_fraction"])
+    settings, fraction = policy.events, policy.split_fractions
     _, t_build_m = timed(lambda: build_events("mouse", mouse, settings, keys, fraction), len(mouse))
     n, t_replay, t_mask, t_build_k = k["keystroke_events"], k["replay"], k["mask"], k["build_events_keystrokes"]
     both = Timing(n, t_replay.wall_s + t_mask.wall_s, t_replay.cpu_s + t_mask.cpu_s)

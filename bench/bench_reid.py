@@ -52,7 +52,7 @@ def masked_keystrokes(raw_root: Path, ds: str) -> pa.Table:
 
 def published(masked: pa.Table, form: dict[str, Any], ds: str) -> pa.Table:
     settings = {**load_policy().events, **form}
-    return build_events("keystrokes", masked, settings, KEYS, 0.1, night=ds)
+    return build_events("keystrokes", masked, settings, KEYS, (0.1, 0.1), night=ds)
 
 
 def session_summary(events: pa.Table) -> dict[str, np.ndarray]:

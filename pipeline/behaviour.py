@@ -39,7 +39,7 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
 
 
 def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
-                 validation_fraction: float, night: str = "", staged: bool = False) -> pa.Table:
+                 fractions: tuple[float, float], night: str = "", staged: bool = False) -> pa.Table:
     """One output row per input row, sessions in order of their (employee, device, session) ids, events
     in (time, input) order within a session. `night` (the ds) keys the timing draws (pipeline.timing).
     `staged` leaves the draws from the night's pool to `finish_events` (STAGED_EVENTS_SCHEMA): a chunk
@@ -71,7 +71,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
         gap_class = _gap_classes(source, events, order, first)
         seeds = np.array([keys.seed("timing", f"{night}/{s}") for s in session_pids], np.uint64)
     base, short, u = timing_columns(ms, first, of, gap_class, seeds, settings)
-    splits = ["validation" if keys.bucket(u) < validation_fraction else "train" for u in user_pids]
+    splits = [keys.split(u, fractions) for u in user_pids]
     app, apps = value_codes(events["app"])
     categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
     app = np.where(app < 0, len(apps), app)

@@ -8,6 +8,7 @@ anything is published. Values come from Faker seeded by the night, so a re-run p
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,61 @@ def _password(rng: random.Random) -> str:
     return f"{rng.choice(words)}{rng.randint(10, 99)}{rng.choice('!#$%&*')}{rng.choice(words).lower()}"
 
 
+# Disclosures have no one shape, so each night's canaries for them are drawn from many phrasings: a frame ("{v}"
+# is the disclosing phrase, the span to catch) and a phrase, both picked per canary by the night's seed. The
+# phrasings are written here for the canaries, apart from the model's training corpus and every evaluation set.
+DISCLOSURE_FRAMES: dict[str, tuple[str, ...]] = {
+    "PERFORMANCE": (
+        "between us, {v}", "{v}, keep it quiet", "heard that {v}", "fyi {v}", "Speaker 2: so um {v}",
+        "{v} apparently", "Re: {v}",
+    ),
+    "HEALTH": (
+        "sorry, {v} so I'm out", "between us, {v}", "{v}, back tomorrow", "fyi {v}",
+        "Speaker 1: uh {v}", "{v} - can we move the 1:1?", "heads up, {v}",
+    ),
+    "PRIVATE": (
+        "between us, {v}", "{v}, don't tell anyone", "fyi {v}", "Speaker 1: yeah so {v}",
+        "{v}, so I need friday off", "heads up, {v}", "{v} tbh",
+    ),
+}
+# In each phrase the part in [[...]] is the canary's value: what the detectors must remove. Canaries prove the
+# detectors alive, not that they generalise (docs/detection.md measures that): each phrasing here is one the
+# shipped rules and model catch, checked by tests/test_disclosures.py.
+DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {
+    "PERFORMANCE": (
+        "he is [[on a PIP]]", "my bonus was [[{pct}%]]", "my salary is [[${k},000]]",
+        "she got a [[{r} out of 5]] on her review", "he was [[let go]] last week", "my raise was [[{pct}%]]",
+        "I got a [[written warning]]", "her [[role was eliminated]]", "they [[calibrated him down]]",
+        "my sign-on bonus is [[€{k},000]]", "I was rated [[Needs Improvement]]",
+        "he was [[passed over for promotion]]",
+    ),
+    "HEALTH": (
+        "I have [[type 1 diabetes]]", "I'm off [[sick with the flu]]", "I have a [[psychiatrist appointment]]",
+        "I'm starting [[chemo]] next week", "I get [[migraines]]", "I'm on [[antidepressants]]",
+        "I have [[asthma]]", "I'm recovering from [[covid]]", "I'm on [[medical leave for back surgery]]",
+        "I have an [[oncologist appointment]]", "I need [[a private room for insulin injections]]",
+        "I'm out with [[a kidney stone]]",
+    ),
+    "PRIVATE": (
+        "my partner and I [[broke up]]", "I'm [[going through a divorce]]", "I'm [[pregnant]]",
+        "I'm [[in a final round with another company]]", "I'm [[interviewing at a competitor]]",
+        "I went to the [[union meeting]]", "[[my visa expires]] next month", "I'm [[fasting for Ramadan]]",
+        "[[my mom passed away]]", "I'm [[drowning in credit card debt]]", "I [[signed a union card]]",
+        "I'm [[waiting on my green card]]",
+    ),
+}
+
+
+def disclosure_canary(label: str, rng: random.Random) -> tuple[str, str]:
+    """A (template, value) pair for one disclosure canary: the template holds "{v}" where the value goes."""
+    phrase = rng.choice(DISCLOSURE_PHRASES[label]).format(
+        pct=rng.randint(3, 25), k=rng.randint(60, 190), r=rng.randint(1, 5)
+    )
+    head, rest = phrase.split("[[", 1)
+    value, tail = rest.split("]]", 1)
+    return rng.choice(DISCLOSURE_FRAMES[label]).replace("{v}", head.replace("{", "{{") + "{v}" + tail), value
+
+
 def canary_records(ds: str, source: str, count: int, employees: tuple[Employee, ...]) -> list[dict[str, Any]]:
     """Labelled texts (the evaluation shape) covering every sensitive class, `count` of them."""
     fake, rng = _faker(ds, source)
@@ -78,8 +134,7 @@ def canary_records(ds: str, source: str, count: int, employees: tuple[Employee, 
         lambda: ("her SSN is {v}", "SSN", fake.ssn()),
         lambda: ("ask {v} about the rollout", "ROSTER_NAME", rng.choice(employees).full_name),
         lambda: ("ping {v} when it's merged", "ROSTER_NAME", "@" + rng.choice(employees).handle),
-        lambda: ("{v} for the record", "PERFORMANCE", "he is on a PIP"),
-        lambda: ("between us, {v}", "PERFORMANCE", f"my bonus was {rng.randint(3, 25)}%"),
+        *(_disclosure_maker(label, rng) for label in DISCLOSURE_FRAMES),
     ]
     records = []
     for i in range(count):
@@ -92,6 +147,14 @@ def canary_records(ds: str, source: str, count: int, employees: tuple[Employee, 
             "spans": [{"start": start, "end": start + len(value), "label": label}],
         })
     return records
+
+
+def _disclosure_maker(label: str, rng: random.Random) -> Callable[[], tuple[str, str, str]]:
+    def make() -> tuple[str, str, str]:
+        frame, phrase = disclosure_canary(label, rng)
+        return frame, label, phrase
+
+    return make
 
 
 def typed_canary(ds: str, employee: Employee) -> TypedCanary:

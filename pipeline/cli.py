@@ -135,6 +135,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--last", type=_positive_int, help="show the last N nights' key figures in the terminal")
     rep.set_defaults(handler=_report)
 
+    sign = sub.add_parser("signoff", help="record a reviewer's approval or rejection of a published night")
+    sign.add_argument("--clean", required=True, type=Path, help="clean root the night was published under")
+    sign.add_argument("--ds", required=True, type=_date, help="night to sign, YYYY-MM-DD")
+    sign.add_argument("--reviewer", required=True, help="who decides (an operator-supplied name, stored in the log)")
+    sign.add_argument("--reject", action="store_true", help="reject the night (needs --reason)")
+    sign.add_argument("--reason", help="why the night is rejected (one line)")
+    sign.add_argument("--note", help="a remark kept with the decision (one line)")
+    sign.add_argument("--policy", type=Path, help="policy YAML (modes of the log); default: the shipped policy")
+    sign.set_defaults(handler=_signoff)
+
     dag = sub.add_parser("dag", help="print where the Airflow DAG file shipped in this package is, or copy it")
     dag.add_argument("--copy-to", type=Path, metavar="DAGS_FOLDER", help="copy the DAG file into this DAGs folder")
     dag.set_defaults(handler=_dag)
@@ -171,7 +181,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--workers", type=_positive_int, default=None, metavar="N",
         help="worker processes that scrub partitions and batches (default: one per CPU; 1: all in this process)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal)")
+    shown.add_argument("--progress", action="store_true", help="progress bars on stderr even when it is not a terminal (a log file)")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -204,17 +216,18 @@ def _night_config(args: argparse.Namespace, ds: str, rekey: bool = False):  # ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The night, then its one-screen summary (counts only) from the report it published."""
+    from pipeline.files import read_json
+    from pipeline.progress import night_summary
     from pipeline.run import run_night
 
     result = run_night(_night_config(args, args.ds), progress=_progress(args), workers=args.workers)
-    for dataset, folder in result["published"].items():
-        print(f"published {dataset}: {result['datasets'][dataset]['rows']} rows in {folder}")
-    print(f"report: {result['report']['html']}")
+    print(night_summary(read_json(Path(result["report"]["json"])), result["published"], result["version"], result["report"]["html"]))
     return 0
 
 
 def _progress(args: argparse.Namespace) -> bool:
-    return sys.stderr.isatty() and not args.no_progress
+    return getattr(args, "progress", False) or (sys.stderr.isatty() and not args.no_progress)
 
 
 def _rekey(args: argparse.Namespace) -> int:
@@ -289,7 +302,7 @@ def _reid(args: argparse.Namespace) -> int:
         raise UserError(f"no events at {args.events}")
     policy = load_policy(args.policy)
     columns = ["user_pid", "session_pid", "source", "seq", "t_ms", "action", "key_class"]
-    table = pads.dataset(args.events, format="parquet", partitioning="hive").to_table(columns=columns)
+    table = pads.dataset(args.events, format="parquet").to_table(columns=columns)  # every shard holds its ds
     risk = identification_risk(table, Protocol.of(policy.reid))
     settings = policy.reid
     problems = gate(risk, settings.max_top1_over_chance, settings.significance)
@@ -298,6 +311,7 @@ def _reid(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pipeline import signoff
     from pipeline.report import format_trend_table, load_history
     from pipeline.run import rebuild_report, report_folder
 
@@ -308,7 +322,29 @@ def _report(args: argparse.Namespace) -> int:
     reports = load_history(args.clean / "_reports", "9999-12-31", last=args.last)
     if not reports:
         raise UserError(f"no published night's report under {args.clean / '_reports'}")
-    print(format_trend_table(reports))
+    signed = {
+        r["ds"]: signoff.summary(signoff.status(args.clean, r["ds"], signoff.report_anchor(args.clean, r["ds"])))
+        for r in reports
+    }
+    print(format_trend_table(reports, signed))
+    return 0
+
+
+def _signoff(args: argparse.Namespace) -> int:
+    """Append the decision to the night's sign-off log, then re-render its report so the report shows it."""
+    from pipeline import signoff
+    from pipeline.policy import load_policy
+    from pipeline.run import rebuild_report
+
+    decision = signoff.REJECT if args.reject else signoff.APPROVE
+    output = load_policy(args.policy).output
+    anchor = signoff.report_anchor(args.clean, args.ds)
+    entry = signoff.record(args.clean, args.ds, args.reviewer, decision, args.reason, args.note, anchor,
+                           output["file_mode"], output["dir_mode"])
+    rebuild_report(args.clean, args.ds)
+    word = "approved" if decision == signoff.APPROVE else "rejected"
+    print(f"ds={args.ds} {word} by {entry['reviewer']}: version {entry['version']}, entry {entry['seq']} "
+          f"of {signoff.log_path(args.clean, args.ds)}")
     return 0
 
 
@@ -342,6 +378,7 @@ def _demo(args: argparse.Namespace) -> int:
         argparse.Namespace(
             ds=DEMO_DS, raw=raw, clean=clean, roster=None, policy=None, quarantine=None, key_file=key_file,
             staging=None, follow_symlinks=False, workers=args.workers, no_progress=args.no_progress,
+            progress=args.progress,
         )
     )
 

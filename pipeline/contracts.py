@@ -163,6 +163,7 @@ TEXT_SCHEMA = pa.schema(
         pa.field("conversation_pid", pa.string(), nullable=False),
         pa.field("context", pa.string(), nullable=False),
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("turn", pa.int32(), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("redactions", pa.list_(REDACTION_TYPE), nullable=False),
         pa.field("redacted_count", pa.int32(), nullable=False),
@@ -190,6 +191,23 @@ EVENTS_SCHEMA = pa.schema(
     ]
 )
 DATASET_SCHEMAS = {TEXT_DATASET: TEXT_SCHEMA, EVENTS_DATASET: EVENTS_SCHEMA}
+
+# Staged text parts (private, never published) also keep each utterance's exact time, so that `turn` can be
+# numbered over the whole night's conversation once every part is in; the column is dropped before validation.
+SAID_AT = pa.field("said_at", pa.timestamp("us", tz="UTC"), nullable=False)
+STAGED_SCHEMAS = {TEXT_DATASET: TEXT_SCHEMA.append(SAID_AT), EVENTS_DATASET: EVENTS_SCHEMA}
+
+# Every published shard also carries its night as a column, so readers that do not parse `ds=` folders (Hugging
+# Face `datasets`) still see it. Dictionary-encoded as pandas and polars read hive folders, so their partition
+# column and the file's agree.
+DS_FIELD = pa.field("ds", pa.dictionary(pa.int32(), pa.string()), nullable=False)
+PUBLISHED_SCHEMAS = {name: schema.append(DS_FIELD) for name, schema in DATASET_SCHEMAS.items()}
+
+
+def with_night(table: pa.Table, ds: str) -> pa.Table:
+    """`table` with the `ds` column published shards carry."""
+    indices = pa.array([0] * table.num_rows, pa.int32())
+    return table.append_column(DS_FIELD, pa.DictionaryArray.from_arrays(indices, pa.array([ds], pa.string())))
 
 # Quarantine rows keep the raw line (they are the only place raw values are kept besides the input).
 QUARANTINE_SCHEMA = pa.schema(

@@ -11,11 +11,12 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline import canaries
 from pipeline.behaviour import build_events
-from pipeline.contracts import EVENTS_DATASET, KEYSTROKES, TEXT_DATASET, TEXT_SCHEMA
+from pipeline.contracts import EVENTS_DATASET, KEYSTROKES, SAID_AT, STAGED_SCHEMAS, TEXT_DATASET
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy
 from pipeline.pseudonym import Pseudonymizer
@@ -41,10 +42,12 @@ def text_table(
     utterances: list[Utterance],
     scrubbed: list[Redacted],
     keys: Pseudonymizer,
-    fraction: float,
+    fractions: tuple[float, float],
     granularity: str = "minute",
 ) -> pa.Table:
-    out: dict[str, list[Any]] = {name: [] for name in TEXT_SCHEMA.names}
+    """Staged `text` rows: `turn` is 0 until `number_turns` sees the whole night; `said_at` is the exact time."""
+    schema = STAGED_SCHEMAS[TEXT_DATASET]
+    out: dict[str, list[Any]] = {name: [] for name in schema.names}
     for utterance, redacted in zip(utterances, scrubbed, strict=True):
         user_pid = keys.pid("user", utterance.user_key)
         out["record_pid"].append(keys.pid("record", f"{source}:{utterance.record_key}"))
@@ -53,11 +56,27 @@ def text_table(
         out["conversation_pid"].append(keys.pid("conversation", utterance.conversation_key))
         out["context"].append(utterance.context)
         out["ts"].append(truncate(utterance.ts, granularity))
+        out["turn"].append(0)
+        out[SAID_AT.name].append(utterance.ts)
         out["text"].append(redacted.text)
         out["redactions"].append([{"entity": e, "count": n} for e, n in sorted(redacted.counts.items())])
         out["redacted_count"].append(sum(redacted.counts.values()))
-        out["split"].append("validation" if keys.bucket(user_pid) < fraction else "train")
-    return pa.Table.from_pydict(out, schema=TEXT_SCHEMA)
+        out["split"].append(keys.split(user_pid, fractions))
+    return pa.Table.from_pydict(out, schema=schema)
+
+
+def number_turns(staged: pa.Table) -> pa.Table:
+    """The night's staged text rows with `turn` set to each row's 1-based place in its conversation (a channel,
+    a meeting, a typing session), ordered by the exact time, ties by record_pid; the exact time is then
+    dropped. Rows can be put in dialogue order without publishing when anything was said."""
+    ordered = staged.sort_by([("conversation_pid", "ascending"), (SAID_AT.name, "ascending"), ("record_pid", "ascending")])
+    conversations = ordered["conversation_pid"].to_numpy(zero_copy_only=False)
+    n = len(conversations)
+    starts = np.flatnonzero(np.r_[True, conversations[1:] != conversations[:-1]]) if n else np.array([], np.int64)
+    first = np.repeat(starts, np.diff(np.r_[starts, n]))
+    turns = pa.array((np.arange(n) - first + 1).astype(np.int32))
+    ordered = ordered.set_column(ordered.schema.get_field_index("turn"), STAGED_SCHEMAS[TEXT_DATASET].field("turn"), turns)
+    return ordered.drop_columns([SAID_AT.name])
 
 
 def scrub_text_rows(
@@ -88,7 +107,7 @@ def scrub_text_rows(
     counts["rows_touched"] = sum(1 for _, r in published if r.counts)
     output = policy.output
     return text_table(
-        source, [u for u, _ in published], [r for _, r in published], keys, output["validation_fraction"],
+        source, [u for u, _ in published], [r for _, r in published], keys, policy.split_fractions,
         output["timestamp_granularity"],
     )
 
@@ -140,7 +159,7 @@ def scrub_keystrokes(
         "published_as_text": len(texts),
         "unknown_keys": sum(s.unknown_keys for s in segments),
     }
-    fraction, granularity = policy.output["validation_fraction"], policy.output["timestamp_granularity"]
+    fractions, granularity = policy.split_fractions, policy.output["timestamp_granularity"]
     utterances = [
         Utterance(
             record_key=s.segment_id,
@@ -153,8 +172,8 @@ def scrub_keystrokes(
         for s, _ in texts
     ]
     return {
-        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fraction, granularity),
-        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fraction, night=ds, staged=staged),
+        TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fractions, granularity),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fractions, night=ds, staged=staged),
     }
 
 

@@ -50,6 +50,12 @@ ENTITIES = (
     "CRYPTO",
     "MEDICAL_LICENSE",
     "LONG_NUMBER",
+    # issue 11: identifiers of other countries, and bank details beyond the IBAN (pipeline/detect/identifiers.py)
+    "NATIONAL_ID",
+    "BANK_ACCOUNT",
+    # special categories of personal data disclosed in conversation (pipeline/detect/disclosures.py)
+    "HEALTH",
+    "PRIVATE",
 )
 ACTIONS = ("replace", "pseudonym", "remove", "drop_row")
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})  # entities that may never be pseudonymised
@@ -64,8 +70,13 @@ RECOGNIZER_FAMILIES = (
     "payment",
     "gate_shapes",
     "casual_ner",
+    "identifiers",  # issue 11
+    "disclosures",
 )
-CANARY_LABELS = ("CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET")
+CANARY_LABELS = (
+    "CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET",
+    "HEALTH", "PRIVATE",
+)
 PUBLISH_TARGETS = ("text", "events", "none")
 KEY_DETAILS = ("class", "char")
 TIMESTAMP_GRANULARITIES = ("minute", "hour", "day")
@@ -125,6 +136,7 @@ class Nlp(Section):
     pipes_disabled: Strings = ()
     pipes_on_demand: Strings = ()
     casual_model: str = "person_social"
+    disclosure_model: str = "disclosures"
     # Texts longer than this are scrubbed in windows that overlap by window_overlap_chars, so a value on an
     # edge is whole in one of them (spaCy refuses texts over 1,000,000 characters, and needs ~1 GB per 100,000).
     window_chars: Annotated[int, Field(ge=1_000, le=1_000_000)] = 100_000
@@ -168,7 +180,7 @@ class Reid(Section):
 
 
 class Canaries(Section):
-    per_partition: Annotated[int, Field(ge=0)] = 12
+    per_partition: Annotated[int, Field(ge=0)] = 15
     min_recall: dict[CanaryLabel, Share] = Field(default_factory=lambda: {"default": 1.0})
 
 
@@ -179,7 +191,11 @@ class Report(Section):
 class Output(Section):
     shard_target_rows: Positive = 250_000
     row_group_rows: Positive = 50_000
+    # Shares of users (not rows) drawn into each split by a keyed hash of user_pid; the rest is train.
     validation_fraction: Share = 0.1
+    test_fraction: Share = 0.1
+    # A split with fewer distinct users than this in a night gets a note in the report.
+    min_split_users: Positive = 5
     timestamp_granularity: Literal[TIMESTAMP_GRANULARITIES] = "minute"
     # Modes of the published tree (files and folders under the clean root); everything else is 0600/0700.
     file_mode: Mode = 0o640
@@ -189,6 +205,12 @@ class Output(Section):
     def _owner_can_use(self) -> Output:
         if self.file_mode & 0o600 != 0o600 or self.dir_mode & 0o700 != 0o700:
             raise ValueError("file_mode must let the owner read and write, dir_mode read, write and enter")
+        return self
+
+    @model_validator(mode="after")
+    def _train_is_left(self) -> Output:
+        if self.validation_fraction + self.test_fraction >= 1.0:
+            raise ValueError("validation_fraction + test_fraction must be below 1, leaving users for train")
         return self
 
 
@@ -341,6 +363,11 @@ class Policy:
     @property
     def output(self) -> dict[str, Any]:
         return self.settings.output.model_dump()
+
+    @property
+    def split_fractions(self) -> tuple[float, float]:
+        """(validation, test) shares of users (`output.validation_fraction`, `output.test_fraction`)."""
+        return self.settings.output.validation_fraction, self.settings.output.test_fraction
 
     @property
     def batch_rows(self) -> int:

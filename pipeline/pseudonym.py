@@ -65,9 +65,18 @@ class Pseudonymizer:
         return int.from_bytes(digest[:8], "big")
 
     def bucket(self, value: str) -> float:
-        """A uniform number in [0, 1) from a pseudonym, used to assign train/validation splits."""
+        """A uniform number in [0, 1) from a pseudonym, used to assign splits."""
         digest = hmac.new(self.key, f"split\x1f{value}".encode(), hashlib.sha256).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
+
+    def split(self, user_pid: str, fractions: tuple[float, float]) -> str:
+        """`validation`, `test` or `train` for a user, from the keyed bucket of their pseudonym and the policy's
+        (validation, test) fractions: each split gets its fraction of users in expectation, a user is in one
+        split only, and in the same one every night while the key (and the fractions) hold. Validation takes
+        the bucket's first interval, so adding a test fraction never moves a validation user."""
+        bucket = self.bucket(user_pid)
+        validation, test = fractions
+        return "validation" if bucket < validation else "test" if bucket < validation + test else "train"
 
 
 def load_key(key_file: str | Path | None = None) -> Pseudonymizer:

@@ -1,24 +1,32 @@
-"""The output edge: a night is published as one version of every dataset and its report, by one pointer flip.
+"""The output edge: a night is published as one version of every dataset and its report, and the whole clean
+root is switched to a new view of its nights by one pointer flip.
 
 Under the clean root:
 
-    _nights/ds=D/v-<id>/text/   part-*.parquet, _manifest.json, _report.{json,html}, _SUCCESS
-    _nights/ds=D/v-<id>/events/ ...
-    _nights/ds=D/v-<id>/report/ report.{json,html}, inputs.json, data_docs/
+    _nights/ds=D/v-<id>/text/    train-0000i-of-0000N.parquet, validation-…, test-… (one split per shard),
+                                 _manifest.json, _report.{json,html}, _SUCCESS
+    _nights/ds=D/v-<id>/events/  ...
+    _nights/ds=D/v-<id>/report/  report.{json,html}, inputs.json, data_docs/
     _nights/ds=D/v-<id>/_night.json, _SUCCESS    the night's manifest (every file, its rows, bytes, sha256), then _SUCCESS
-    _nights/ds=D/current -> v-<id>               THE COMMIT: a symlink, replaced by one rename
-    text/ds=D     -> ../_nights/ds=D/current/text      stable links, so hive readers of <clean>/text (pandas,
-    events/ds=D   -> ../_nights/ds=D/current/events    pyarrow, DuckDB, Spark) read the current version
-    _reports/ds=D -> ../_nights/ds=D/current/report
-    _attempts/ds=D/                              the report of the last attempt that did not publish
+    _views/g-<id>/               a view of every published night: text/ds=D/ and events/ds=D/ are real folders
+                                 holding hard links to that night's version's shards and nothing else;
+                                 nights/ds=D -> the version, reports/ds=D -> its report; README.md (the card)
+    _published -> _views/g-<id>  THE COMMIT: a symlink, replaced by one rename
+    text -> _published/text, events -> _published/events, _reports -> _published/reports,
+    README.md -> _published/README.md, _nights/ds=D/current -> ../../_published/nights/ds=D
+                                 stable links, made once
+    _attempts/ds=D/              the report of the last attempt that did not publish
 
-A version is complete (every file written, checked against its manifest, `_SUCCESS` last) before `current`
-points at it, and `current` changes in one rename, so a reader sees the whole previous night or the whole new
-one, text, events and report together, never a mix and never neither. A run killed at any instruction leaves
-`current` on a complete version; the next publish removes what the killed one left. The version id is a hash
-of the content, so re-running a night with the same inputs gives the same version, byte for byte.
-On object storage (no symlinks, no rename) the same layout works with `current` as a small object naming the
-version, written last; readers that follow docs/contracts.md's rule read the versions it names.
+Hive readers (pandas, pyarrow, DuckDB, polars, Hugging Face `datasets`) scan `<clean>/text`: real `ds=` folders
+holding only Parquet shards (fsspec, which `datasets` lists with, does not descend into symlinked folders, and
+polars refuses a folder holding any other file). A version is complete (every file written, checked against
+its manifest, `_SUCCESS` last) before a view names it, and a view is complete before `_published` points at it,
+so a reader sees the whole previous night or the whole new one, text, events, report and `current` together,
+never a mix and never neither. A run killed at any instruction leaves `_published` on a complete view; the next
+publish removes what the killed one left. Version and view ids are hashes of their content, so re-running a
+night with the same inputs gives the same bytes. On object storage (no symlinks, no rename) the same layout
+works with `current` as a small object naming the version, written last; readers that follow
+docs/contracts.md's rule read the versions it names.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -34,8 +43,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.card import dataset_card
 from pipeline.errors import UserError
 from pipeline.files import chmod_tree, read_json, remove_tree, write_json, write_table, write_text_file
 
@@ -44,6 +55,11 @@ NIGHT_MANIFEST = "_night.json"
 SUCCESS = "_SUCCESS"
 REPORT_FOLDER = "report"
 VERSION_PREFIX = "v-"
+VIEWS = "_views"
+PUBLISHED = "_published"
+VIEW_PREFIX = "g-"
+CARD = "README.md"
+SPLITS = ("train", "validation", "test")
 
 
 class PublishError(UserError):
@@ -55,12 +71,12 @@ def nights_dir(clean_root: str | Path, ds: str) -> Path:
 
 
 def published_dir(clean_root: str | Path, dataset: str, ds: str) -> Path:
-    """Where readers find a dataset's current version of the night (a stable link into `_nights`)."""
+    """Where readers find a dataset's night: the published view's `ds=` folder (shards only)."""
     return Path(clean_root) / dataset / f"ds={ds}"
 
 
 def reports_dir(clean_root: str | Path, ds: str) -> Path:
-    """The published night's report (a stable link into the current version)."""
+    """The published night's report (through the view, a link to the current version's `report/`)."""
     return Path(clean_root) / "_reports" / f"ds={ds}"
 
 
@@ -70,9 +86,31 @@ def attempts_dir(clean_root: str | Path, ds: str) -> Path:
 
 
 def current_version(clean_root: str | Path, ds: str) -> str | None:
-    """The committed version of a night, or None if it was never published."""
+    """The committed version of a night (what `current` resolves to now), or None if it was never published."""
     pointer = nights_dir(clean_root, ds) / CURRENT
-    return os.readlink(pointer) if pointer.is_symlink() else None
+    if not pointer.is_symlink():
+        return None
+    target = Path(os.path.realpath(pointer))
+    return target.name if target.is_dir() and target.parent == nights_dir(clean_root, ds).resolve() else None
+
+
+def dataset_manifest(clean_root: str | Path, dataset: str, ds: str) -> dict[str, Any] | None:
+    """A dataset's `_manifest.json` in the committed version of a night, or None."""
+    version = current_version(clean_root, ds)
+    if version is None:
+        return None
+    return read_json(nights_dir(clean_root, ds) / version / dataset / "_manifest.json")
+
+
+def published_versions(clean_root: str | Path) -> dict[str, str]:
+    """{ds: version} of every published night, as each night's `current` resolves now."""
+    out = {}
+    for night in sorted((Path(clean_root) / "_nights").glob("ds=*")):
+        ds = night.name.removeprefix("ds=")
+        version = current_version(clean_root, ds)
+        if version is not None and (night / version / SUCCESS).exists():
+            out[ds] = version
+    return out
 
 
 def current_manifest(clean_root: str | Path, ds: str) -> dict[str, Any] | None:
@@ -92,19 +130,24 @@ def current_manifest(clean_root: str | Path, ds: str) -> dict[str, Any] | None:
 def shard_table(
     table: pa.Table, folder: Path, target_rows: int, row_group_rows: int, metadata: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Write `table` as part-0000i-of-0000N.parquet files; return each file's name, rows, bytes and sha256,
-    the rows read back from the written file's footer (a count that does not hold stops the night)."""
+    """Write `table` as `<split>-0000i-of-0000N.parquet` files, each holding rows of one split (the `split`
+    column), numbered per split as Hugging Face names shards; an empty table is one empty `train` shard. Returns
+    each file's name, rows, bytes and sha256, the rows read back from the written file's footer (a count that
+    does not hold stops the night)."""
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    n_shards = max(1, -(-table.num_rows // target_rows))
+    by_split = [(s, table.filter(pc.equal(table["split"], s))) for s in SPLITS]
+    by_split = [(s, t) for s, t in by_split if t.num_rows] or ([] if table.num_rows else [(SPLITS[0], table)])
     files = []
-    for i in range(n_shards):
-        part = table.slice(i * target_rows, target_rows)
-        name = f"part-{i:05d}-of-{n_shards:05d}.parquet"
-        path = write_table(folder / name, part, row_group_rows)
-        written = pq.read_metadata(path).num_rows
-        if written != part.num_rows:
-            raise PublishError(f"{name}: {written} rows in the file, {part.num_rows} meant; nothing published")
-        files.append({"path": name, "rows": written, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    for split, rows in by_split:
+        n_shards = max(1, -(-rows.num_rows // target_rows))
+        for i in range(n_shards):
+            part = rows.slice(i * target_rows, target_rows)
+            name = f"{split}-{i:05d}-of-{n_shards:05d}.parquet"
+            path = write_table(folder / name, part, row_group_rows)
+            written = pq.read_metadata(path).num_rows
+            if written != part.num_rows:
+                raise PublishError(f"{name}: {written} rows in the file, {part.num_rows} meant; nothing published")
+            files.append({"path": name, "rows": written, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
     if sum(f["rows"] for f in files) != table.num_rows:
         raise PublishError(f"{folder.name}: the shards do not hold every row; nothing published")
     return files
@@ -145,11 +188,12 @@ def commit_night(
     """Publish the complete night folder `staged` (one folder per dataset, each with `_manifest.json`, and
     `report/`) as the night's current version; returns the version id. `staged` is moved (or copied, across
     file systems) and is gone afterwards."""
-    night = nights_dir(clean_root, ds)
-    public_dirs(Path(clean_root), night, dir_mode)
+    clean = Path(clean_root)
+    night = nights_dir(clean, ds)
+    public_dirs(clean, night, dir_mode)
     with _night_dir_lock(night):
         content = version_id(staged)
-        previous = current_version(clean_root, ds)
+        previous = current_version(clean, ds)
         version = content
         if previous is not None and previous.split(".")[0] == content and version_id(night / previous) == content:
             version = previous  # the same night again, and the published copy is intact: nothing to change
@@ -157,13 +201,106 @@ def commit_night(
             if previous is not None and previous.split(".")[0] == content:  # same night, damaged copy
                 version = next(f"{content}.{n}" for n in range(1, 1000) if not (night / f"{content}.{n}").exists())
             _place_version(staged, night, version, ds, datasets, file_mode, dir_mode)
-            link_night(clean_root, ds, datasets, dir_mode)  # dangling until the first commit: readers skip them
-            _point(night / CURRENT, version)  # the commit: every dataset and the report change at once
+        with _root_lock(clean, dir_mode):
+            link_night(clean, ds, datasets, dir_mode)  # dangling until the first view names them: readers skip them
+            publish_view(clean, {**published_versions(clean), ds: version}, datasets, file_mode, dir_mode)
+            link_night(clean, ds, datasets, dir_mode, migrate=True)
         remove_tree(staged)
-        link_night(clean_root, ds, datasets, dir_mode)
         _collect_garbage(night, keep={version, previous})
-        remove_tree(attempts_dir(clean_root, ds))  # a failed attempt's report no longer describes the night
+        remove_tree(attempts_dir(clean, ds))  # a failed attempt's report no longer describes the night
     return version
+
+
+def publish_view(clean: Path, versions: dict[str, str], datasets: list[str], file_mode: int, dir_mode: int) -> str:
+    """Build the view of `versions` ({ds: version}) under `_views/` and point `_published` at it: the commit of
+    every dataset, report and `current` of every night at once. Returns the view's name."""
+    views = clean / VIEWS
+    public_dirs(clean, views, dir_mode)
+    nights = {ds: read_json(nights_dir(clean, ds) / v / NIGHT_MANIFEST) for ds, v in sorted(versions.items())}
+    card = dataset_card(nights, datasets)
+    digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode() + b"\0" + card.encode())
+    name = VIEW_PREFIX + digest.hexdigest()[:16]
+    previous = _current_view(clean)
+    if not _view_intact(views / name, clean, nights, datasets, card):
+        if (views / name).exists():  # damaged: never changed in place, a reader may be in it
+            name = next(f"{name}.{n}" for n in range(1, 1000) if not (views / f"{name}.{n}").exists())
+        _build_view(views / name, clean, nights, datasets, card, file_mode, dir_mode)
+    if previous != name:
+        _point(clean / PUBLISHED, f"{VIEWS}/{name}")
+    for entry in views.iterdir():
+        if entry.name not in (name, previous):
+            remove_tree(entry)  # older views, and whatever a killed run left under a temporary name
+    return name
+
+
+def _view_files(nights: dict[str, dict[str, Any]], datasets: list[str]) -> dict[str, str]:
+    """Every shard a view holds ({path in the view: path under the clean root})."""
+    return {
+        f"{d}/ds={ds}/{Path(f['path']).name}": f"_nights/ds={ds}/{m['version']}/{f['path']}"
+        for ds, m in nights.items()
+        for d in datasets
+        for f in m["datasets"][d]["files"]
+    }
+
+
+def _build_view(
+    target: Path, clean: Path, nights: dict[str, dict[str, Any]], datasets: list[str], card: str,
+    file_mode: int, dir_mode: int,
+) -> None:
+    """Lay the view out under a hidden name, then give it its name in one rename."""
+    incoming = target.with_name(f".incoming-{target.name}")
+    remove_tree(incoming)
+    try:
+        for folder in [*datasets, "nights", "reports"]:
+            (incoming / folder).mkdir(parents=True)
+        for ds, m in nights.items():
+            for d in datasets:
+                (incoming / d / f"ds={ds}").mkdir()
+            os.symlink(f"../../../_nights/ds={ds}/{m['version']}", incoming / "nights" / f"ds={ds}")
+            os.symlink(f"../../../_nights/ds={ds}/{m['version']}/{REPORT_FOLDER}", incoming / "reports" / f"ds={ds}")
+        for inside, source in _view_files(nights, datasets).items():
+            _link_file(clean / source, incoming / inside)
+        write_text_file(incoming / CARD, card)
+        os.chmod(incoming / CARD, file_mode)
+        for folder, dirs, _ in os.walk(incoming):
+            os.chmod(folder, dir_mode)
+        _fsync_tree(incoming)
+        os.rename(incoming, target)
+    except BaseException:
+        remove_tree(incoming)
+        raise
+
+
+def _link_file(source: Path, link: Path) -> None:
+    """A hard link, so that every reader sees a plain file; a relative symlink where the file system has none."""
+    try:
+        os.link(source, link)
+    except OSError:
+        os.symlink(os.path.relpath(source, link.parent), link)
+
+
+def _view_intact(view: Path, clean: Path, nights: dict[str, dict[str, Any]], datasets: list[str], card: str) -> bool:
+    """The view holds exactly the files it should, each the version's own file, and the card it should."""
+    if not view.is_dir() or not (view / CARD).is_file() or (view / CARD).read_text(encoding="utf-8") != card:
+        return False
+    expected = _view_files(nights, datasets)
+    found = {p.relative_to(view).as_posix() for d in datasets if (view / d).is_dir() for p in (view / d).rglob("*")
+             if not p.is_dir()}
+    links = {
+        view / kind / f"ds={ds}": f"../../../_nights/ds={ds}/{m['version']}{tail}"
+        for ds, m in nights.items()
+        for kind, tail in (("nights", ""), ("reports", f"/{REPORT_FOLDER}"))
+    }
+    return (
+        found == set(expected)
+        and all(os.path.samefile(view / i, clean / s) for i, s in expected.items())
+        and all(link.is_symlink() and os.readlink(link) == target for link, target in links.items())
+    )
+
+
+def _current_view(clean: Path) -> str | None:
+    pointer = clean / PUBLISHED
+    return Path(os.readlink(pointer)).name if pointer.is_symlink() else None
 
 
 def _place_version(
@@ -203,7 +340,11 @@ def night_manifest(ds: str, version: str, manifests: dict[str, dict[str, Any]], 
         "key_id": first["key_id"],
         "validation_success": all(m["validation"]["success"] for m in manifests.values()),
         "datasets": {
-            name: {"rows": m["rows"], "files": [{**f, "path": f"{name}/{f['path']}"} for f in m["files"]]}
+            name: {
+                "rows": m["rows"],
+                "splits": m.get("splits", {}),
+                "files": [{**f, "path": f"{name}/{f['path']}"} for f in m["files"]],
+            }
             for name, m in manifests.items()
         },
         "report": report,
@@ -248,23 +389,30 @@ def _point(link: Path, target: str) -> None:
         os.close(fd)
 
 
-def link_night(clean_root: str | Path, ds: str, datasets: list[str], dir_mode: int) -> None:
-    """The stable links readers use (made once, before the night's first commit, so that every dataset appears
-    at the same instant; a link whose `current` does not exist yet is skipped by readers)."""
+def link_night(clean_root: str | Path, ds: str, datasets: list[str], dir_mode: int, migrate: bool = False) -> None:
+    """The stable links readers use, into `_published`. Missing ones are made before the commit (dangling until
+    a view names them, so every dataset appears at the same instant); with `migrate`, after the commit, a clean
+    root published before views (real dataset folders, `current` naming a version) is moved over."""
     clean = Path(clean_root)
-    links = {published_dir(clean, d, ds): f"../_nights/ds={ds}/{CURRENT}/{d}" for d in datasets}
-    links[reports_dir(clean, ds)] = f"../_nights/ds={ds}/{CURRENT}/{REPORT_FOLDER}"
+    links = {clean / d: f"{PUBLISHED}/{d}" for d in datasets}
+    links[clean / "_reports"] = f"{PUBLISHED}/reports"
+    links[clean / CARD] = f"{PUBLISHED}/{CARD}"
+    links[nights_dir(clean, ds) / CURRENT] = f"../../{PUBLISHED}/nights/ds={ds}"
+    if migrate:
+        for night in (clean / "_nights").glob("ds=*"):
+            links[night / CURRENT] = f"../../{PUBLISHED}/nights/{night.name}"
     for link, target in links.items():
-        public_dirs(clean, link.parent, dir_mode)
         if link.is_symlink() and os.readlink(link) == target:
             continue
-        if link.is_dir() and not link.is_symlink():  # a night published before versions: moved aside once
+        if not link.is_symlink() and not link.exists():
+            _point(link, target)
+        elif migrate and link.is_dir() and not link.is_symlink():  # published before views: moved aside once
             legacy = link.with_name(f".{link.name}.legacy")
             remove_tree(legacy)
             os.rename(link, legacy)
             _point(link, target)
             remove_tree(legacy)
-        else:
+        elif migrate:
             _point(link, target)
 
 
@@ -300,6 +448,19 @@ def publish_attempt(report_folder: Path, clean_root: str | Path, ds: str, file_m
     os.rename(incoming, target)
     remove_tree(retired)
     return target
+
+
+@contextmanager
+def _root_lock(clean: Path, dir_mode: int) -> Iterator[None]:
+    """One view change at a time under a clean root: two nights committing at once wait for each other, so
+    neither view drops the other's night."""
+    public_dirs(clean, clean / VIEWS, dir_mode)
+    fd = os.open(clean / VIEWS, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager

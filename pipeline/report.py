@@ -21,9 +21,11 @@ def build_report(
     trend_factor: float = 2.0,
     unknown_folders: dict[str, int] | None = None,
     key: dict[str, Any] | None = None,
+    signoff: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The night in counts: per source, per entity type, per dataset; never a value. `key` holds this run's
-    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged."""
+    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged.
+    `signoff` is the night's latest reviewer decision (pipeline.signoff.status), or None."""
     sources = {}
     for name, c in per_source.items():
         primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
@@ -57,7 +59,10 @@ def build_report(
         "keystrokes": per_source.get("keystrokes", {}).get("segments"),
         "reconciliation": reconciliation,
         "datasets": {
-            d: {"rows": m["rows"], "splits": m["splits"], "files": [{"path": f["path"], "rows": f["rows"]} for f in m["files"]]}
+            d: {
+                "rows": m["rows"], "splits": m["splits"], "split_users": m.get("split_users", {}),
+                "files": [{"path": f["path"], "rows": f["rows"]} for f in m["files"]],
+            }
             for d, m in manifests.items()
         },
         "validation": gates.get("datasets", {}),
@@ -73,10 +78,30 @@ def build_report(
             "unknown_values": sum(sum(s["unknown_values"].values()) for s in sources.values()),
         },
         "key": key_change(key, history or []),
+        "split_notes": split_notes(manifests),
+        "signoff": signoff,
     }
     report["metrics"] = night_metrics(report)
     report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
     return report
+
+
+def split_notes(manifests: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Splits the policy asks for that tonight's users cannot fill: a split drawn from fewer distinct users
+    than `output.min_split_users` is too small to measure on (or empty), so the reviewer and the ML team see it."""
+    notes = []
+    for dataset, m in manifests.items():
+        policy = m.get("split_policy")
+        if not policy or not m["rows"]:
+            continue
+        users = m.get("split_users", {})
+        for split in ("validation", "test"):
+            if policy[split] > 0 and users.get(split, 0) < policy["min_users"]:
+                notes.append({
+                    "dataset": dataset, "split": split, "users": users.get(split, 0), "rows": m["splits"].get(split, 0),
+                    "fraction": policy[split], "min_users": policy["min_users"], "night_users": sum(users.values()),
+                })
+    return notes
 
 
 def key_change(key: dict[str, Any] | None, history: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -134,26 +159,29 @@ def load_history(reports_root: Path, ds: str, last: int = 7) -> list[dict[str, A
     return [read_json(p) for p in earlier[-last:]]
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: dict[str, Any], docs_links: bool = True) -> str:
+    """The report page; `docs_links` links GE's pages in `data_docs/` (only the report folder has them beside it)."""
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html"]))
     top = max(report["entities"].values(), default=0)
-    return env.get_template("report.html").render(report=report, entity_max=top)
+    return env.get_template("report.html").render(report=report, entity_max=top, docs_links=docs_links)
 
 
-def format_trend_table(reports: list[dict[str, Any]]) -> str:
-    """A terminal table of the last nights' key figures, with the flags each night's report raised."""
+def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] | None = None) -> str:
+    """A terminal table of the last nights' key figures, with the latest sign-off per night (`signoffs`, by
+    ds, from pipeline.signoff.summary) and the flags each night's report raised."""
     names = ["rows_in", "text_rows", "quarantine_share", "PERSON_per_1k_text_rows", "CREDENTIAL_per_1k_text_rows"]
-    lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + "  flags"]
+    lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + f"  {'sign-off':<28}  flags"]
     for r in reports:
         m = r.get("metrics", {})
         flags = ", ".join(f"{t['metric']} {t['flag']}" for t in r.get("trends", []) if t["flag"])
         cells = "".join(f"{m.get(n, 0):>24}" for n in names)
-        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {flags}")
+        signed = (signoffs or {}).get(r["ds"], "unsigned")
+        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {signed:<28}  {flags}")
     return "\n".join(lines)
 
 
 def write_report(report: dict[str, Any], folder: Path, prefix: str = "report") -> dict[str, Path]:
     return {
         "json": write_json(folder / f"{prefix}.json", report),
-        "html": write_text_file(folder / f"{prefix}.html", render_html(report)),
+        "html": write_text_file(folder / f"{prefix}.html", render_html(report, docs_links=prefix == "report")),
     }

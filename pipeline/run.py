@@ -15,7 +15,6 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
 import threading
 import zlib
 from collections import Counter, deque
@@ -30,19 +29,19 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import canaries, locks, reid, residual
+from pipeline import canaries, locks, reid, residual, signoff
 from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
 from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks
 from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
-    EVENTS_SCHEMA,
     PIPELINE_VERSION,
     SOURCES,
+    STAGED_SCHEMAS,
     TEXT_DATASET,
-    TEXT_SCHEMA,
+    with_night,
 )
-from pipeline.datasets import scrub_keystrokes, scrub_text_rows
+from pipeline.datasets import number_turns, scrub_keystrokes, scrub_text_rows
 from pipeline.errors import ConfigError, UserError
 from pipeline.files import (
     StagedParquet,
@@ -57,6 +56,7 @@ from pipeline.files import (
     write_text_file,
 )
 from pipeline.policy import Policy, load_policy
+from pipeline.progress import stage
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
     REPORT_FOLDER,
@@ -385,8 +385,7 @@ def _stage_keystrokes(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseud
 
 def _stage_events(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
     partition = _read_checked(cfg, work, counts, read_columnar)
-    fraction = float(policy.output["validation_fraction"])
-    events = build_events(work.source, partition.table, policy.events, keys, fraction, night=cfg.ds, staged=True)
+    events = build_events(work.source, partition.table, policy.events, keys, policy.split_fractions, night=cfg.ds, staged=True)
     _stage(cfg, work, {EVENTS_DATASET: events}, counts)
 
 
@@ -397,7 +396,7 @@ def _stage_text(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymiz
     the chunk's quarantine file are renamed into place only once complete."""
     part = cfg.chunk_file(work.id, f"{TEXT_DATASET}.parquet")
     with (
-        StagedParquet(part, TEXT_SCHEMA, int(policy.output["row_group_rows"])) as staged,
+        StagedParquet(part, STAGED_SCHEMAS[TEXT_DATASET], int(policy.output["row_group_rows"])) as staged,
         QuarantineWriter(cfg.parts, work.source, cfg.ds, cfg.chunk_file(work.id, "quarantine.parquet")) as quarantine,
     ):
         for table, batch_counts, input_rows in _scrubbed_batches(cfg, work, policy, keys, roster, counts, quarantine):
@@ -526,21 +525,22 @@ DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empt
 
 
 def _combined(cfg: NightConfig, dataset: str, chunks: dict[str, list[str]], policy: Policy) -> pa.Table:
-    """A dataset's rows from every chunk of the sources feeding it (not yet sorted). Staged events get their
-    timing drawn here, from each source's whole night (behaviour.finish_events)."""
+    """A dataset's staged rows from every chunk of the sources feeding it (not yet sorted). Staged events get
+    their timing drawn here, from each source's whole night (behaviour.finish_events)."""
     if dataset != EVENTS_DATASET:
-        return read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for ids in chunks.values() for c in ids], DATASET_SCHEMAS[dataset])
+        return read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for ids in chunks.values() for c in ids], STAGED_SCHEMAS[dataset])
     tables = [
         finish_events(read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for c in ids], STAGED_EVENTS_SCHEMA), policy.events)
         for ids in chunks.values()
     ]
-    return pa.concat_tables(tables) if tables else EVENTS_SCHEMA.empty_table()
+    return pa.concat_tables(tables) if tables else STAGED_SCHEMAS[dataset].empty_table()
 
 
-def validate_night(cfg: NightConfig) -> dict[str, Any]:
+def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = None) -> dict[str, Any]:
     """Shard each dataset into staging, then run every gate: Great Expectations, canaries, residual scan, and
     the re-identification attacks on the night's own published key timing (pipeline.reid).
-    A failing night gets its report under `_attempts/` and its staged data is removed."""
+    A failing night gets its report under `_attempts/` and its staged data is removed. `on_dataset` is called
+    after each dataset is validated and staged (the progress bar)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
         chunks = _planned_chunks(cfg)
@@ -556,11 +556,14 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
         for dataset in DATASETS:
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
             table = _combined(cfg, dataset, {s: chunks[s] for s in feeding}, policy)
-            table = table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]])
+            if dataset == TEXT_DATASET:
+                table = number_turns(table)
+            table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
             expected = sum(per_source[s]["published"][dataset] for s in feeding)
-            outcome, docs = validate_with_docs(table, dataset, {"expected_rows": expected})
+            outcome, pages = validate_with_docs(table, dataset, {"expected_rows": expected}, cfg.ds)
             outcomes[dataset] = outcome.to_dict()
-            write_text_file(private_dir(cfg.staging / "data_docs") / f"{dataset}.html", docs)
+            for name, page in pages.items():
+                write_text_file(private_dir(cfg.staging / "data_docs") / name, page)
             if dataset == TEXT_DATASET:
                 residual_hits = residual.scan(table["text"].to_pylist(), roster)
             if dataset == EVENTS_DATASET:
@@ -581,6 +584,8 @@ def validate_night(cfg: NightConfig) -> dict[str, Any]:
             manifest = build_manifest(cfg, dataset, policy, keys, per_source, feeding, files, table, outcomes[dataset], reconciliation)
             write_json(folder / "_manifest.json", manifest)
             summary[dataset] = {"rows": table.num_rows, "files": len(files), "validation_success": outcome.success}
+            if on_dataset is not None:
+                on_dataset()
         gates = {
             "datasets": outcomes,
             "canaries": canary_outcome(policy, per_source),
@@ -622,7 +627,7 @@ def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dic
 
 # Published rows are sorted so that re-running a night writes the same files.
 SORT_KEYS = {
-    TEXT_DATASET: ("split", "record_pid"),
+    TEXT_DATASET: ("split", "conversation_pid", "turn"),  # a conversation reads in order
     EVENTS_DATASET: ("split", "user_pid", "session_pid", "source", "seq"),
 }
 
@@ -665,7 +670,9 @@ def build_manifest(
     for source in feeding:
         totals.update(per_source[source]["entities"])
     splits = pc.value_counts(table["split"]).to_pylist() if table.num_rows else []
+    users = table.group_by("split").aggregate([("user_pid", "count_distinct")]).to_pylist() if table.num_rows else []
     plan = read_json(cfg.staging / "plan.json")
+    validation_share, test_share = policy.split_fractions
     return {
         "dataset": dataset,
         "ds": cfg.ds,
@@ -676,6 +683,10 @@ def build_manifest(
         "files": files,
         "rows": table.num_rows,
         "splits": {s["values"]: s["counts"] for s in splits},
+        "split_users": {u["split"]: u["user_pid_count_distinct"] for u in users},
+        "split_policy": {
+            "validation": validation_share, "test": test_share, "min_users": policy.output["min_split_users"],
+        },
         "fed_by": feeding,
         "sources": {s: {k: c.get(k) for k in MANIFEST_SOURCE_KEYS} for s, c in per_source.items()},
         "unknown_source_folders": plan.get("unknown_folders", {}),
@@ -707,7 +718,7 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         folder = reset_private_dir(cfg.night / REPORT_FOLDER)
         write_json(folder / "inputs.json", inputs)
         copy_tree(cfg.staging / "data_docs", folder / "data_docs")
-        report = _render_report(folder, Path(cfg.clean_root) / "_reports", cfg.ds)
+        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False)
         for dataset in manifests:
             write_report(report, cfg.staged(dataset), prefix="_report")
         if gates.get("success"):
@@ -718,12 +729,15 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
-def _render_report(folder: Path, history_root: Path, ds: str) -> dict[str, Any]:
+def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool) -> dict[str, Any]:
+    """Render report.{json,html} in `folder` from its counts, earlier nights' reports and the sign-off log
+    (`of_published`: the folder is the published night's own report, so its sign-off can be current)."""
     inputs = read_json(folder / "inputs.json")
-    history = load_history(history_root, ds)
+    history = load_history(Path(clean_root) / "_reports", ds)
     report = build_report(
         ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
         unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
+        signoff=signoff.status(clean_root, ds, signoff.report_anchor(clean_root, ds), of_published),
     )
     write_report(report, folder)
     return report
@@ -743,7 +757,7 @@ def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
     folder = report_folder(clean_root, ds)
     real = folder.resolve()
     modes = {p: p.stat().st_mode & 0o777 for p in real.parent.rglob("*") if p.is_file()}
-    report = _render_report(real, Path(clean_root) / "_reports", ds)
+    report = _render_report(real, clean_root, ds, of_published=folder == reports_dir(clean_root, ds))
     if folder == reports_dir(clean_root, ds):
         for dataset in DATASETS:
             if (real.parent / dataset / "_report.json").exists():
@@ -771,10 +785,11 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
     """The whole night, in the same order the DAG runs it (the same chunk plan), holding the night's lock
-    throughout. Chunks, and the batches of text chunks, are scrubbed across `workers` spawned processes (default: one per CPU;
-    1 runs everything in this process); the output does not depend on it. `progress` shows a bar of rows
-    scrubbed (counts only). On any failure the night's staging is removed and nothing is published.
-    Workers are spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
+    throughout. Chunks, and the batches of text chunks, are scrubbed across `workers` spawned processes
+    (default: one per CPU; 1 runs everything in this process); the output does not depend on it. `progress`
+    shows a bar per stage on stderr (pipeline.progress; counts only). On any failure the night's staging is
+    removed and nothing is published. Workers are spawned, so a script calling this with workers > 1 needs the
+    `if __name__ == "__main__":` guard."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         try:
             chunks = plan(cfg)
@@ -782,14 +797,24 @@ def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = No
             with _night_runtime(cfg, workers, progress, len(chunks)) as runtime:
                 _scrub_chunks(cfg, chunks, runtime)
             counts = _staged_counts(cfg)
-            validated = validate_night(cfg)
-            report = report_night(cfg)
-            published = publish_night(cfg)
+            with stage("validate", len(DATASETS), "datasets", progress) as bar:
+                validated = validate_night(cfg, on_dataset=bar.update if bar is not None else None)
+            with stage("report", 1, "step", progress) as bar:
+                report = report_night(cfg)
+                _step(bar)
+            with stage("publish", 1, "step", progress) as bar:
+                published = publish_night(cfg)
+                _step(bar)
         except BaseException:
             remove_tree(cfg.staging)
             _remove_if_empty(nights_dir(cfg.clean_root, cfg.ds))
             raise
     return {"sources": counts, "datasets": validated, "report": report, **published}
+
+
+def _step(bar: Any) -> None:
+    if bar is not None:
+        bar.update(1)
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -818,18 +843,19 @@ class _Runtime:
     partitions: int
     pool: ProcessPoolExecutor | None = None
     bar: Any = None
-    done: int = 0
+    rows: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def advance(self, rows: int = 0, partition_done: bool = False) -> None:
-        """Count rows scrubbed (and finished partitions) on the bar; numbers are all it ever shows."""
+        """Count finished partitions on the bar (its total) and rows read and scrubbed beside it; numbers
+        are all it ever shows."""
         if self.bar is None:
             return
         with self.lock:
+            self.rows += rows
+            self.bar.set_postfix_str(f"{self.rows:,} rows", refresh=not partition_done)
             if partition_done:
-                self.done += 1
-                self.bar.set_postfix_str(f"{self.done}/{self.partitions} chunks", refresh=False)
-            self.bar.update(rows)
+                self.bar.update(1)
 
 
 _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the process that runs it
@@ -837,14 +863,20 @@ _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the proc
 
 @contextmanager
 def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: int) -> Iterator[_Runtime]:
-    global _RUNTIME
     runtime = _Runtime(workers=workers, partitions=partitions)
+    with stage("read + scrub", partitions, "chunks", progress) as bar:
+        runtime.bar = bar
+        with _pool(cfg, runtime):
+            yield runtime
+
+
+@contextmanager
+def _pool(cfg: NightConfig, runtime: _Runtime) -> Iterator[None]:
+    """The worker pool (if more than one worker), with one thread per numeric library in each worker."""
+    global _RUNTIME
+    workers = runtime.workers
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     try:
-        if progress:
-            from tqdm import tqdm
-
-            runtime.bar = tqdm(desc="scrubbing", unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
         if workers > 1:
             os.environ.update({name: "1" for name in THREAD_VARIABLES})  # workers start lazily and inherit these
             runtime.pool = ProcessPoolExecutor(
@@ -854,7 +886,7 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                 initargs=(cfg, log.getEffectiveLevel()),
             )
         _RUNTIME = runtime
-        yield runtime
+        yield
     finally:
         _RUNTIME = None
         if runtime.pool is not None:
@@ -864,8 +896,6 @@ def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: i
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-        if runtime.bar is not None:
-            runtime.bar.close()
 
 
 def _streamed(policy: Policy, source: str) -> bool:

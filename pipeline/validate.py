@@ -16,12 +16,16 @@ import os
 import re
 import threading
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+
+from pipeline.contracts import PIPELINE_VERSION
+from pipeline.data_docs import self_contained, suite_page_name
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -82,40 +86,66 @@ def validate_table(
 
 
 def validate_with_docs(
-    table: pa.Table | pd.DataFrame, dataset: str, parameters: dict[str, object]
-) -> tuple[ValidationOutcome, str]:
-    """The outcome plus a Great Expectations Data Docs page for it, rendered from the counts-only result."""
+    table: pa.Table | pd.DataFrame, dataset: str, parameters: dict[str, object], ds: str
+) -> tuple[ValidationOutcome, dict[str, str]]:
+    """The outcome plus Great Expectations' Data Docs pages for it (file name -> HTML): the validation page,
+    rendered from the counts-only result, and the page of the suite it links to."""
     result = _run(table, dataset, parameters, None)
-    return _outcome(result.to_json_dict()), data_docs_html(result)
+    spec_text = json.dumps(load_suite(dataset), sort_keys=True)
+    pages = {
+        f"{dataset}.html": data_docs_html(result, ds),
+        suite_page_name(dataset): suite_docs_html(_build_suite(spec_text)),
+    }
+    return _outcome(result.to_json_dict()), pages
 
 
-_EXTERNAL = re.compile(
-    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>"
-    r"|<img[^>]*\bsrc=[\"']https?://[^>]*>",
-    re.IGNORECASE,
-)
-_EXTERNAL_CSS = re.compile(r"url\(\s*[\"']?https?://[^)]*\)", re.IGNORECASE)
-# What makes two renderings of the same result differ: GE's run times and the random ids of collapsible parts.
-_RUN_TIME = re.compile(r"\b\d{8}T\d{6}\.\d{6}Z\b")
+def run_name(ds: str) -> str:
+    """The run name GE shows: the night and the pipeline version (GE's default is `__none__`)."""
+    return f"ds={ds} scrubline {PIPELINE_VERSION}"
+
+
+# What makes two renderings of the same result differ: GE's render times and the random ids of collapsible parts.
+_RENDER_TIME = re.compile(r"\b\d{8}T\d{6}\.\d{6}Z\b")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
-def data_docs_html(result: Any) -> str:
-    """GE's own validation page, with its CDN scripts and stylesheets removed.
+def data_docs_html(result: Any, ds: str) -> str:
+    """GE's own validation page for the night, made self-contained (pipeline.data_docs).
 
-    The page is built from the SUMMARY result (no sampled values); dropping the external references (scripts,
-    stylesheets, images) keeps it readable offline and stops a reviewer's browser from calling out when it opens
-    the page. Run times and random element ids are replaced, so the same night renders the same page.
+    The page is built from the SUMMARY result (no sampled values). Its run is named after the night and the
+    pipeline version, and its run time is the night's date, not the wall clock, so the same night renders the
+    same page (the published version id is a hash of the content); random element ids are numbered for the
+    same reason.
     """
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
+
+    night = datetime.strptime(ds, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    result.meta["run_id"] = RunIdentifier(run_name=run_name(ds), run_time=night)
+    with _GX_LOCK:
+        html = _page_view().render(ValidationResultsPageRenderer().render(result))
+    return _stable(self_contained(html))
+
+
+def suite_docs_html(suite: ExpectationSuite) -> str:
+    """GE's page of the reviewed suite itself (expectations and their kwargs, no data), self-contained."""
+    from great_expectations.render.renderer import ExpectationSuitePageRenderer
 
     with _GX_LOCK:
-        html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
-    html = _EXTERNAL_CSS.sub("none", _EXTERNAL.sub("", html))
+        html = _page_view().render(ExpectationSuitePageRenderer().render(suite))
+    return _stable(self_contained(html))
+
+
+def _page_view() -> Any:
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView()
+
+
+def _stable(html: str) -> str:
     ids: dict[str, str] = {}
     html = _UUID.sub(lambda m: ids.setdefault(m.group(0), f"part-{len(ids)}"), html)
-    return _RUN_TIME.sub("(run time not kept)", html)
+    return _RENDER_TIME.sub("", html)
 
 
 def _raw_result(

@@ -4,12 +4,15 @@ every raw field, run once through the real DAG and once through the CLI at DEBUG
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from leaks import plant_every_field
+from leaks import plant_disclosures, plant_every_field
 from support import DS, MALFORMED, Night, run_night, typed_then_deleted_stream
 
 from pipeline.generate import generate_night
@@ -35,6 +38,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
 @dataclass(frozen=True)
 class CanaryNight(Night):
     canaries: frozenset[str] = frozenset()
+    disclosures: dict[str, list[tuple[str, str]]] | None = None  # label -> (text, phrase) planted in chat (issue 12)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +46,8 @@ def canary_night(night: Night, tmp_path_factory: pytest.TempPathFactory) -> Cana
     root = tmp_path_factory.mktemp("canary-night")
     shutil.copytree(night.raw, root / "raw")
     values = plant_every_field(root / "raw", DS)
-    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values))
+    disclosures = plant_disclosures(root / "raw", DS)
+    return CanaryNight(raw=root / "raw", key_file=night.key_file, canaries=frozenset(values), disclosures=disclosures)
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +71,32 @@ def dag_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def cli_debug_run(canary_night: CanaryNight, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The canary night through `scrubline -vv run` (DEBUG logs, two workers): (clean root, everything logged)."""
+    """The canary night through `scrubline -vv run --progress` (DEBUG logs, progress bars, the summary, two
+    workers): (clean root, everything printed)."""
     clean = tmp_path_factory.mktemp("cli-debug") / "clean"
-    result = run_night(canary_night, clean, "--workers", "2", verbose="-vv")
+    result = run_night(canary_night, clean, "--workers", "2", "--progress", verbose="-vv")
     assert result.returncode == 0, result.stderr[-4000:]
     return clean, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def offline_hf(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`datasets` with the hub off and its caches under this session's temporary folder (set before the first
+    import, which is when `datasets` and `huggingface_hub` read them), and no socket allowed to connect."""
+    import sys
+
+    if "datasets" not in sys.modules:
+        home = tmp_path_factory.mktemp("hf-home")
+        for name, value in (("HF_DATASETS_OFFLINE", "1"), ("HF_HUB_OFFLINE", "1"), ("HF_HOME", str(home)),
+                            ("HF_DATASETS_CACHE", str(home / "datasets")), ("HF_HUB_DISABLE_TELEMETRY", "1")):
+            os.environ[name] = value  # for the session: the values are read once, at import
+    import datasets
+
+    assert datasets.config.HF_DATASETS_OFFLINE and datasets.config.HF_CACHE_HOME == os.environ["HF_HOME"]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return datasets

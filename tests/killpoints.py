@@ -16,7 +16,7 @@ import signal
 import sys
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-CHANGES = ("rename", "replace", "symlink", "unlink", "remove", "rmdir", "mkdir", "chmod", "fchmod", "truncate")
+CHANGES = ("rename", "replace", "symlink", "link", "unlink", "remove", "rmdir", "mkdir", "chmod", "fchmod", "truncate")
 
 
 def kill() -> None:

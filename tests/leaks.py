@@ -163,3 +163,43 @@ def canary_hits(root: Path, values: set[str]) -> dict[str, list[str]]:
         for row in parquet.read().to_pylist():
             check(f"{where}:cells", repr(row))
     return hits
+
+
+# --- disclosures (issue 12): phrases, not values, searched in published text at phrase level -------------------
+
+
+def plant_disclosures(raw: Path, ds: str) -> dict[str, list[tuple[str, str]]]:
+    """Chat rows that disclose: every canary phrasing of pipeline.canaries for PERFORMANCE, HEALTH and PRIVATE, each
+    in one of its frames. Returns per label the planted (text, disclosing phrase) pairs."""
+    import json
+    import random
+
+    from pipeline.canaries import DISCLOSURE_FRAMES, DISCLOSURE_PHRASES
+
+    rng = random.Random(ds)
+    rows, phrases = [], {}
+    for label, shapes in DISCLOSURE_PHRASES.items():
+        for i, shape in enumerate(shapes):
+            phrase = shape.format(pct=7 + i, k=120 + i, r=2)
+            value = phrase.split("[[", 1)[1].split("]]", 1)[0]
+            text = rng.choice(DISCLOSURE_FRAMES[label]).replace("{v}", phrase.replace("[[", "").replace("]]", ""))
+            phrases.setdefault(label, []).append((text, value))
+            rows.append({"message_id": f"disclosure-{label}-{i}", "ts": CANARY_TS, "employee_id": "disclosure-emp",
+                         "channel_id": "disclosure-channel", "channel_kind": "dm", "recipient_ids": [],
+                         "thread_id": None, "text": text})
+    path = raw / "chat" / f"ds={ds}" / "zz-disclosures.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return phrases
+
+
+def phrase_survivors(texts: list[str], phrases: list[str]) -> list[str]:
+    """Disclosing phrases found in any text at phrase level: their words of three or more characters (or with a
+    digit) in order, with only short words or punctuation between them, within one text, case-insensitively."""
+    found = []
+    for phrase in phrases:
+        words = [w for w in re.findall(r"\w+", phrase) if len(w) >= 3 or any(c.isdigit() for c in w)]
+        pattern = re.compile(r"(?<!\w)" + r"(?:\W+\w{1,2})*\W+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+        if words and any(pattern.search(t) for t in texts):
+            found.append(phrase)
+    return found
+

@@ -69,23 +69,33 @@ def run_night(night: Night, clean: Path, *extra: str, verbose: str | None = None
                      "--key-file", str(night.key_file), "--quarantine", str(clean.parent / "quarantine"), *extra)
 
 
+def manifest(clean: Path, dataset: str, ds: str = DS) -> dict:
+    """A dataset's manifest in the night's current version (the reader rule: `current`, then `_SUCCESS`)."""
+    version = clean / "_nights" / f"ds={ds}" / "current"
+    assert (version / "_SUCCESS").exists()
+    return json.loads((version / dataset / "_manifest.json").read_text())
+
+
 def readers_see(clean: Path, dataset: str, ds: str = DS) -> int:
-    """Rows of a dataset's night as pandas, pyarrow and DuckDB read it (they must agree with each other and
-    with the manifest, and find _SUCCESS), or 0 when the night is not published."""
+    """Rows of a dataset's night as pandas, pyarrow, DuckDB and polars read it (they must agree with each other
+    and with the manifest, and the night's folder must hold its shards and nothing else), or 0 when the night
+    is not published."""
     import duckdb
     import pandas as pd
+    import polars as pl
     import pyarrow.dataset as pads
 
     folder = clean / dataset / f"ds={ds}"
     if not folder.exists():
         return 0
-    manifest = json.loads((folder / "_manifest.json").read_text())
-    assert (folder / "_SUCCESS").exists()
-    assert sorted(p.name for p in folder.glob("*.parquet")) == sorted(f["path"] for f in manifest["files"])
+    listed = manifest(clean, dataset, ds)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f["path"] for f in listed["files"])
     frame = pd.read_parquet(folder)
-    table = pads.dataset(clean / dataset, partitioning="hive").to_table()
+    table = pads.dataset(clean / dataset).to_table()  # `ds` comes from the shards themselves
     count = duckdb.sql(f"select count(*) from read_parquet('{clean}/{dataset}/*/*.parquet')").fetchall()[0][0]
-    assert len(frame) == table.num_rows == count == manifest["rows"]
+    lazy = pl.scan_parquet(f"{clean}/{dataset}/", hive_partitioning=True).filter(pl.col("ds").cast(pl.String) == ds).collect()
+    assert len(frame) == count == lazy.height == listed["rows"]
+    assert table.filter(pads.field("ds") == ds).num_rows == count
     return count
 
 

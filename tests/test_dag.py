@@ -21,7 +21,9 @@ from leaks import (
     roster_values,
     survivors,
 )
+from pipeline.publish import current_version
 from support import DS, Night, readers_see
+from support import manifest as dataset_manifest
 
 from pipeline.airflow_local import trigger_dag
 from pipeline.schedule import BAD_DS
@@ -84,9 +86,7 @@ def test_a_bad_ds_param_fails_at_once_with_one_line(manual_runs) -> None:
 
 def test_dag_publishes_the_night(dag_run: tuple[Path, Path]) -> None:
     clean, _ = dag_run
-    folder = clean / "text" / f"ds={DS}"
-    assert (folder / "_SUCCESS").exists()
-    manifest = json.loads((folder / "_manifest.json").read_text())
+    manifest = dataset_manifest(clean, "text")
     assert manifest["reconciliation"]["balanced"] and manifest["validation"]["success"]
     assert len(pd.read_parquet(clean / "text")) == manifest["rows"] == readers_see(clean, "text") > 0
     assert (clean / "_reports" / f"ds={DS}" / "report.json").exists()
@@ -135,5 +135,5 @@ def test_dag_matches_the_cli(dag_run: tuple[Path, Path], cli_debug_run: tuple[Pa
         a = pd.read_parquet(clean / dataset).sort_values(list(pd.read_parquet(clean / dataset).columns[:3])).reset_index(drop=True)
         b = pd.read_parquet(cli_clean / dataset).sort_values(list(a.columns[:3])).reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b)
-    versions = [(root / "_nights" / f"ds={DS}" / "current").readlink() for root in (clean, cli_clean)]
+    versions = [current_version(root, DS) for root in (clean, cli_clean)]
     assert versions[0] == versions[1], "the same night is the same version, byte for byte"

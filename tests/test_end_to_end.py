@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -22,9 +24,11 @@ from leaks import (
     roster_values,
     survivors,
 )
+from offline_html import broken_links, remote_resources
 from support import DS, MALFORMED, Night, run_night, scrubline
+from support import manifest as manifest_of
 
-from pipeline.contracts import SOURCES, TEXT_SCHEMA
+from pipeline.contracts import PUBLISHED_SCHEMAS, SOURCES, TEXT_SCHEMA
 from pipeline.policy import default_policy_path
 from pipeline.read import read_partition
 
@@ -47,8 +51,11 @@ def published(clean: Path) -> Path:
 def test_night_is_published_with_manifest_report_and_success(clean: Path) -> None:
     folder = published(clean)
     names = {p.name for p in folder.iterdir()}
-    assert {"_manifest.json", "_SUCCESS", "_report.html", "_report.json"} <= names
-    assert any(n.startswith("part-00000-of-") and n.endswith(".parquet") for n in names)
+    assert names and all(re.fullmatch(r"(train|validation|test)-\d{5}-of-\d{5}\.parquet", n) for n in names), (
+        "the hive folder holds shards only: sidecars live in the version")
+    version = clean / "_nights" / f"ds={DS}" / "current"
+    assert {"_manifest.json", "_SUCCESS", "_report.html", "_report.json"} <= {p.name for p in (version / "text").iterdir()}
+    assert (version / "_SUCCESS").exists() and (clean / "README.md").is_file()
     assert not list(folder.parent.glob(".*")), "no temp files next to the published night"
     assert (clean / "_reports" / f"ds={DS}" / "report.html").exists()
 
@@ -69,19 +76,35 @@ def test_no_planted_value_reaches_manifest_or_report(night: Night, clean: Path) 
 
 
 def test_shards_read_back_without_project_code(clean: Path) -> None:
-    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    manifest = manifest_of(clean, "text")
     frame = pd.read_parquet(clean / "text")
     assert len(frame) == manifest["rows"] > 0
-    table = pads.dataset(clean / "text", partitioning="hive").to_table()
+    table = pads.dataset(clean / "text").to_table()
     assert table.num_rows == manifest["rows"]
-    assert set(TEXT_SCHEMA.names) <= set(table.column_names)
+    assert set(TEXT_SCHEMA.names) <= set(table.column_names) and set(table["ds"].to_pylist()) == {DS}
+    hive = pads.HivePartitioning.discover(infer_dictionary=True)  # as pandas reads folders
+    assert pads.dataset(clean / "text", partitioning=hive).to_table().num_rows == manifest["rows"]
     count = duckdb.sql(f"select count(*) from read_parquet('{clean}/text/*/*.parquet')").fetchall()[0][0]
     assert count == manifest["rows"]
-    shard = pq.read_table(next(published(clean).glob("part-*.parquet")))
-    assert shard.schema.remove_metadata().equals(TEXT_SCHEMA)
+    shard = pq.read_table(next(published(clean).glob("train-*.parquet")))
+    assert shard.schema.remove_metadata().equals(PUBLISHED_SCHEMAS["text"])
     meta = shard.schema.metadata
     assert meta[b"scrubline.policy_sha256"].decode() == manifest["policy_sha256"]
     assert b"scrubline.pipeline_version" in meta
+
+
+def test_the_real_night_reads_in_dialogue_order_with_splits_hugging_face_sees(
+    clean: Path, offline_hf: Any, tmp_path: Path
+) -> None:
+    frame = pd.read_parquet(clean / "text")
+    for _, turns in frame.groupby("conversation_pid", observed=True)["turn"]:
+        assert sorted(turns) == list(range(1, len(turns) + 1)), "each conversation's turns count from 1, once each"
+    listed = manifest_of(clean, "text")
+    assert set(listed["split_users"]) <= {"train", "validation", "test"} and listed["split_policy"]["test"] == 0.1
+    assert sum(listed["split_users"].values()) == frame["user_pid"].nunique()
+    loaded = offline_hf.load_dataset("parquet", data_dir=str(clean / "text"), cache_dir=str(tmp_path / "hf-cache"))
+    assert {s: loaded[s].num_rows for s in loaded} == listed["splits"]
+    assert all(set(loaded[s]["ds"]) == {DS} and set(loaded[s]["split"]) == {s} for s in loaded)
 
 
 def test_default_policy_publishes_key_classes_not_characters(clean: Path) -> None:
@@ -94,7 +117,11 @@ def test_splits_never_share_a_user(clean: Path) -> None:
     frame = pd.read_parquet(published(clean))
     users = frame.groupby("user_pid")["split"].nunique()
     assert (users == 1).all()
-    assert set(frame["split"]) <= {"train", "validation"}
+    assert set(frame["split"]) <= {"train", "validation", "test"}
+    events = pd.read_parquet(clean / "events")
+    both = dict(zip(frame["user_pid"], frame["split"], strict=True))
+    assert all(both.get(u, s) == s for u, s in zip(events["user_pid"], events["split"], strict=True)), (
+        "a user is in the same split in text and events")
 
 
 def _raw_rows(raw: Path) -> dict[str, int]:
@@ -112,7 +139,7 @@ def _raw_rows(raw: Path) -> dict[str, int]:
 
 
 def test_rows_reconcile(night: Night, clean: Path) -> None:
-    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    manifest = manifest_of(clean, "text")
     raw = _raw_rows(night.raw)
     assert {s: c["input_rows"] for s, c in manifest["sources"].items()} == raw
     for source, c in manifest["sources"].items():
@@ -120,7 +147,7 @@ def test_rows_reconcile(night: Night, clean: Path) -> None:
         assert c["input_rows"] == primary + sum(c["quarantined"].values()) + sum(c["dropped"].values()), source
     rec = manifest["reconciliation"]
     assert rec["balanced"] and rec["input_rows"] == sum(raw.values())
-    events = json.loads((clean / "events" / f"ds={DS}" / "_manifest.json").read_text())
+    events = manifest_of(clean, "events")
     assert manifest["rows"] + events["rows"] == rec["published"] + manifest["sources"]["keystrokes"]["published"]["text"]
     for m in (manifest, events):
         assert sum(f["rows"] for f in m["files"]) == m["rows"]
@@ -138,7 +165,7 @@ def test_malformed_rows_are_quarantined_with_reasons(clean: Path) -> None:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for path in [p for p in quarantine.rglob("*") if p.is_file()]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    manifest = json.loads((published(clean) / "_manifest.json").read_text())
+    manifest = manifest_of(clean, "text")
     assert manifest["sources"]["chat"]["quarantined"] == {reason: 1 for _, reason in MALFORMED}
 
 
@@ -183,11 +210,58 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
 def test_reports_data_docs_and_gates_are_written(clean: Path) -> None:
     folder = clean / "_reports" / f"ds={DS}"
     assert {"report.html", "report.json", "inputs.json"} <= {p.name for p in folder.iterdir()}
-    assert {"text.html", "events.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
+    assert {"text.html", "text.suite.html", "events.html", "events.suite.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
     report = json.loads((folder / "report.json").read_text())
     assert report["canaries"]["success"] and report["canaries"]["labels"]["TYPED_SECRET"]["planted"] > 0
     assert report["residual"] == {"hits": {}, "success": True}
     assert set(report["validation"]) == {"text", "events"}
+
+
+def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -> None:
+    pages = sorted((clean / "_nights").rglob("*.html"))  # the real folders, not the reader links into them
+    assert len(pages) >= 5, "the report, its copies and four Data Docs pages"
+    for page in pages:
+        assert remote_resources(page) == [], page.relative_to(clean)
+    report = clean / "_reports" / f"ds={DS}"
+    copies = sorted((clean / "text" / f"ds={DS}").glob("*.html")) + sorted((clean / "events" / f"ds={DS}").glob("*.html"))
+    for page in [report / "report.html", *sorted((report / "data_docs").iterdir()), *copies]:
+        assert broken_links(page) == [], page.name
+    for dataset in ("text", "events"):
+        html = (report / "data_docs" / f"{dataset}.html").read_text()
+        assert f"ds={DS} scrubline " in html and "__none__" not in html
+        assert 'aria-label="succeeded">&#10004;</span>' in html and 'aria-label="failed"' not in html
+    assert 'href="data_docs/text.html"' in (report / "report.html").read_text()
+
+
+def test_signoff_is_shown_in_the_report_and_the_trend_and_a_tampered_log_is_caught(clean: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "clean"
+    shutil.copytree(clean, copy, symlinks=True)
+    signed = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer", "--note", "read the sample")
+    assert signed.returncode == 0, signed.stderr
+    assert f"ds={DS} approved by Dana Reviewer" in signed.stdout
+    log = copy / "_signoff" / f"ds={DS}.jsonl"
+    assert not list((copy / "text").rglob("*.jsonl")), "the log stays out of the shard folders"
+    assert log.stat().st_mode & 0o777 == 0o640, "the published tree's mode, for readers of the report"
+    report = copy / "_reports" / f"ds={DS}"
+    recorded = json.loads((report / "report.json").read_text())["signoff"]
+    assert (recorded["decision"], recorded["current"], recorded["entries"]) == ("approve", True, 1)
+    assert "Approved</span>\nby Dana Reviewer" in (report / "report.html").read_text()
+    trend = scrubline("report", "--clean", str(copy), "--last", "3")
+    assert trend.returncode == 0 and "approved by Dana Reviewer" in trend.stdout, trend.stderr
+
+    rejected = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Lee Second", "--reject",
+                         "--reason", "sample shows a leaked street name")
+    assert rejected.returncode == 0, rejected.stderr
+    assert "REJECTED by Lee Second" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+
+    first, second = log.read_text().splitlines()
+    log.write_text(first.replace("Dana Reviewer", "Dana Reviewed") + "\n" + second + "\n")
+    refused = scrubline("signoff", "--clean", str(copy), "--ds", DS, "--reviewer", "Dana Reviewer")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "sign-off log" in refused.stderr and "entry 1 was rewritten" in refused.stderr
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
+    log.write_text(first + "\n")  # the last entry removed: caught against the report's count
+    assert "LOG ALTERED" in scrubline("report", "--clean", str(copy), "--last", "3").stdout
 
 
 def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path: Path) -> None:
@@ -233,7 +307,7 @@ def _same_night(first: Path, second: Path) -> None:
     for dataset in ("text", "events"):
         a, b = (pd.read_parquet(root / dataset / f"ds={DS}") for root in (first, second))
         pd.testing.assert_frame_equal(a, b)
-        ma, mb = (json.loads((root / dataset / f"ds={DS}" / "_manifest.json").read_text()) for root in (first, second))
+        ma, mb = (manifest_of(root, dataset) for root in (first, second))
         for key in ("rows", "splits", "sources", "entities", "reconciliation"):
             assert ma[key] == mb[key], (dataset, key)
     ia, ib = (json.loads((root / "_reports" / f"ds={DS}" / "inputs.json").read_text()) for root in (first, second))

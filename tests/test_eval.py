@@ -2,11 +2,17 @@
 slices of the labelled sets, with floors that fail when detection regresses.
 
 The workforce set ships in bench/data. The shared sets live in ../shared/data beside the repository; where that
-folder is missing (a plain clone) their tests skip.
+folder is missing their tests fail in CI (CI always has it: env CI set) and skip only outside it (a plain clone).
+
+The floors on the shared sets are issue 11's targets, not the last measurement. A label still short of its target is
+marked xfail(strict=True) with its measured figure: it fails the day it regresses below nothing, and fails again (as
+an unexpected pass) the day it reaches the target, so the mark is then removed. workforce_dev and gitleaks_rules are
+measure-only: these tests read their per-label scores and nothing else.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +124,8 @@ def workforce() -> EvalResult:
 def shared_slice(name: str, limit: int | None = SLICE) -> list[dict[str, Any]]:
     path = SHARED / name
     if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must have ../shared/data beside the repository")
         pytest.skip(f"{path} is not beside the repository")
     return load_records(path)[:limit]
 
@@ -178,8 +186,75 @@ def test_presidio_slice_over_redaction(presidio: EvalResult) -> None:
 
 
 def test_wnut_dev(wnut: EvalResult) -> None:
-    assert recall(wnut, "PERSON") >= 0.845  # 0.853 (69 of 470 leaked); target 0.85, so 3 more leaks fail here
-    assert wnut.over_redaction <= 0.15
+    assert recall(wnut, "PERSON") >= 0.85  # issue 11's target
+    assert wnut.over_redaction <= 0.05
+
+
+# --- issues 11 and 12's acceptance sets, written elsewhere (measure only) ---------------------------------------------------
+
+# Leak recall targets on workforce_dev (roster given), and the figures measured at the last commit that changed
+# detection (docs/detection.md): a label below its target is an expected, strict failure.
+WORKFORCE_TARGETS = {
+    **dict.fromkeys(
+        ["EMAIL", "PHONE", "ADDRESS", "GOV_ID", "CREDIT_CARD", "BANK", "IP", "DOB", "EMPLOYEE_ID", "PERSON"], 0.97
+    ),
+    "SECRET": 0.99,
+    "ROSTER_PERSON": 0.99,
+    # issue 12: performance data, health and private-life disclosures
+    "PERF": 0.95,
+    "HEALTH": 0.90,
+    "PRIVATE": 0.85,
+}
+WORKFORCE_MEASURED = {  # with issues 11 and 12's work together (docs/detection.md)
+    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.526, "GOV_ID": 0.758, "CREDIT_CARD": 1.0, "BANK": 0.904,
+    "IP": 1.0, "DOB": 0.785, "EMPLOYEE_ID": 0.740, "PERSON": 0.932, "SECRET": 0.740, "ROSTER_PERSON": 0.934,
+    "PERF": 0.495, "HEALTH": 0.375, "PRIVATE": 0.375,
+}
+WORKFORCE_OVER_REDACTION = (0.03, 0.066)  # (target, measured)
+GITLEAKS_SECRET = (0.97, 0.937)
+GITLEAKS_OVER_REDACTION = (0.08, 0.157)
+
+
+def _against(target: float, measured: float, at_most: bool = False) -> list[pytest.MarkDecorator]:
+    short = measured > target if at_most else measured < target
+    return [pytest.mark.xfail(strict=True, reason=f"measured {measured}, target {target}")] if short else []
+
+
+@pytest.fixture(scope="module")
+def workforce_dev() -> EvalResult:
+    records = shared_slice("workforce_dev.jsonl", limit=None)
+    return run(records, SHARED / "workforce_dev_roster.jsonl")
+
+
+@pytest.fixture(scope="module")
+def gitleaks() -> EvalResult:
+    return run(shared_slice("gitleaks_rules.jsonl", limit=None))
+
+
+@pytest.mark.parametrize(
+    ("label", "target"),
+    [
+        pytest.param(label, target, marks=_against(target, WORKFORCE_MEASURED[label]))
+        for label, target in WORKFORCE_TARGETS.items()
+    ],
+)
+def test_workforce_dev_leak_recall(workforce_dev: EvalResult, label: str, target: float) -> None:
+    assert recall(workforce_dev, label) >= target
+
+
+@pytest.mark.parametrize("target", [pytest.param(0.03, marks=_against(*WORKFORCE_OVER_REDACTION, at_most=True))])
+def test_workforce_dev_over_redaction(workforce_dev: EvalResult, target: float) -> None:
+    assert workforce_dev.over_redaction <= target
+
+
+@pytest.mark.parametrize("target", [pytest.param(0.97, marks=_against(*GITLEAKS_SECRET))])
+def test_gitleaks_secret_recall(gitleaks: EvalResult, target: float) -> None:
+    assert recall(gitleaks, "SECRET") >= target
+
+
+@pytest.mark.parametrize("target", [pytest.param(0.08, marks=_against(*GITLEAKS_OVER_REDACTION, at_most=True))])
+def test_gitleaks_over_redaction(gitleaks: EvalResult, target: float) -> None:
+    assert gitleaks.over_redaction <= target
 
 
 def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
@@ -192,3 +267,16 @@ def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
     assert separate.labels["@HANDLE (unlabelled)"].leaked == 1
     assert separate.labels["URL (unlabelled)"].leaked == 0
     assert separate.outside_removed == 0
+
+
+# Over-redaction no higher than before issue 12 (main at 0799940), on the whole sets: presidio_v2 267 of 16,077
+# tokens, wnut17_dev 305 of 11,771 (one token either way between runs: pseudonyms are keyed per call).
+
+
+def test_presidio_over_redaction_is_no_higher_than_before_issue_12() -> None:
+    assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 268 / 16_077
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.0273 (the disclosure model on 7 tweets), target 0.0260")
+def test_wnut_over_redaction_is_no_higher_than_before_issue_12(wnut: EvalResult) -> None:
+    assert wnut.over_redaction <= 306 / 11_771

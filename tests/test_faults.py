@@ -76,7 +76,7 @@ def test_a_run_killed_in_any_phase_leaves_the_previous_night_whole(small: Night,
             assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), (phase, path)
         assert not staging.is_relative_to(clean)
     if (staging / f"ds={DS}" / "night" / "text").exists():
-        assert list((staging / f"ds={DS}" / "night" / "text").glob("part-*.parquet")), "validated shards sit in staging"
+        assert list((staging / f"ds={DS}" / "night" / "text").glob("train-*.parquet")), "validated shards sit in staging"
     result = scrubline(*args(small, clean))
     assert result.returncode == 0, result.stderr[-3000:]
     assert published_bytes(clean) == expected, "the rerun publishes the uninterrupted run's bytes"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.behaviour import build_events
-from pipeline.contracts import EVENTS_SCHEMA, QUARANTINE_SCHEMA, SOURCES, TEXT_SCHEMA, UNKNOWN
+from pipeline.contracts import EVENTS_SCHEMA, QUARANTINE_SCHEMA, SOURCES, STAGED_SCHEMAS, UNKNOWN
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
@@ -132,7 +132,7 @@ def test_replay_masking_and_events_keep_every_event_in_the_events_schema(source:
         events = mask_events(events, replayed, {}, {})
         assert set(events["key_class"].to_pylist()) <= {"letter", "digit", "space", "punct", "redacted", "masked",
                                                         "unknown"} | {f"named:{k}" for k in _named_keys()}
-    table = build_events(source, events, settings_, KEYS, 0.1)
+    table = build_events(source, events, settings_, KEYS, (0.1, 0.1))
     assert table.schema.equals(EVENTS_SCHEMA) and table.num_rows == events.num_rows
     vocabulary = SOURCES[source].vocabulary
     assert set(table["action"].to_pylist()) <= vocabulary["action"]
@@ -164,7 +164,7 @@ def test_the_text_path_publishes_or_drops_every_checked_row_in_the_text_schema(d
         rows = read_partition(tmp, "chat", DS).rows
     counts: dict[str, Any] = {}
     table = scrub_text_rows(DS, "chat", rows, POLICY, KEYS, Roster(), counts, plant_canaries=False)
-    assert table.schema.equals(TEXT_SCHEMA)
+    assert table.schema.equals(STAGED_SCHEMAS["text"])
     assert table.num_rows + sum(counts["dropped"].values()) == len(rows)
     assert set(table["context"].to_pylist()) <= {"dm", "group", "public"}
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import CanaryNight
 from leaks import canary_hits
 from support import DS
+from support import manifest as manifest_of
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def test_the_canary_rows_were_published_not_quarantined(cli_debug_run: tuple[Pat
     clean, _ = cli_debug_run
     text = pd.read_parquet(clean / "text" / f"ds={DS}")
     assert (text["text"].str.contains("<EMAIL_ADDRESS>") & text["text"].str.contains("ping <PERSON_")).sum() >= 2
-    events = json.loads((clean / "events" / f"ds={DS}" / "_manifest.json").read_text())
+    events = manifest_of(clean, "events")
     assert events["sources"]["keystrokes"]["unknown_values"]["field_kind"] >= 30
     assert events["sources"]["mouse"]["unknown_values"] == {"action": 1, "button": 1}
     assert (pd.read_parquet(clean / "text")["ts"].dt.second == 0).all()
@@ -53,3 +54,21 @@ def test_no_canary_in_the_airflow_db_logs_or_published_tree(
     assert (home / "airflow.db").stat().st_size > 0
     assert canary_hits(home, set(canary_night.canaries)) == {}
     assert canary_hits(clean, set(canary_night.canaries)) == {}
+
+
+def test_no_disclosure_is_published_at_phrase_level(canary_night: CanaryNight, cli_debug_run: tuple[Path, str]) -> None:
+    """PERFORMANCE, HEALTH and PRIVATE phrases planted in chat: each row is published, and its disclosing phrase is
+    not in it, searched as a phrase (its words in order), not as an exact string."""
+    from leaks import CANARY_TS, phrase_survivors
+
+    clean, _ = cli_debug_run
+    published = pd.read_parquet(clean / "text" / f"ds={DS}")
+    # The planted rows carry the canary timestamp, published cut to its minute.
+    minute = pd.Timestamp(CANARY_TS).floor("min")
+    texts = published.loc[published["ts"] == minute, "text"].tolist()
+    assert canary_night.disclosures
+    assert len(texts) >= sum(len(p) for p in canary_night.disclosures.values()), "the planted rows were published"
+    for label, planted in canary_night.disclosures.items():
+        phrases = [phrase for _, phrase in planted]
+        assert phrase_survivors([text for text, _ in planted], phrases) == phrases, "control: the search finds them"
+        assert phrase_survivors(texts, phrases) == [], label

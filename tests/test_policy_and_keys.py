@@ -54,6 +54,12 @@ def test_default_policy_loads_and_drops_performance() -> None:
         (lambda p: p["run"].update(batch_rows=0), "run.batch_rows: must be greater than or equal to 1"),
         (lambda p: p["retention"].update(raw_days=-1), "retention.raw_days: must be greater than or equal to 1"),
         (lambda p: p["nlp"].update(window_overlap_chars=90_000), "nlp: window_overlap_chars must be at most half"),
+        (lambda p: p["output"].update(test_fracton=0.1), "output.test_fracton: unknown key"),
+        (lambda p: p["output"].update(test_fraction=1.5), "output.test_fraction: must be less than or equal to 1"),
+        (lambda p: p["output"].update(test_fraction="some"), "output.test_fraction: must be a number"),
+        (lambda p: p["output"].update(validation_fraction=0.5, test_fraction=0.5),
+         "output: validation_fraction + test_fraction must be below 1"),
+        (lambda p: p["output"].update(min_split_users=0), "output.min_split_users: must be greater than or equal to 1"),
     ],
 )
 def test_bad_policies_are_refused_with_the_keys_path(tmp_path: Path, change, message: str) -> None:

@@ -134,7 +134,7 @@ def masked(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
 
 
 def _events(masked: pa.Table, night: str = DS, keys: Pseudonymizer = KEYS, **form: object) -> pa.Table:
-    return build_events("keystrokes", masked, {**load_policy().events, **form}, keys, 0.1, night=night)
+    return build_events("keystrokes", masked, {**load_policy().events, **form}, keys, (0.1, 0.1), night=night)
 
 
 def test_the_generator_night_fails_the_gate_at_10_ms_and_passes_it_under_the_default(masked: pa.Table) -> None:
@@ -232,10 +232,10 @@ def test_session_chunks_staged_apart_publish_the_whole_partitions_events(masked:
     from pipeline.chunks import session_chunks
 
     settings = {**load_policy().events, "timing": form}
-    whole = build_events("keystrokes", masked, settings, KEYS, 0.1, night=DS)
+    whole = build_events("keystrokes", masked, settings, KEYS, (0.1, 0.1), night=DS)
     bucket = session_chunks(masked, count)
     assert len(set(bucket.tolist())) == count, "the generated sessions spread over every chunk"
-    staged = [build_events("keystrokes", masked.filter(pa.array(bucket == i)), settings, KEYS, 0.1, night=DS, staged=True)
+    staged = [build_events("keystrokes", masked.filter(pa.array(bucket == i)), settings, KEYS, (0.1, 0.1), night=DS, staged=True)
               for i in range(count)]
     assert all(t.schema.equals(STAGED_EVENTS_SCHEMA) for t in staged)
     combined = finish_events(pa.concat_tables(staged[::-1]), settings)  # in any chunk order

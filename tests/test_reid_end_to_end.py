@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline.policy import default_policy_path
-from tests.support import DS, Night, run_night, scrubline
+from support import DS, Night, run_night, scrubline
 
 pytestmark = pytest.mark.e2e
 

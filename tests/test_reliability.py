@@ -17,6 +17,7 @@ import pytest
 import yaml
 import zstandard
 from support import SCRUBLINE, published_bytes, readers_see
+from support import manifest as manifest_of
 
 from pipeline.contracts import FIELD_KINDS, KEY_ACTIONS, MOUSE_ACTIONS, MOUSE_BUTTONS
 from pipeline.generate import generate_night
@@ -112,7 +113,7 @@ def clean(raw: Path, key_file: Path) -> Path:
 
 
 def manifest(clean: Path, dataset: str = "text") -> dict:
-    return json.loads((clean / dataset / f"ds={DS}" / "_manifest.json").read_text())
+    return manifest_of(clean, dataset)
 
 
 # --- rows that used to fail the night, publish raw values or be skipped silently -------------------------------
@@ -404,5 +405,5 @@ def test_the_events_builder_closes_vocabularies_for_any_caller() -> None:
     row = {**MOUSE, "event_id": "m1", "ts": datetime(2026, 11, 26, tzinfo=UTC), "action": f"wiggle-{ODD}",
            "button": f"b-{ODD}"}
     table = pa.Table.from_pylist([row], schema=checked_schema(SOURCES["mouse"]))
-    events = build_events("mouse", table, load_policy().events, Pseudonymizer(b"k" * 32), 0.1)
+    events = build_events("mouse", table, load_policy().events, Pseudonymizer(b"k" * 32), (0.1, 0.1))
     assert events["action"].to_pylist() == ["unknown"] and events["button"].to_pylist() == ["unknown"]

@@ -22,7 +22,7 @@ GATES = {
     "canaries": {"labels": {"PHONE": {"planted": 2, "caught": 2, "recall": 1.0, "threshold": 1.0, "ok": True}}, "success": True},
     "residual": {"hits": {}, "success": True},
 }
-MANIFEST = {"rows": 998, "splits": {"train": 900, "validation": 98}, "files": [{"path": "part-00000-of-00001.parquet", "rows": 998}],
+MANIFEST = {"rows": 998, "splits": {"train": 900, "validation": 98}, "files": [{"path": "train-00000-of-00001.parquet", "rows": 900}, {"path": "validation-00000-of-00001.parquet", "rows": 98}],
             "policy_sha256": "a" * 64, "key_id": "abc123def456"}
 RECONCILED = {"input_rows": 1000, "published": 998, "quarantined": 2, "dropped": 0, "balanced": True}
 

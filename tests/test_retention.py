@@ -18,7 +18,7 @@ from pipeline.retention import apply_retention
 def publish(clean: Path, ds: str, tmp_path: Path, success: bool = True) -> None:
     staged = tmp_path / f"staged-{ds}"
     for dataset in ("text", "events"):
-        files = shard_table(pa.table({"n": [1]}), staged / dataset, target_rows=10, row_group_rows=10, metadata={})
+        files = shard_table(pa.table({"n": [1], "split": ["train"]}), staged / dataset, target_rows=10, row_group_rows=10, metadata={})
         write_json(staged / dataset / "_manifest.json", {"files": files, "rows": 1, "pipeline_version": "t",
                    "policy_sha256": "p", "key_id": "k", "validation": {"success": success}})
     write_json(staged / "report" / "report.json", {})

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import read, run
 from pipeline.cli import _parser
-from pipeline.contracts import QUARANTINE_SCHEMA, TEXT_SCHEMA
+from pipeline.contracts import QUARANTINE_SCHEMA, STAGED_SCHEMAS
 from pipeline.policy import PolicyError, load_policy
 from pipeline.pseudonym import KEY_ENV
 from pipeline.files import StagedParquet
@@ -146,7 +146,7 @@ def fake_scrub_text_rows(ds, source, rows, policy, keys, roster, counts, plant_c
     counts["entities"] = {"PERSON": len(utterances)}
     counts["rows_touched"] = len(utterances)
     counts["canaries"] = {"EMAIL": {"planted": 1, "caught": 1}} if plant_canaries else {}
-    return text_table(source, utterances, [Redacted(u.text) for u in utterances], keys, 0.1)
+    return text_table(source, utterances, [Redacted(u.text) for u in utterances], keys, (0.1, 0.1))
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_stage_text_streams_batches_into_one_part_and_adds_their_counts(
     assert counts["canaries"] == {"EMAIL": {"planted": 1, "caught": 1}}, "canaries are planted once per partition"
     assert run.reconcile({"chat": counts})["balanced"]
     part = pq.read_table(cfg.parts / "chat.0000.text.parquet")
-    assert part.schema.equals(TEXT_SCHEMA) and part.num_rows == 22
+    assert part.schema.equals(STAGED_SCHEMAS["text"]) and part.num_rows == 22
     assert pq.read_table(cfg.parts / "chat.0000.quarantine.parquet").num_rows == 6, "staged with the chunk"
     assert json.loads((cfg.parts / "chat.0000.counts.json").read_text()) == counts
 

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pytest
 
 from pipeline import validate
-from pipeline.contracts import TEXT_SCHEMA
+from pipeline.contracts import PUBLISHED_SCHEMAS
+
+TEXT_SCHEMA = PUBLISHED_SCHEMAS["text"]  # what the suite checks: the published columns, `ds` included
 from pipeline.pseudonym import PID_HEX_CHARS, PID_PATTERN, PREFIXES, Pseudonymizer
 from pipeline.validate import RESULT_FORMAT, load_suite, validate_table
 
@@ -77,10 +79,12 @@ def _rows(n: int = ROWS) -> list[dict[str, Any]]:
             "conversation_pid": PSEUDO.pid("conversation", f"t{i % 3}"),
             "context": "dm",
             "ts": start + dt.timedelta(minutes=i),
+            "turn": i // 3 + 1,  # conversations t0, t1, t2 in turn
             "text": HARMLESS[i % len(HARMLESS)],
             "redactions": [{"entity": "PERSON", "count": 1}],
             "redacted_count": 1,
             "split": "validation" if i % 5 == 0 else "train",
+            "ds": "2026-11-26",
         }
         for i in range(n)
     ]
@@ -192,7 +196,7 @@ def test_null_in_required_column_fails(column: str) -> None:
     assert _failed(outcome) == {("expect_column_values_to_not_be_null", column)}
 
 
-@pytest.mark.parametrize(("column", "value"), [("split", "test"), ("source", "performance")])
+@pytest.mark.parametrize(("column", "value"), [("split", "holdout"), ("source", "performance")])
 def test_value_outside_enumeration_fails(column: str, value: str) -> None:
     outcome = validate_table(_with(column, value), "text", {"expected_rows": ROWS})
     assert _failed(outcome) == {("expect_column_values_to_be_in_set", column)}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from support import DS, readers_see
+from support import manifest as dataset_manifest
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +101,7 @@ def test_scrubline_demo_publishes_from_the_wheel(installed: Path, tmp_path: Path
     assert result.returncode == 0, result.stderr[-3000:]
     clean = tmp_path / "demo" / "clean"
     for dataset in ("text", "events"):
-        manifest = json.loads((clean / dataset / f"ds={DS}" / "_manifest.json").read_text())
+        manifest = dataset_manifest(clean, dataset)  # the reader rule: current, _SUCCESS, the manifest
         assert manifest["validation"]["success"] and manifest["validation"]["evaluated"] > 0
         assert readers_see(clean, dataset) == manifest["rows"] > 0
     assert (clean / "_reports" / f"ds={DS}" / "report.html").exists()

@@ -17,7 +17,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect import address
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer, cue_check
 from pipeline.roster import Roster
 
@@ -118,13 +118,27 @@ _MONTH = (
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _ORDINAL = r"(?:st|nd|rd|th)?"
+# Month names in German, French, Spanish, Portuguese and Dutch, for "12. März 1984", "3 de mayo de 1990".
+_FOREIGN_MONTH = (
+    r"(?:januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août"
+    r"|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre"
+    r"|octubre|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro"
+    r"|januari|februari|maart|mei|augustus)"
+)
+_YEAR = r"(?:\d{4}|'?\d{2})"
 _DATE = (
-    r"(?<![\w/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}/\d{1,2}"
-    r"|" + _MONTH + r"\.?\s+\d{1,2}" + _ORDINAL + r"(?:\s?,?\s+\d{4})?|\d{1,2}" + _ORDINAL + r"\s+(?:of\s+)?"
-    + _MONTH + r"\.?(?:\s?,?\s+\d{4})?|" + _MONTH + r"\.?\s+\d{4})(?![\w/-]|\.\d)"
+    r"(?<![^\W_]|[/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}/\d{1,2}"
+    r"|\d{1,2}\.\d{1,2}\.(?!\d)|\d{1,2} \d{1,2} (?:\d{4}|\d{2})|(?:19|20)\d{6}|\d{4}(?:19|20)\d{2}"
+    r"|\d{1,2}[/.-]" + _MONTH + r"\.?[/.-]" + _YEAR + r"|" + _MONTH + r"[/.-]\d{1,2}[/.-]" + _YEAR
+    + r"|" + _MONTH + r"\.?\s+(?:the\s+)?\d{1,2}" + _ORDINAL + r"(?:\s?,?\s+" + _YEAR + r")?|\d{1,2}" + _ORDINAL
+    + r"\s+(?:of\s+)?" + _MONTH + r"\.?(?:\s?,?\s+" + _YEAR + r")?|" + _MONTH + r"\.?\s+\d{4}"
+    r"|\d{1,2}\.?\s+(?:de\s+)?" + _FOREIGN_MONTH + r"(?:\s+(?:de\s+)?\d{4})?)(?![^\W_]|[/-]|\.\d)"
 )
 _BIRTH_CUE = re.compile(
-    r"(?i)\b(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|birthdate|date\s+of\s+birth)\b"
+    r"(?i)(?<![^\W_])(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|b'day|birthdate|date\s+of\s+birth"
+    # German, French, Spanish, Portuguese, Dutch, Italian
+    r"|geboren|geburtsdatum|geburtstag|geb\.|né|née|naissance|anniversaire|nacid[oa]|nacimiento|cumpleaños"
+    r"|nascid[oa]|nascimento|aniversário|geboortedatum|verjaardag|jarig|nato|nata|compleanno)(?![^\W_])"
 )
 
 
@@ -132,7 +146,12 @@ def _plausible_date(text: str) -> bool:
     """Some reading of the numeric parts is a real calendar date in a birth-year range."""
     if any(c.isalpha() for c in text):
         return True  # a month name: the regex already bounds the day
-    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    compact = re.fullmatch(r"\d{8}", text)
+    if compact:  # 19840312 or 12031984: read as year first or year last
+        numbers = [int(text[:4]), int(text[4:6]), int(text[6:])] if text[:2] in ("19", "20") else [
+            int(text[:2]), int(text[2:4]), int(text[4:])]
+    else:
+        numbers = [int(n) for n in re.findall(r"\d+", text)]
     if len(numbers) == 2:  # a yearless 3/14
         return any(1 <= month <= 12 and 1 <= day <= 31 for month, day in (numbers, numbers[::-1]))
     first, second, third = numbers
@@ -148,7 +167,7 @@ def _plausible_date(text: str) -> bool:
 
 def dob_recognizer(language: str = "en") -> SpanRecognizer:
     """A date with a birth cue ("born", "DOB", "birthday") just before it, or right after it."""
-    near_birth = cue_check(_BIRTH_CUE, before=40, after=15)
+    near_birth = cue_check(_BIRTH_CUE, before=60, after=15)
 
     def check(match: re.Match[str], start: int, end: int) -> bool:
         return _plausible_date(match.string[start:end]) and near_birth(match, start, end)
@@ -160,8 +179,9 @@ def dob_recognizer(language: str = "en") -> SpanRecognizer:
 # --- employee ids --------------------------------------------------------------------------------------------------
 
 _EMPLOYEE_CUE = (
-    r"(?:(?:employee|emp|staff|worker|personnel|payroll|badge|associate|hr)[\s_-]*(?:id|number|no\.?|num|#)|eid"
-    r"|employee)"
+    r"(?:(?:employee|emp|staff|worker|personnel|payroll|badge|associate|hr|contractor|colleague|member|case|hr\s+case"
+    r"|grievance|investigation|er\s+case|personal|mitarbeiter|personal|medewerker|empleado|funcionário|employé)"
+    r"[\s_-]*(?:id|number|no\.?|num|nr\.?|#|nummer|número|numéro)|eid|employee|badge|personalnummer|matricule|legajo)"
 )
 _ERROR_CUE = re.compile(r"(?i)\b(?:error|errno|err|code|exception|fail\w*|warn\w*)\b")
 
@@ -188,15 +208,27 @@ def _known_ids(roster: Roster) -> ahocorasick.Automaton | None:
         return None
     automaton = ahocorasick.Automaton()
     for employee_id in ids:
-        automaton.add_word(employee_id, employee_id)
+        for form in _id_forms(employee_id):
+            automaton.add_word(form, (len(form), employee_id))
     automaton.make_automaton()
     return automaton
 
 
+def _id_forms(employee_id: str) -> set[str]:
+    """How an id is written by hand: any case, and a letter prefix split from its digits ("e10234", "E-10234")."""
+    forms = {employee_id, employee_id.lower(), employee_id.upper()}
+    split = re.fullmatch(r"([A-Za-z]{1,4})(\d{3,})", employee_id)
+    if split:
+        for sep in ("-", " ", "_"):
+            forms |= {f"{split[1]}{sep}{split[2]}", f"{split[1].lower()}{sep}{split[2]}"}
+    return forms
+
+
 def _id_boundary(text: str, start: int, end: int) -> bool:
+    """No letter or digit on either side; "_" and "-" may join it to a file name ("E10234_review.pdf")."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return not (before.isalnum() or before in "_-" or after.isalnum() or after in "_-")
+    return not (before.isalnum() or after.isalnum())
 
 
 class EmployeeIdRecognizer(SpanRecognizer):
@@ -208,7 +240,8 @@ class EmployeeIdRecognizer(SpanRecognizer):
             _pattern("emp_prefixed", r"\bEMP[-_]?\d{3,8}\b", 0.85, flags=_I),
             _pattern(
                 "cued_id",
-                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:is|:|=|#)?\s*(?P<value>[A-Z]{0,4}-?\d{3,10})\b",
+                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:is|:|=|#)?\s*#?\s*"
+                r"(?P<value>[A-Z]{0,4}[-_]?\d{3,10}(?:[-_/]\d{2,8}){0,2})\b",
                 0.85,
                 _cued_employee_id,
                 flags=_I,
@@ -224,9 +257,9 @@ class EmployeeIdRecognizer(SpanRecognizer):
         if self._known is None or (entities and EMPLOYEE_ID not in entities):
             return results
         known = [
-            self.result(end + 1 - len(employee_id), end + 1, 0.95, subject=employee_id)
-            for end, employee_id in self._known.iter(text)
-            if _id_boundary(text, end + 1 - len(employee_id), end + 1)
+            self.result(end + 1 - length, end + 1, 0.95, subject=employee_id)
+            for end, (length, employee_id) in self._known.iter(text)
+            if _id_boundary(text, end + 1 - length, end + 1)
         ]
         return EntityRecognizer.remove_duplicates(results + known)
 
@@ -304,10 +337,10 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
 def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
     return [
-        phone_recognizer(language),
-        address.address_recognizer(language),
+        spoken_forms(phone_recognizer(language)),
+        spoken_forms(address.address_recognizer(language)),
         address.postal_code_recognizer(language),
-        dob_recognizer(language),
-        EmployeeIdRecognizer(context.roster, supported_language=language),
+        spoken_forms(dob_recognizer(language)),
+        spoken_forms(EmployeeIdRecognizer(context.roster, supported_language=language)),
         hostname_recognizer(language),
     ]

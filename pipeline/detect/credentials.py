@@ -13,9 +13,11 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from presidio_analyzer import EntityRecognizer
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.artifacts import TextArtifacts
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import (
     SENTENCE_END,
     TRAILING,
@@ -123,6 +125,8 @@ PROVIDER_FORMATS: tuple[tuple[str, str], ...] = (
     ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}"),
     ("discord_webhook", r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"),
     ("teams_webhook", r"https://[\w-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}"),
+    # Any other incoming-webhook URL: whoever holds it can post, so the whole URL is the secret.
+    ("webhook_url", r"https?://[^\s\"'<>/]+/(?:[^\s\"'<>]*/)?[\w-]*hooks?\b[^\s\"'<>]*/[A-Za-z0-9_-]{8,}[^\s\"'<>]*"),
     ("stripe_secret_key", _T + r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,247}" + _E),
     ("stripe_webhook_secret", _T + r"whsec_[0-9A-Za-z]{24,}" + _E),
     ("openai_style_key", _T + r"sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin|sid)\d\d-)?[A-Za-z0-9_-]{20,}" + _E),
@@ -138,9 +142,69 @@ PROVIDER_FORMATS: tuple[tuple[str, str], ...] = (
     ("mailgun_api_key", _T + r"key-[0-9a-f]{32}" + _E),
     ("age_secret_key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
     ("jwt", _T + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*" + _E),
+    # Further vendors, each from its own documentation of the token's prefix and alphabet.
+    ("adobe_client_secret", _T + r"p8e-[A-Za-z0-9]{32}" + _E),
+    ("airtable_pat", _T + r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + _E),
+    ("alibaba_access_key_id", _T + r"LTAI[A-Za-z0-9]{20}" + _E),
+    ("asana_pat", r"(?<![\w/])\d/\d{16}(?:/\d{16})?:[A-Za-z0-9]{32}" + _E),
+    ("azure_ad_client_secret", r"(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])"),
+    ("clojars_token", _T + r"CLOJARS_[a-z0-9]{60}" + _E),
+    ("cloudflare_origin_ca_key", _T + r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}" + _E),
+    ("defined_networking_key", _T + r"dnkey-[a-z0-9=_-]{26}-[a-z0-9=_-]{52}" + _E),
+    ("doppler_token", _T + r"dp\.(?:pt|st|ct|sa|scim|audit)\.[A-Za-z0-9]{40,44}" + _E),
+    ("dropbox_short_lived", _T + r"sl\.[A-Za-z0-9_-]{130,160}" + _E),
+    ("duffel_token", _T + r"duffel_(?:test|live)_[A-Za-z0-9_=-]{43}" + _E),
+    ("dynatrace_token", _T + r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}" + _E),
+    ("easypost_key", _T + r"EZ[AT]K[A-Za-z0-9]{54}" + _E),
+    ("facebook_access_token", _T + r"EAA[MC][A-Za-z0-9]{100,}" + _E),
+    ("flutterwave_key", _T + r"FLW(?:SECK|PUBK)_TEST-[a-h0-9]{12,32}(?:-X)?" + _E),
+    ("frameio_token", _T + r"fio-u-[A-Za-z0-9_=-]{64}" + _E),
+    ("flyio_token", _T + r"(?:fo1_[\w-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})" + _E),
+    ("grafana_token", _T + r"(?:glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{70,400}={0,2})" + _E),
+    ("harness_token", _T + r"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}" + _E),
+    ("terraform_cloud_token", _T + r"[a-z0-9]{14}\.atlasv1\.[a-z0-9=_-]{60,70}" + _E),
+    ("vault_token", _T + r"hv[sb]\.[\w-]{90,300}" + _E),
+    ("heroku_key", _T + r"HRKU-AA[0-9A-Za-z_-]{58}" + _E),
+    ("hubspot_private_app", _T + r"pat-(?:na|eu)\d-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}" + _E),
+    ("huggingface_org_token", _T + r"api_org_[A-Za-z0-9]{34}" + _E),
+    ("infracost_key", _T + r"ico-[A-Za-z0-9]{32}" + _E),
+    ("intra42_secret", _T + r"s-s4t2(?:ud|af)-[a-f0-9]{64}" + _E),
+    ("linear_api_key", _T + r"lin_(?:api|oauth)_[A-Za-z0-9]{40}" + _E),
+    ("mailgun_public_key", _T + r"pubkey-[a-f0-9]{32}" + _E),
+    ("mapbox_token", _T + r"(?:sk|tk)\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}" + _E),
+    ("newrelic_key", _T + r"(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9-]{32}|NRAA-[a-f0-9]{27})" + _E),
+    ("notion_token", _T + r"(?:ntn_\d{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})" + _E),
+    ("nuget_key", _T + r"oy2[a-z0-9]{43}" + _E),
+    ("octopus_deploy_key", _T + r"API-[A-Z0-9]{26}" + _E),
+    ("onepassword_token", _T + r"(?:ops_eyJ[A-Za-z0-9+/]{250,}={0,3}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})" + _E),
+    ("openshift_token", _T + r"sha256~[\w-]{43}" + _E),
+    ("perplexity_key", _T + r"pplx-[A-Za-z0-9]{48}" + _E),
+    ("planetscale_token", _T + r"pscale_(?:tkn|pw|oauth)_[\w=.-]{32,64}" + _E),
+    ("postman_key", _T + r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}" + _E),
+    ("prefect_key", _T + r"pnu_[A-Za-z0-9]{36}" + _E),
+    ("pulumi_token", _T + r"pul-[a-f0-9]{40}" + _E),
+    ("readme_key", _T + r"rdme_[a-z0-9]{70}" + _E),
+    ("rubygems_key", _T + r"rubygems_[a-f0-9]{48}" + _E),
+    ("scalingo_token", _T + r"tk-us-[\w-]{48}" + _E),
+    ("sendinblue_key", _T + r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}" + _E),
+    ("sentry_token", _T + r"(?:sntrys_eyJ[A-Za-z0-9+/=_-]{60,}|sntryu_[a-f0-9]{64})" + _E),
+    ("settlemint_token", _T + r"sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}" + _E),
+    ("shippo_token", _T + r"shippo_(?:live|test)_[a-fA-F0-9]{40}" + _E),
+    ("sourcegraph_token", _T + r"sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40}" + _E),
+    ("square_token", _T + r"(?:sq0atp-[0-9A-Za-z_-]{22}|sq0csp-[0-9A-Za-z_-]{43}|EAAA[\w-]{60})" + _E),
+    ("supabase_key", _T + r"(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})" + _E),
+    ("twitter_bearer", _T + r"A{22}[A-Za-z0-9%]{80,110}" + _E),
+    ("typeform_token", _T + r"tfp_[a-z0-9._=-]{59}" + _E),
+    ("xai_key", _T + r"xai-[A-Za-z0-9]{80}" + _E),
+    ("groq_key", _T + r"gsk_[A-Za-z0-9]{52}" + _E),
+    ("replicate_token", _T + r"r8_[A-Za-z0-9]{37}" + _E),
+    ("maxmind_key", _T + r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk" + _E),
+    ("artifactory_reference_token", _T + r"cmVmdGtu[A-Za-z0-9]{56}" + _E),
+    ("lob_key", _T + r"(?:live|test)_(?:pub_)?[a-f0-9]{31,35}" + _E),
+    ("telegram_bot_token", r"(?<![\w:])\d{8,10}:AA[0-9A-Za-z_-]{33}" + _E),
 )
 
-_FORMAT_CHECKS = {"openai_style_key": _plausible_free_form_key}
+_FORMAT_CHECKS = {"openai_style_key": _plausible_free_form_key, "webhook_url": lambda url: _PLACEHOLDER_INSIDE.search(url) is None and any(c.isdigit() for c in url.rstrip("/").rsplit("/", 1)[-1])}
 _AWS_SECRET = r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 _AZURE_SAS_PARAMS = re.compile(r"[?&;]s[vpe]=")
 
@@ -192,6 +256,56 @@ def provider_key_recognizer(language: str = "en") -> SpanRecognizer:
         _pattern("azure_sas_signature", r"[?&;]sig=(?P<value>[A-Za-z0-9%+/]{20,}(?:=|%3[Dd]){0,2})", 0.9, _azure_sas),
     ]
     return SpanRecognizer(ENTITY, patterns, name="ProviderKeyRecognizer", supported_language=language)
+
+
+# --- detect-secrets' vendor plugins ---------------------------------------------------------------------------
+
+# Its plugins that find what this module does not already find better: IPs are no secret, and private keys are
+# taken whole above (the plugin matches only the BEGIN line).
+_DETECT_SECRETS_SKIPPED = frozenset({"IPPublicDetector", "PrivateKeyDetector"})
+_DELIMITERS = " \t\r\n=:\"'`"
+
+
+def _detect_secrets_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """The compiled regexes of detect-secrets' regex-based plugins, named by plugin."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    patterns = []
+    for plugin in get_mapping_from_secret_type_to_class().values():
+        if issubclass(plugin, RegexBasedDetector) and plugin.__name__ not in _DETECT_SECRETS_SKIPPED:
+            patterns.extend((plugin.__name__, regex) for regex in plugin.denylist)
+    return patterns
+
+
+class DetectSecretsRecognizer(SpanRecognizer):
+    """detect-secrets' vendor plugins (Artifactory, IBM, Cloudant, Softlayer, Discord, Mailchimp, Telegram, ...),
+    run through their own regexes; the span is the plugin's secret group, or its whole match less delimiters."""
+
+    def __init__(self, supported_language: str = "en") -> None:
+        patterns = [SpanPattern(name, regex, 0.9) for name, regex in _detect_secrets_patterns()]
+        super().__init__(ENTITY, patterns, name="DetectSecretsRecognizer", supported_language=supported_language)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if entities and ENTITY not in entities:
+            return []
+        features = nlp_artifacts.features if isinstance(nlp_artifacts, TextArtifacts) else None
+        results = []
+        for pattern in self.patterns:
+            if not pattern.trigger.may_match(features):
+                continue
+            for match in pattern.regex.finditer(text):
+                groups = [i for i in range(1, (match.re.groups or 0) + 1) if match.start(i) < match.end(i)]
+                start, end = match.span(groups[0]) if groups else match.span()
+                while start < end and text[start] in _DELIMITERS:
+                    start += 1
+                while end > start and text[end - 1] in _DELIMITERS:
+                    end -= 1
+                if end - start >= 8 and _plausible_key(text[start:end]):
+                    results.append(self.result(start, end, pattern.score))
+        return EntityRecognizer.remove_duplicates(results)
 
 
 # --- private keys ----------------------------------------------------------------------------------------------
@@ -473,12 +587,49 @@ def _assigned_secret(value: str) -> bool:
     return shannon_entropy(value) >= 2.5
 
 
-def secret_assignment_recognizer(language: str = "en") -> SpanRecognizer:
-    """Values assigned to secret-named keys in config, env files, JSON and headers (API_KEY=..., "secret": "...")."""
-    pattern = _pattern(
-        "secret_assignment", _SECRET_ASSIGNMENT, 0.85, _value_check(_assigned_secret), re.IGNORECASE
+# Any key holding one of these words, in any syntax (an env file, YAML, JSON, TOML, INI, Go's :=, PHP's =>, a
+# header, a CLI flag): "stripeKey", "ADAFRUIT_API_TOKEN", "x-auth-token", "--client-secret". The value must then
+# look random (`_random_value`), so a name, a path or a version number next to such a key survives.
+_KEY_WORD = re.compile(
+    r"(?i)key|token|secret|passw|pwd|auth|cred|signature|salt|bearer|session|cookie|webhook|dsn|private|access"
+)
+_ANY_KEY_ASSIGNMENT = (
+    r"(?<![\w.$-])(?P<key>[A-Za-z_$@][\w.$@-]{0,80}?)[\"'\]]{0,2}[ \t]*(?::=|=>|\?=|\|\|=|\+=|=(?!=)|:(?![:/]))[ \t]*"
+    r"(?:\[[ \t]*)?(?:" + _QUOTED + r"|(?P<value>[^\s\"'`,;&<>()\[\]{}]{12,256}))"
+)
+_FLAG_ASSIGNMENT = r"(?<!\S)--?(?P<key>[\w-]{2,60})(?:=|[ \t]+)[\"']?(?P<value>[^\s\"']{12,256})"
+
+
+def _random_value(value: str) -> bool:
+    """Random enough to be a generated secret: a random token, or long mixed-case letters of high entropy."""
+    value = value.rstrip("=")
+    if len(value) < 12 or " " in value or is_placeholder(value) or _PLACEHOLDER_INSIDE.search(value):
+        return False
+    if _CODE_VALUE.search(value) or re.fullmatch(r"v?\d+(?:[._-]\d+)*(?:[-+][\w.]+)?", value):
+        return False  # code, a version
+    if _random_token(value, 12):
+        return True
+    return (
+        len(value) >= 20
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and shannon_entropy(value) >= 4.0
     )
-    return SpanRecognizer(ENTITY, [pattern], name="SecretAssignmentRecognizer", supported_language=language)
+
+
+def _keyed_random(match: re.Match[str], start: int, end: int) -> bool:
+    return bool(_KEY_WORD.search(match.group("key"))) and _random_value(match.string[start:end])
+
+
+def secret_assignment_recognizer(language: str = "en") -> SpanRecognizer:
+    """Values assigned to secret-named keys in config, env files, JSON and headers (API_KEY=..., "secret": "..."),
+    and random values assigned to any key or flag that holds a secret word."""
+    patterns = [
+        _pattern("secret_assignment", _SECRET_ASSIGNMENT, 0.85, _value_check(_assigned_secret), re.IGNORECASE),
+        _pattern("keyed_random_value", _ANY_KEY_ASSIGNMENT, 0.8, _keyed_random),
+        _pattern("flag_random_value", _FLAG_ASSIGNMENT, 0.8, _keyed_random),
+    ]
+    return SpanRecognizer(ENTITY, patterns, name="SecretAssignmentRecognizer", supported_language=language)
 
 
 # Context words that make a nearby random token a secret; short ones need word boundaries.
@@ -535,14 +686,18 @@ def high_entropy_token_recognizer(language: str = "en") -> SpanRecognizer:
 
 @register("credentials")
 def credential_recognizers(context: DetectContext) -> list[EntityRecognizer]:
+    from pipeline.detect.passphrases import passphrase_recognizer  # it reads this module's value checks
+
     language = context.policy.language
     return [
+        spoken_forms(passphrase_recognizer(language)),
         provider_key_recognizer(language),
+        DetectSecretsRecognizer(language),
         private_key_recognizer(language),
         url_credential_recognizer(language),
         auth_header_recognizer(language),
-        password_recognizer(language),
-        pin_recognizer(language),
+        spoken_forms(password_recognizer(language)),
+        spoken_forms(pin_recognizer(language)),
         secret_assignment_recognizer(language),
         high_entropy_token_recognizer(language),
     ]

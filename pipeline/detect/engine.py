@@ -23,9 +23,12 @@ from spacy.tokens import Doc, Span
 
 from pipeline.detect.artifacts import UNTAGGED, TagsNeeded, TextArtifacts
 from pipeline.detect.cues import ContextBoost
+from pipeline.detect.grow import grow_addresses
+from pipeline.detect.names import name_lexicon
 from pipeline.detect.propagate import propagate_names
-from pipeline.detect.registry import DetectContext, build_recognizers
+from pipeline.detect.registry import DetectContext, build_recognizers, reads_spoken_forms
 from pipeline.detect.spans import SpanRecognizer
+from pipeline.detect.spoken import shadows
 from pipeline.detect.triggers import Trigger, TriggerIndex
 from pipeline.detect.vetoes import drop_vetoed
 from pipeline.offline import make_offline
@@ -100,6 +103,9 @@ class Detector:
         self._context = ContextBoost(self.recognizers)
         self._recent: OrderedDict[str, list[Finding]] = OrderedDict()  # findings are immutable, so safe to share
         self._preparing = [r for r in self.recognizers if isinstance(r, PreparesBatches)]
+        self._spoken = [i for i, r in enumerate(self.recognizers) if reads_spoken_forms(r)]
+        lexicon = name_lexicon(policy.model)
+        self._is_name = lambda word: word in lexicon.names and word not in lexicon.words  # keeps names in code
 
     def detect(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for each text, in input order; empty and repeated texts are analysed once, and texts seen in
@@ -163,6 +169,7 @@ class Detector:
 
     def _findings(self, analysis: _Analysis) -> list[Finding]:
         """What AnalyzerEngine.analyze does after the recognizers: context, threshold, duplicates."""
+        self._run_spoken(analysis)
         text, results = analysis.text, []
         for recognizer, found in zip(self.recognizers, analysis.results, strict=True):
             if not found:
@@ -175,7 +182,20 @@ class Detector:
             results.extend(found)
         threshold = self.policy.score_threshold
         kept = EntityRecognizer.remove_duplicates([r for r in results if r.score >= threshold])
-        return propagate_names(text, drop_vetoed(text, [_finding(text, r) for r in kept]))
+        findings = drop_vetoed(text, [_finding(text, r) for r in kept], self._is_name)
+        return propagate_names(text, grow_addresses(text, findings))
+
+
+    def _run_spoken(self, analysis: _Analysis) -> None:
+        """Run the recognizers that read spoken forms on the text's written shadow; keep what they find in its
+        rewritten parts, mapped back onto the spoken words (the rest the original text already showed them)."""
+        for written in shadows(analysis.text) if self._spoken else []:
+            for i in self._spoken:
+                found = self.recognizers[i].analyze(text=written.text, entities=self.entities, nlp_artifacts=None)
+                for result in found or []:
+                    if written.touches_change(result.start, result.end):
+                        result.start, result.end = written.to_original(result.start, result.end)
+                        analysis.results[i].append(result)
 
 
 def recognizer_trigger(recognizer: EntityRecognizer) -> Trigger:

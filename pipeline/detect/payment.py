@@ -13,7 +13,7 @@ import re
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.registry import DetectContext, register
+from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import SpanPattern, SpanRecognizer, cue_check
 
 CARD = "CREDIT_CARD"
@@ -75,4 +75,4 @@ def iban_recognizer(language: str = "en") -> SpanRecognizer:
 @register("payment")
 def payment_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
-    return [card_recognizer(language), iban_recognizer(language)]
+    return [spoken_forms(card_recognizer(language)), spoken_forms(iban_recognizer(language))]

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
+from importlib import resources
 
-from presidio_analyzer import EntityRecognizer
+import yaml
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect.registry import DetectContext, register
-from pipeline.detect.spans import SpanPattern, SpanRecognizer
+from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
 
 ENTITY = "PERFORMANCE"
 _I = re.IGNORECASE
@@ -38,6 +43,7 @@ _SUBJECT_WINDOW = 3  # words before the phrase that are checked for a non-person
 
 
 _PERSON_PRONOUNS = frozenset("i he she they we you who everyone someone somebody everybody".split())
+_PERSON_POSSESSIVES = frozenset("my his her their your our".split())
 
 
 def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
@@ -45,6 +51,8 @@ def _person_subject(match: re.Match[str], start: int, end: int) -> bool:
     ("the instance was terminated")."""
     words = re.findall(r"[\w']+", match.string[max(0, start - 40) : start])
     last = words[-1] if words else ""
+    if last.lower() in _PERSON_POSSESSIVES:  # "her role was eliminated"
+        return True
     if last.lower() in _PERSON_PRONOUNS or (last[:1].isupper() and last.lower() not in _NON_PERSON):
         return True
     return not _NON_PERSON.intersection(w.lower() for w in words[-_SUBJECT_WINDOW:])
@@ -387,6 +395,251 @@ def termination_recognizer(language: str = "en") -> SpanRecognizer:
     return SpanRecognizer(ENTITY, patterns, name="TerminationRecognizer", supported_language=language)
 
 
+
+
+# --- concepts: values with a shape next to the words of their concept ---------------------------------------------
+# The vocabularies are data (lexicons/performance.yaml); the shapes (amounts, rating tokens) are built here once.
+
+
+@functools.cache
+def lexicon() -> dict[str, list[str]]:
+    """The performance vocabularies, as a reviewer reads them in lexicons/performance.yaml."""
+    path = resources.files("pipeline.detect").joinpath("lexicons", "performance.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _words(key: str) -> str:
+    """Alternation of a vocabulary, longest first, each entry whole words with any run of spaces between them."""
+    entries = sorted(set(lexicon()[key]), key=len, reverse=True)
+    return "(?:" + "|".join(r"\s+".join(map(re.escape, e.split())) for e in entries) + ")"
+
+
+@functools.cache
+def _currency_symbols() -> tuple[list[str], list[str]]:
+    """Currency symbols (every Unicode currency sign and Babel's local symbols such as "Rs", "R$", "zł", "kr")
+    and ISO 4217 codes, from Babel's currency data."""
+    from babel import Locale, localedata
+    from babel.numbers import list_currencies
+
+    codes = sorted(c for c in list_currencies() if c.isalpha() and len(c) == 3)
+    symbols = {chr(c) for c in range(0x20, 0x2100) if unicodedata.category(chr(c)) == "Sc"}
+    for name in ("en", "en_IN", "de", "fr", "es", "pt_BR", "pl", "sv", "da", "ja", "zh", "hi", "ru", "tr", "nl", "it"):
+        if localedata.exists(name):
+            symbols.update(s for s in Locale.parse(name).currency_symbols.values() if not s.isalpha() or len(s) <= 3)
+    # A symbol that is an ISO code or plain letters of one or two characters ("R", "kr") needs a digit beside it.
+    return sorted({s for s in symbols if s and s not in codes and not s.isdigit()}, key=len, reverse=True), codes
+
+
+_NUMBER_WORD = (
+    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a|and|half|point)"
+)
+_NUMBER_START = _NUMBER_WORD.replace("|and|half|point)", ")")  # "and twenty k" starts at "twenty"
+_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)"
+_SPOKEN_MULTIPLIER = r"(?:thousand|k|lakh|lakhs|lac|crore|crores|million|grand|mil|bucks)"
+
+
+@functools.cache
+def amount_regex() -> str:
+    """An amount in any currency and number format: "$1,234.56", "1.234,56 €", "₹12,34,567", "95k", "1.2M",
+    "EUR 80.000", "17 lakh"."""
+    symbols, codes = _currency_symbols()
+    symbol = "(?:" + "|".join(map(re.escape, symbols)) + ")"
+    code = "(?-i:" + "|".join(codes) + r")\b"
+    multiplier = r"(?:\s?" + _words("multipliers") + r"\b\.?)"
+    currency_word = _words("currency_words")
+    figure = r"(?:" + _NUMBER + r")" + multiplier + "?"
+    return (
+        r"(?<!\w)(?:(?:" + symbol + r"|" + code + r")\s?" + figure
+        + r"|" + figure + r"\s?(?:" + symbol + r"|" + code + r"|" + currency_word + r"\b)"
+        + r"|(?:" + _NUMBER + r")\s?" + _words("multipliers") + r"\b\.?)"
+    )
+
+
+@functools.cache
+def spoken_amount_regex() -> str:
+    """An amount in words: "seventeen lakh", "ninety five thousand dollars", "one twenty k"."""
+    currency_word = _words("currency_words")
+    return (
+        r"\b" + _NUMBER_START + r"(?:[\s-]+" + _NUMBER_WORD + r")*\s+(?:" + _SPOKEN_MULTIPLIER + r"\b"
+        r"(?:\s+" + currency_word + r"\b)?|" + currency_word + r"\b)"
+    )
+
+
+# Numbers in words with no multiplier ("my base is one forty two"): only right after a pay word.
+SPOKEN_PLAIN = r"\b" + _NUMBER_START + r"(?:[\s-]+" + _NUMBER_WORD + r")+\b"
+
+
+_NUMBER = r"(?<![\w.,])\d{1,3}(?:[,.'\u00a0\u202f ]\d{2,3})+(?:[.,]\d{1,2})?(?!\d)|(?<![\w.,])\d+(?:[.,]\d+)?"
+PERCENT = r"(?:(?:" + _NUMBER + r")\s?(?:%|percent\b|per\s?cent\b|pc\b)|\b" + _NUMBER_WORD + r"(?:[\s-]+" \
+    + _NUMBER_WORD + r")*\s(?:percent|per\s?cent)\b)"
+
+
+_CLAUSE_BREAK = re.compile(r"[.!?;]\s|[\n|•]")
+# A question is a rating's cue when an answer follows it ("Would you promote? Definitely Not").
+_STATEMENT_BREAK = re.compile(r"[.!;]\s|[\n|•]")
+
+
+def _clause(text: str, start: int, end: int, before: int, after: int, breaks: re.Pattern[str]) -> tuple[str, str]:
+    """The text of the value's clause within `before` characters ahead and `after` behind it."""
+    ahead = text[max(0, start - before) : start]
+    found = list(breaks.finditer(ahead))
+    if found:
+        ahead = ahead[found[-1].end() :]
+    behind = text[end : end + after]
+    stop = breaks.search(behind)
+    return ahead, behind[: stop.start()] if stop else behind
+
+
+def _near(
+    cue: re.Pattern[str], block: re.Pattern[str], before: int, after: int, breaks: re.Pattern[str] = _CLAUSE_BREAK
+) -> Check:
+    """A check: a cue word in the value's clause, and no blocking word there."""
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        ahead, behind = _clause(match.string, start, end, before, after, breaks)
+        return bool(cue.search(ahead) or cue.search(behind)) and not (block.search(ahead) or block.search(behind))
+
+    return check
+
+
+_PAY_LEAD = re.compile(
+    r"\b(?:base|salary|comp|offer|package|bonus|pay|CTC|TC)\s+(?:is|was|will\s+be|of|at|(?:is\s+|was\s+)?going\s+to|went\s+to"
+    r"|came\s+in\s+at|(?:is\s+|was\s+)?(?:like|about|around))(?:\s+(?:like|about|around|just|only))?\s+$", _I
+)
+
+
+def _after_pay_word(match: re.Match[str], start: int, end: int) -> bool:
+    """A number in words right after a pay word and its verb ("base is one forty two"), and more than a digit's
+    worth ("one forty", not "one")."""
+    return bool(_PAY_LEAD.search(match.string[max(0, start - 40) : start])) and bool(
+        re.search(_TENS + "|" + r"\s", match.group("value"), _I)
+    )
+
+
+def _either(first: Check, second: Check) -> Check:
+    return lambda match, start, end: first(match, start, end) or second(match, start, end)
+
+
+def _whole(words: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])" + words + r"(?![\w-])", re.IGNORECASE)
+
+
+class FileNameSpanRecognizer(SpanRecognizer):
+    """Reads underscores as spaces, so file names and window titles read like prose ("Review_Rating_Exceeds.pdf",
+    "offer_95k_base.docx"); the replacement keeps every offset."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return super().analyze(text.replace("_", " "), entities, nlp_artifacts)
+
+
+def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
+    """Pay, bonus and equity amounts of a person: any amount beside a pay word in its clause, unless the clause
+    is about a company-level figure ("the bonus pool is $2M", "a budget of 40k"). The span is the amount."""
+    amount = amount_regex()
+    company = _whole(_words("company_level_words"))
+    any_pay = _near(_whole(_words("pay_words") + "|" + _words("pay_nouns")), company, 60, 40)
+    pay_noun = _near(_whole(_words("pay_nouns")), company, 60, 30)
+    earned = _near(re.compile(r"\b" + _EARN_VERB + r"\s+(?:\w+\s+)?$", _I), company, 25, 0)
+    shares = r"(?<![\w.,])\d[\d,.]*\s?k?\s+(?:RSUs?|shares|options|units)\b"
+    return FileNameSpanRecognizer(
+        ENTITY,
+        [
+            SpanPattern.of("pay_amount", r"(?P<value>" + amount + r")", 0.8, any_pay, flags=_I),
+            SpanPattern.of("equity_units", r"(?P<value>" + shares + r")", 0.8, any_pay, flags=_I),
+            # A bare percentage or an amount in words needs a pay noun: "raise the limit to 5%" is a verb, and
+            # "made a million subs" no pay.
+            SpanPattern.of("pay_percent", r"(?P<value>" + PERCENT + r")", 0.8, pay_noun, flags=_I),
+            SpanPattern.of("pay_spoken", r"(?P<value>" + spoken_amount_regex() + r")", 0.8, _either(pay_noun, earned),
+                           flags=_I),
+            SpanPattern.of("pay_spoken_plain", r"(?P<value>" + SPOKEN_PLAIN + r")", 0.75, _after_pay_word, flags=_I),
+        ],
+        name="PayAmountRecognizer",
+        supported_language=language,
+    )
+
+
+_SCALE = (
+    r"(?<![\w.,/])\d(?:[.,]\d{1,2})?\s?(?:/|out\s+of|of)\s?(?:3|4|5|6|7|10|100)\b(?![/.,]\d)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)(?:\s+(?:point|and\s+a)\s+(?:five|half))?"
+    r"\s+out\s+of\s+(?:three|four|five|seven|ten)\b"
+    r"|(?<![\w.,/])\d(?:[.,]\d)?\s+on\s+(?:a|the)\s+(?:\d|three|four|five|seven|ten)[- ]point\s+scale\b"
+)
+_RATING_CUE = r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+at)"
+
+
+def _placed_label(near: Check) -> Check:
+    """A capitalised word counts as a rating only when it is one of the scale's labels."""
+    labels = {w.lower() for w in lexicon()["short_rating_labels"] + lexicon()["rating_labels"]}
+
+    def check(match: re.Match[str], start: int, end: int) -> bool:
+        value = match.group("value")
+        return (value[0].isdigit() or value.lower() in labels) and near(match, start, end)
+
+    return check
+
+
+def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
+    """Ratings on any scale tied to review talk: "4/5", "3 out of 5", "a 7 out of 10", "Meets Most",
+    "Definitely Not" as a calibration answer. A bare digit or a short label ("Strong", "Solid") counts only right
+    after a rating cue or a form label ("Rating: 3", "rated Strong", "Overall: Solid"), or in quotes; nothing
+    counts in a clause about a thing ("ratings of the new café", "the app is 4/5"). The span is the rating."""
+    cue = _whole(_words("rating_words"))
+    block = _whole(_words("not_a_person_words"))
+    near = _near(cue, block, 80, 40, _STATEMENT_BREAK)
+    not_thing = _near(re.compile(r""), block, 80, 40, _STATEMENT_BREAK)
+    label = _words("rating_labels")
+    short = _words("short_rating_labels")
+    lead = (
+        r"(?:\b" + _RATING_CUE + r"\s*(?:[:=-]\s*)?(?:(?:a|an|as|at)\s+)?"
+        r"|\b(?:overall|final|rating|score|outcome|result|calibration)\s*[:=-]\s*)"
+    )
+    quote_open, quote_close = r"[\"'“‘]", r"[\"'”’]"
+    patterns = [
+        SpanPattern.of("scale_value", r"(?P<value>" + _SCALE + r")", 0.8, near, flags=_I),
+        SpanPattern.of("rating_label", r"(?<![\w-])(?P<value>" + label + r")(?![\w-])", 0.8, near, flags=_I),
+        SpanPattern.of(
+            "cued_short_label",
+            lead + r"(?:" + quote_open + r")?(?P<value>" + short + r"|[1-5](?:\.\d)?|(?-i:[A-E][+-]?)(?!\w))"
+            r"(?:" + quote_close + r")?(?![\w-])(?!\s+(?:of|on|for|with|in|at|stars?|to)\b)",
+            0.75,
+            not_thing,
+            flags=_I,
+        ),
+        # "calibration moved her from Strong to Solid", "gave him a Below", "got a 4 in the mid-year review".
+        SpanPattern.of(
+            "placed_label",
+            r"\b(?:from|to|as|a|an)\s+(?P<value>(?-i:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|[1-5](?:\.5)?)\b"
+            r"(?!\s*(?:%|/|-|\.\d|out\b|of\b|on\b|stars?\b|[a-z]+s\b|hours?\b|day\b|week\b|month\b|year\b|minute\b|x\b|k\b|pm\b|am\b))",
+            0.7,
+            _placed_label(near),
+        ),
+        SpanPattern.of(
+            "quoted_short_label",
+            quote_open + r"(?P<value>" + short + r")" + quote_close,
+            0.75,
+            near,
+            flags=_I,
+        ),
+    ]
+    return FileNameSpanRecognizer(ENTITY, patterns, name="RatingScaleRecognizer", supported_language=language)
+
+
+def outcome_recognizer(language: str = "en") -> SpanRecognizer:
+    """Job outcomes of a person: roles eliminated, RIFs, layoffs, PIPs under other names, failed probation,
+    promotions approved or denied, retention offers, warnings; the lexicon's phrases, with a person as their
+    subject (no process, build or instance named just before them)."""
+    phrases = "|".join(f"(?:{p})" for p in lexicon()["outcome_phrases"])
+    return SpanRecognizer(
+        ENTITY,
+        [SpanPattern.of("outcome", r"(?<![\w-])(?P<value>" + phrases + r")(?![\w-])", 0.8, _person_subject, flags=_I)],
+        name="OutcomeRecognizer",
+        supported_language=language,
+    )
+
+
 @register("performance")
 def performance_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
@@ -396,4 +649,7 @@ def performance_recognizers(context: DetectContext) -> list[EntityRecognizer]:
         compensation_recognizer(language),
         promotion_recognizer(language),
         termination_recognizer(language),
+        pay_amount_recognizer(language),
+        rating_scale_recognizer(language),
+        outcome_recognizer(language),
     ]

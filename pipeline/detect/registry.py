@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from presidio_analyzer import EntityRecognizer
 
@@ -24,6 +25,19 @@ class DetectContext:
 
 RecognizerFactory = Callable[[DetectContext], list[EntityRecognizer]]
 _REGISTRY: dict[str, RecognizerFactory] = {}
+R = TypeVar("R", bound=EntityRecognizer)
+_SPOKEN_FLAG = "spoken_forms"
+
+
+def spoken_forms(recognizer: R) -> R:
+    """Opt a shape recognizer in to the spoken shadow (pipeline/detect/spoken.py): it also runs on the text with
+    spoken numbers, symbols and e-mails written out, and its findings there are mapped back to the spoken words."""
+    setattr(recognizer, _SPOKEN_FLAG, True)
+    return recognizer
+
+
+def reads_spoken_forms(recognizer: EntityRecognizer) -> bool:
+    return bool(getattr(recognizer, _SPOKEN_FLAG, False))
 
 
 def register(family: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
@@ -41,7 +55,9 @@ def _load_families() -> None:
         casual_ner,
         contact,
         credentials,
+        disclosures,
         gate_shapes,
+        identifiers,
         names,
         payment,
         performance,

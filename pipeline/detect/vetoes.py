@@ -1,14 +1,17 @@
-"""Model findings that are never a person or a place in workplace text: ticket keys and workplace software.
+"""Model findings that are never a person or a place in workplace text: ticket keys, workplace software and
+code identifiers.
 
 spaCy's small model calls "PAY-743" and "Jira" people or places ("blocked on PAY-774", "Jira is slow today").
-Workplace chat is full of both, so redacting them costs the ML teams real signal and protects nobody. Only
-findings without a subject are vetoed: a roster match is never overruled.
+Workplace chat is full of both, so redacting them costs the ML teams real signal and protects nobody. Code and
+config lines are read the same way ("getUserName", "api_client", "settings.Debug", "Token(" come out as people), so
+a finding shaped or placed like an identifier goes too. Only findings without a subject are vetoed: a roster
+match is never overruled.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.detect.names import workplace_terms
@@ -18,6 +21,28 @@ if TYPE_CHECKING:
 
 VETOED_ENTITIES = frozenset({"PERSON", "LOCATION"})
 TICKET_KEY = re.compile(r"[A-Z][A-Z0-9]{1,9}-\d{1,6}")
+# Shapes no name takes: snake_case, dotted or called, camelCase, two or more inner capitals, letters with digits.
+_IDENTIFIER_SHAPE = re.compile(
+    r"[\w$]*_\w*|\w+(?:\.\w+)+|\S*[(){}\[\]=<>/\\$:;]\S*|[a-z]+[A-Z]\w*|[A-Z][a-z]+(?:[A-Z][a-z0-9]*){2,}"
+    r"|(?=\w*\d)(?=\w*[A-Za-z])\w+"
+)
+# Placed as code: an attribute or method after it, an assignment, a call, or a flag, member access or variable before.
+_CODE_AFTER = re.compile(r"^(?:\s*(?::?=(?!=)|=>|\()|\.[A-Za-z_]|::)")
+_CODE_BEFORE = re.compile(r"(?:\w[.]|[$]|(?:^|\s)--?|::|->)\Z")
+
+
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def is_code_identifier(text: str, start: int, end: int, is_name: Callable[[str], bool] = lambda _: False) -> bool:
+    """The finding's words are a code identifier by their shape or place. An @handle is not code, nor is an
+    identifier one of whose parts is a name (`is_name`): "offer_letter_Marta_Lopez", "jsmith.review" are people."""
+    value = text[start:end]
+    if text[max(0, start - 1) : start] == "@" or any(is_name(p.lower()) for p in _PARTS.findall(value)):
+        return False
+    if _IDENTIFIER_SHAPE.fullmatch(value):
+        return True
+    return bool(_CODE_AFTER.match(text[end : end + 4]) or _CODE_BEFORE.search(text[max(0, start - 3) : start]))
 
 
 def is_vetoed(value: str) -> bool:
@@ -28,9 +53,16 @@ def is_vetoed(value: str) -> bool:
     return bool(TICKET_KEY.fullmatch(value)) or value.lower() in workplace_terms()
 
 
-def drop_vetoed(text: str, findings: Sequence[Finding]) -> list[Finding]:
+def drop_vetoed(
+    text: str, findings: Sequence[Finding], is_name: Callable[[str], bool] = lambda _: False
+) -> list[Finding]:
+    """Findings less subject-less people and places that are ticket keys, workplace software or code."""
     return [
         f
         for f in findings
-        if not (f.entity in VETOED_ENTITIES and f.subject is None and is_vetoed(text[f.start : f.end]))
+        if not (
+            f.entity in VETOED_ENTITIES
+            and f.subject is None
+            and (is_vetoed(text[f.start : f.end]) or is_code_identifier(text, f.start, f.end, is_name))
+        )
     ]

@@ -1,0 +1,155 @@
+"""The performance concepts with a shape (pipeline/detect/performance.py and lexicons/performance.yaml): pay amounts
+beside pay words in any currency and number format, ratings on any scale beside rating words, and job outcomes
+tied to a person. Every concept has phrasings of its own here, written for these tests, and look-alikes that must
+survive."""
+
+from __future__ import annotations
+
+import pytest
+from presidio_analyzer import EntityRecognizer
+
+from pipeline.detect import performance
+
+
+def spans(recognizer: EntityRecognizer, text: str) -> list[str]:
+    return sorted(text[r.start : r.end] for r in recognizer.analyze(text, entities=[], nlp_artifacts=None))
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("my bonus was $12,500 this year", "$12,500"),
+        ("base salary 1.234,56 € per month", "1.234,56 €"),
+        ("CTC is ₹12,34,567 after the hike", "₹12,34,567"),
+        ("they offered 95k base", "95k"),
+        ("equity grant of 1.2M over four years", "1.2M"),
+        ("my hike is seventeen lakh", "seventeen lakh"),
+        ("got a raise of three percent", "three percent"),
+        ("salary: EUR 80.000", "EUR 80.000"),
+        ("I make ninety five thousand dollars", "ninety five thousand dollars"),
+        ("sign-on bonus ¥1,200,000", "¥1,200,000"),
+        ("Gehalt: 72.000 EUR brutto", "72.000 EUR"),
+        ("her comp is CHF 140'000", "CHF 140'000"),
+        ("bonus target 15% of base", "15%"),
+        ("refresher of 400 RSUs", "400 RSUs"),
+        ("SPEAKER_1: so um the offer was like one twenty k", "one twenty k"),
+        ("salário de R$ 9.500 por mês", "R$ 9.500"),
+        ("offer_letter_95k_base.docx", "95k"),
+        ("so um my base is going to one forty two next year", "one forty two"),
+        ("the new package is 32 LPA", "32 LPA"),
+        ("they bumped me to 165,000 USD", "165,000 USD"),
+    ],
+)
+def test_pay_amounts_in_any_currency_and_format(text: str, amount: str) -> None:
+    assert spans(performance.pay_amount_recognizer(), text) == [amount]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the bonus pool is $2M for the whole org",
+        "our budget is 40k for the quarter",
+        "paid $20 for lunch",
+        "raise the limit to 5%",
+        "the error rate is 5%",
+        "we made $50k in sales",
+        "version 1.2.3 of the pay service",
+        "salary bands for L5 are 150k to 180k",
+        "the subscription price went up to $12 a month",
+        "a 10% increase in latency",
+    ],
+)
+def test_company_level_and_other_figures_stay(text: str) -> None:
+    assert spans(performance.pay_amount_recognizer(), text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("I got a 4/5 on my review", "4/5"),
+        ("rated 3 out of 5 this cycle", "3 out of 5"),
+        ("calibration: Meets Most", "Meets Most"),
+        ("she was rated Strong", "Strong"),
+        ("Would you promote? Definitely Not", "Definitely Not"),
+        ("Rating: 3", "3"),
+        ("overall rating - Exceeds", "Exceeds"),
+        ("they gave me a 2 out of 5 at mid-year", "2 out of 5"),
+        ("my 7/10 rating from the manager", "7/10"),
+        ("Final: 'Solid'", "Solid"),
+        ("he landed at Partially Meets in calibration", "Partially Meets"),
+        ("Bewertung: übertrifft die Erwartungen", "übertrifft die Erwartungen"),
+        ("she got three out of five on her review", "three out of five"),
+        ("I'm a 4 on a 5-point scale in the review", "4 on a 5-point scale"),
+        ("Perf_Review_2025_Rating_Exceeds.pdf - Adobe", "Exceeds"),
+        ("she got a 4 in the mid year review", "4"),
+    ],
+)
+def test_ratings_on_any_scale(text: str, rating: str) -> None:
+    assert spans(performance.rating_scale_recognizer(), text) == [rating]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ratings of the new café are 4/5",
+        "the app is rated 4.5 stars",
+        "the movie was 7/10 for me",
+        "strong coffee at the offsite",
+        "a solid plan for the migration",
+        "the build was successful",
+        "the PR review got 3 out of 5 comments addressed",
+        "we scored 3 out of 5 tickets",
+        "step 2 of 5 in the wizard",
+        "review at 3 with the team",
+        "I'm at a 4 hour review meeting",
+        "Good review of the design doc",
+        "rating scale: Exceeds, Meets, Below",
+        "Calibration guidelines: no more than 10% Exceeds per org",
+    ],
+)
+def test_rating_look_alikes_stay(text: str) -> None:
+    assert spans(performance.rating_scale_recognizer(), text) == []
+
+
+def test_a_move_between_labels_is_two_ratings() -> None:
+    assert spans(performance.rating_scale_recognizer(), "calibration moved her from Strong to Solid") == ["Solid", "Strong"]
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("her role was eliminated", "role was eliminated"),
+        ("he got RIFed on friday", "RIFed"),
+        ("Kai is on the cut list", "on the cut list"),
+        ("they put me on a performance plan", "performance plan"),
+        ("my promo was approved!", "promo was approved"),
+        ("she failed her probation", "failed her probation"),
+        ("he got a retention offer", "retention offer"),
+        ("Tom wurde gekündigt", "gekündigt"),
+        ("i got managed out", "got managed out"),
+        ("she was bumped to L6", "bumped to L6"),
+        ("she was moved from IC4 to IC5", "from IC4 to IC5"),
+        ("they fired Marco yesterday", "fired Marco"),
+        ("he's on the list for the next layoff", "list for the next layoff"),
+        ("She received a documented warning", "documented warning"),
+    ],
+)
+def test_outcomes_tied_to_a_person(text: str, outcome: str) -> None:
+    assert outcome in spans(performance.outcome_recognizer(), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the process was terminated",
+        "promote to production",
+        "grace period",
+        "the cron job was cut from the release",
+        "the feature flag was eliminated",
+        "the contract for the servers was not renewed",
+    ],
+)
+def test_outcome_look_alikes_stay(text: str) -> None:
+    recognizers = [performance.outcome_recognizer(), performance.termination_recognizer(),
+                   performance.promotion_recognizer()]
+    assert [s for r in recognizers for s in spans(r, text)] == []
