@@ -7,13 +7,12 @@ across chunks, and the DAG, one mapped scrub task per chunk, publishes exactly w
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from support import DS, Night, published_bytes, run_night
+from support import DS, Night, manifest, published_bytes, run_night
 
 from pipeline.airflow_local import run_dag
 
@@ -68,14 +67,14 @@ def test_the_number_of_chunks_does_not_change_a_published_byte(cli_runs: dict[in
 
 
 def test_every_input_row_is_accounted_for_across_chunks(many_files: Night, cli_runs: dict[int, Path]) -> None:
-    manifest = json.loads((cli_runs[1] / "text" / f"ds={DS}" / "_manifest.json").read_text())
-    assert manifest["reconciliation"]["balanced"]
+    text = manifest(cli_runs[1], "text")
+    assert text["reconciliation"]["balanced"]
     for source in SPLIT:
         lines = sum(len(p.read_text().splitlines()) for p in (many_files.raw / source / f"ds={DS}").iterdir())
-        counts = manifest["sources"][source]
+        counts = text["sources"][source]
         assert counts["input_rows"] == lines and counts["files"] == len(list((many_files.raw / source / f"ds={DS}").iterdir()))
     for source in ("chat", "mouse"):
-        assert manifest["sources"][source]["quarantined"]["duplicate_key"] == 1, "the repeat in the last chunk is caught"
+        assert text["sources"][source]["quarantined"]["duplicate_key"] == 1, "the repeat in the last chunk is caught"
     assert quarantine_bytes(cli_runs[1]), "the malformed rows are quarantined"
 
 
