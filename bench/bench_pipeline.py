@@ -13,8 +13,8 @@ What it does, in order (each part can be skipped with --skip):
            when present, on ../shared/data/presidio_v2.jsonl (pipeline.evaluate.score)
   events   keystroke replay and masking (pipeline.keystrokes) and the events table (pipeline.behaviour)
            over >= 2,000,000 generated key and mouse events, read through pipeline.read, in a fresh process
-  memory   peak RSS of pipeline.run.scrub_partition on a chat partition at 1x and at 10x, each in a fresh
-           process
+  memory   peak RSS of one scrub task (pipeline.run.scrub_chunk; scrub_partition before issue 14) on a chat
+           partition at 1x and at 10x, each in a fresh process
   workers  the text path in a pool of 2 processes against a pool of 1 (each loads its Detector once)
 
 Single-core figures are computed from process CPU time (the machine is shared; CPU time does not count
@@ -485,10 +485,10 @@ def child_partition(args: argparse.Namespace) -> dict[str, Any]:
         policy, roster = load_policy(), read_roster(Path(args.raw) / "roster.jsonl")
     detector_for(policy, roster)
     rss_loaded = proc.memory_info().rss
-    plan, scrub_partition = run.plan, run.scrub_partition
-    plan(cfg)
+    chunked = hasattr(run, "scrub_chunk")  # one task per chunk since issue 14 (one chunk here: a single file)
+    run.plan(cfg)
     t0 = time.perf_counter()
-    counts = scrub_partition(cfg, "chat")
+    counts = run.scrub_chunk(cfg, "chat.0000") if chunked else run.scrub_partition(cfg, "chat")
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     return {"input_rows": counts["input_rows"], "published": counts["published"], "seconds": seconds,

@@ -1,11 +1,13 @@
-"""Nightly privacy scrub: thin TaskFlow wiring over pipeline.run, one mapped task per source partition.
+"""Nightly privacy scrub: thin TaskFlow wiring over pipeline.run, one mapped task per chunk of a partition.
 
 A run scrubs the day that just ended (UTC): the run that fires at midnight starting 2026-11-27 publishes
 ds=2026-11-26, whatever its logical date, and a run with no logical date (a manual trigger) scrubs yesterday.
 The param `ds` (YYYY-MM-DD) names another night for a manual run or a re-run (pipeline.schedule).
 
-plan → scrub (mapped) → validate → report → publish → retention. Tasks pass only paths and counts through
-XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
+plan → scrub (mapped) → validate → report → publish → retention. `plan` cuts each (source, ds) partition into
+chunks (policy `run.chunk_files`, or the param / SCRUBLINE_CHUNK_FILES) and `scrub` runs once per chunk; at most SCRUBLINE_MAX_ACTIVE_CHUNKS (default
+2) chunks of one run scrub at once, so the NLP memory stays bounded (each scrub task loads its own Detector: the
+spaCy model and the recognizers). Tasks pass only paths, chunk ids and counts through XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
 or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTINE_ROOT, SCRUBLINE_STAGING_ROOT,
 SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
@@ -24,6 +26,8 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from pipeline.contracts import DATASET_SCHEMAS
 
 KEY_VARIABLE = "scrubline_hmac_secret"
+# Chunks of one run scrubbed at the same time, whatever the number of workers: each holds a loaded NLP model.
+MAX_ACTIVE_CHUNKS = int(os.environ.get("SCRUBLINE_MAX_ACTIVE_CHUNKS", "2"))
 # One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
 # addressed (the clean root is a run-time setting); each event's extra says which night, version and folder.
 ASSETS = {dataset: Asset(name=f"scrubline.{dataset}") for dataset in DATASET_SCHEMAS}
@@ -35,6 +39,7 @@ SETTINGS = {
     "roster_path": "SCRUBLINE_ROSTER",
     "policy_path": "SCRUBLINE_POLICY",
     "key_file": "SCRUBLINE_KEY_FILE",
+    "chunk_files": "SCRUBLINE_CHUNK_FILES",
 }
 
 
@@ -81,21 +86,23 @@ def privacy_scrub():
             from pipeline.errors import ConfigError
 
             raise ConfigError("set raw_root and clean_root (DAG params or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT)")
+        config["chunk_files"] = int(config["chunk_files"]) if config["chunk_files"] else None
         config = {"ds": ds, **config, "rekey": bool(params.get("rekey"))}
         return _night(config).to_dict()  # a bad setting fails here, before any work
 
     @task
     def plan(config: dict[str, Any]) -> list[str]:
+        """The night's chunk ids (e.g. `chat.0003`)."""
         from pipeline.run import plan as plan_night
 
         return plan_night(_night(config))
 
-    @task(retries=1)
-    def scrub(config: dict[str, Any], source: str) -> dict[str, Any]:
-        from pipeline.run import scrub_partition
+    @task(retries=1, max_active_tis_per_dagrun=MAX_ACTIVE_CHUNKS)
+    def scrub(config: dict[str, Any], chunk: str) -> dict[str, Any]:
+        from pipeline.run import scrub_chunk
 
-        counts = scrub_partition(_night(config), source)
-        return {k: counts[k] for k in ("source", "input_rows", "published")}
+        counts = scrub_chunk(_night(config), chunk)
+        return {k: counts[k] for k in ("chunk", "input_rows", "published")}
 
     @task
     def validate(config: dict[str, Any], scrubbed: list[dict[str, Any]]) -> dict[str, Any]:
@@ -133,7 +140,7 @@ def privacy_scrub():
         return {"deleted": len(done.deleted), "files_deleted": done.files_deleted, "kept_unpublished": len(done.kept_unpublished)}
 
     config = night_config()
-    scrubbed = scrub.partial(config=config).expand(source=plan(config))
+    scrubbed = scrub.partial(config=config).expand(chunk=plan(config))
     validated = validate(config, scrubbed)
     retention(config, publish(config, report(config, validated)))
 

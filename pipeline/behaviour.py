@@ -19,9 +19,14 @@ import pyarrow.compute as pc
 from pipeline.contracts import EVENTS_SCHEMA, SOURCES, UNKNOWN
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.read import value_codes
-from pipeline.timing import publish_times
+from pipeline.timing import draw_times, timing_columns
 
 OTHER = "other"
+# A chunk's staged events: the published columns plus what the night-wide timing draws need (pipeline.timing),
+# kept in private staging only; `finish_events` draws over the whole night's rows and drops them.
+TIMING_FIELDS = [pa.field("_base_ms", pa.int64()), pa.field("_short_gap", pa.int64()),
+                 pa.field("_gap_class", pa.int64()), pa.field("_u", pa.float64())]
+STAGED_EVENTS_SCHEMA = pa.schema([*EVENTS_SCHEMA, *TIMING_FIELDS])
 
 
 def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
@@ -34,12 +39,14 @@ def app_category(app: str | None, categories: dict[str, list[str]]) -> str:
 
 
 def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: Pseudonymizer,
-                 fractions: tuple[float, float], night: str = "") -> pa.Table:
+                 fractions: tuple[float, float], night: str = "", staged: bool = False) -> pa.Table:
     """One output row per input row, sessions in order of their (employee, device, session) ids, events
-    in (time, input) order within a session. `night` (the ds) keys the timing draws (pipeline.timing)."""
+    in (time, input) order within a session. `night` (the ds) keys the timing draws (pipeline.timing).
+    `staged` leaves the draws from the night's pool to `finish_events` (STAGED_EVENTS_SCHEMA): a chunk
+    holds only some of the night's sessions."""
     n = events.num_rows
     if n == 0:
-        return EVENTS_SCHEMA.empty_table()
+        return (STAGED_EVENTS_SCHEMA if staged else EVENTS_SCHEMA).empty_table()
     step, jitter = int(settings["time_step_ms"]), int(settings["jitter_ms"])
     ids = [value_codes(events[name]) for name in ("employee_id", "device_id", "session_id")]
     ts = pc.cast(events["ts"], pa.int64()).to_numpy()
@@ -58,10 +65,12 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             users[employees[e]] = keys.pid("user", employees[e])
         user_pids.append(users[employees[e]])
         session_pids.append(keys.pid("session", f"{employees[e]}/{devices[d]}/{sessions[s]}"))
+    gap_class = np.zeros(n, np.int64)
+    seeds = np.zeros(len(first), np.uint64)
     if settings["timing"] != "step":
+        gap_class = _gap_classes(source, events, order, first)
         seeds = np.array([keys.seed("timing", f"{night}/{s}") for s in session_pids], np.uint64)
-        ms = publish_times(ms, first, of, _gap_classes(source, events, order, first), seeds, settings)
-    t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
+    base, short, u = timing_columns(ms, first, of, gap_class, seeds, settings)
     splits = [keys.split(u, fractions) for u in user_pids]
     app, apps = value_codes(events["app"])
     categories = [app_category(a, settings["app_categories"]) for a in [*apps, None]]  # None: null app
@@ -72,7 +81,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
         "source": _take([source], np.zeros(n, np.int64)),
         "app_category": _take(categories, app[order]),
         "seq": pa.array((np.arange(n) - first[of]).astype(np.int32)),
-        "t_ms": pa.array(t_ms),
+        "t_ms": pa.array(np.zeros(n, np.int64)),  # set by finish_events
         "action": _closed(source, "action", _column(events, "action", order)),
         "split": _take(splits, of),
     }
@@ -89,7 +98,26 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
             y=_normalise(_floats(events, "y", order), _floats(events, "screen_h", order), grid),
             button=_closed(source, "button", _column(events, "button", order)),
         )
-    return pa.table([columns[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)
+    columns.update(_base_ms=pa.array(base), _short_gap=pa.array(short), _gap_class=pa.array(gap_class), _u=pa.array(u))
+    table = pa.table([columns[name] for name in STAGED_EVENTS_SCHEMA.names], schema=STAGED_EVENTS_SCHEMA)
+    return table if staged else finish_events(table, settings)
+
+
+def finish_events(table: pa.Table, settings: dict[str, Any]) -> pa.Table:
+    """Staged events (one chunk's, or the whole night's chunks together) → published `events` rows: the
+    short gaps drawn from the pool of every row given, times put on the `time_step_ms` grid. Rows keep their
+    order; each session's rows must be together, in `seq` order (as build_events stages them)."""
+    if table.num_rows == 0:
+        return EVENTS_SCHEMA.empty_table()
+    step = int(settings["time_step_ms"])
+    starts = table["seq"].to_numpy() == 0
+    first = np.flatnonzero(starts)
+    of = np.cumsum(starts) - 1
+    base, short, gap_class, u = (table[f.name].to_numpy() for f in TIMING_FIELDS)
+    ms = draw_times(base, short, gap_class, u, first, of)
+    t_ms = np.maximum(0, step * np.rint(ms / step).astype(np.int64))
+    table = table.set_column(table.schema.get_field_index("t_ms"), EVENTS_SCHEMA.field("t_ms"), pa.array(t_ms))
+    return table.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA)
 
 
 _GAP_KEY_CLASSES = {"letter": 0, "digit": 1, "space": 2, "punct": 3}  # named keys 4, hidden or unknown 5

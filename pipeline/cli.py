@@ -169,6 +169,10 @@ def _add_night_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--follow-symlinks", action="store_true", help="read raw files that symlinks lead to outside the raw root"
     )
+    parser.add_argument(
+        "--chunk-files", type=_positive_int, default=None, metavar="N",
+        help="raw files per chunk of a text partition (default: the policy's run.chunk_files); never changes the output",
+    )
     _add_run_options(parser)
 
 
@@ -207,6 +211,7 @@ def _night_config(args: argparse.Namespace, ds: str, rekey: bool = False):  # ->
         staging_root=text(getattr(args, "staging", None)),
         follow_symlinks=getattr(args, "follow_symlinks", False),
         rekey=rekey,
+        chunk_files=getattr(args, "chunk_files", None),
     )
 
 

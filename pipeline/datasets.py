@@ -113,18 +113,22 @@ def scrub_text_rows(
 
 
 def scrub_keystrokes(
-    ds: str, events: pa.Table, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]
+    ds: str, events: pa.Table, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any],
+    plant_canaries: bool = True, staged: bool = False,
 ) -> dict[str, pa.Table]:
     """Replay typed text, scrub it (final and typed-then-deleted), mask the events behind every finding.
 
-    `events` is the partition's checked rows (`read_columnar`). Every event is published (masked) in
-    `events`; each non-password segment's final text also joins `text` as a derived row. A segment whose
-    whole text is a credential is treated as a password field.
+    `events` is the partition's checked rows (`read_columnar`), or a chunk's whole sessions of them. Every
+    event is published (masked) in `events`; each non-password segment's final text also joins `text` as a
+    derived row. A segment whose whole text is a credential is treated as a password field. The typed canary
+    rides in the call with `plant_canaries` (a partition's first chunk); `staged` leaves the timing draws to
+    the night (behaviour.build_events).
     """
     settings = policy.events
     planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0])
     real = events.num_rows
-    if int(policy.canaries["per_partition"]) > 0:
+    plant = plant_canaries and int(policy.canaries["per_partition"]) > 0
+    if plant:
         events = pa.concat_tables([events, rows_table(KEYSTROKES, planted.rows)])
     replayed = replay(events, idle_gap_ms=int(settings["idle_gap_ms"]))
     segments = replayed.segments
@@ -134,7 +138,7 @@ def scrub_keystrokes(
     sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
     history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
     masked = mask_events(events, replayed, sensitive, history_sensitive)
-    if int(policy.canaries["per_partition"]) > 0:
+    if plant:
         counts["canaries"] = canaries.score_typed(planted, masked.slice(real).select(["event_id", "key_class"]).to_pylist())
         masked = masked.slice(0, real)
         keep = [not canaries.is_canary(s.employee_id) for s in typed]
@@ -169,7 +173,7 @@ def scrub_keystrokes(
     ]
     return {
         TEXT_DATASET: text_table("keystrokes", utterances, [r for _, r in texts], keys, fractions, granularity),
-        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fractions, night=ds),
+        EVENTS_DATASET: build_events("keystrokes", masked, settings, keys, fractions, night=ds, staged=staged),
     }
 
 

@@ -216,6 +216,8 @@ class Output(Section):
 
 class Run(Section):
     batch_rows: Positive = 20_000
+    # Raw files per chunk of a text partition: each chunk is one mapped scrub task (one worker). Never changes the output.
+    chunk_files: Positive = 16
 
 
 class Retention(Section):
@@ -371,6 +373,11 @@ class Policy:
     def batch_rows(self) -> int:
         """Rows per batch of a streamed text partition (`run.batch_rows`); it never changes the output."""
         return self.settings.run.batch_rows
+
+    @property
+    def chunk_files(self) -> int:
+        """Raw files per chunk of a text partition (`run.chunk_files`); it never changes the output."""
+        return self.settings.run.chunk_files
 
     @property
     def retention(self) -> Retention:

@@ -21,10 +21,32 @@ def quarantine_file(quarantine_root: str | Path, source: str, ds: str) -> Path:
     return Path(quarantine_root) / source / f"ds={ds}" / "quarantine.parquet"
 
 
-def write_quarantine(quarantine_root: str | Path, source: str, ds: str, rows: list[dict[str, Any]]) -> Path | None:
-    with QuarantineWriter(quarantine_root, source, ds) as quarantine:
+def write_quarantine(
+    quarantine_root: str | Path, source: str, ds: str, rows: list[dict[str, Any]], target: Path | None = None
+) -> Path | None:
+    """One partition's (or, with `target`, one chunk's staged) quarantine rows as one file."""
+    with QuarantineWriter(quarantine_root, source, ds, target) as quarantine:
         quarantine.write(rows)
     return quarantine.path
+
+
+GROUP_ROWS = 10_000  # rows per row group of a combined quarantine file, whatever the chunks held
+
+
+def combine_quarantine(quarantine_root: str | Path, source: str, ds: str, chunks: list[Path]) -> int:
+    """The partition's quarantine file from its chunks' staged files, in chunk order (which is file and line
+    order) and in row groups of GROUP_ROWS, so it is the same file however the partition was cut. Returns the
+    rows; at most one chunk's rows plus a group are in memory."""
+    pending: list[dict[str, Any]] = []
+    with QuarantineWriter(quarantine_root, source, ds) as quarantine:
+        for chunk in chunks:
+            if chunk.exists():
+                pending += pq.read_table(chunk, schema=QUARANTINE_SCHEMA).to_pylist()
+            while len(pending) >= GROUP_ROWS:
+                quarantine.write(pending[:GROUP_ROWS])
+                del pending[:GROUP_ROWS]
+        quarantine.write(pending)
+    return quarantine.rows
 
 
 class QuarantineWriter:
@@ -32,9 +54,9 @@ class QuarantineWriter:
     temporary name. A clean end replaces the previous file (or removes it when no row was quarantined);
     an error removes the temporary file."""
 
-    def __init__(self, quarantine_root: str | Path, source: str, ds: str) -> None:
+    def __init__(self, quarantine_root: str | Path, source: str, ds: str, target: Path | None = None) -> None:
         self.root = Path(quarantine_root)
-        self.target = quarantine_file(quarantine_root, source, ds)
+        self.target = target or quarantine_file(quarantine_root, source, ds)
         self.tmp = temporary_name(self.target)
         self.rows = 0
         self.path: Path | None = None  # the finished file, once the block has ended with rows

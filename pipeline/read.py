@@ -164,21 +164,27 @@ def iter_partition(
     ds: str,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     follow_symlinks: bool = False,
+    files: slice = slice(None),
 ) -> Iterator[PartitionRows]:
     """The partition in batches of at most `batch_rows` input rows (checked plus quarantined), in file and
     line order; None means one batch. Every input row is in exactly one batch, and at least one batch
     (maybe empty) comes out. Batch `files` counts the files opened while it filled, so they sum to the total
     (the first batch carries the `skipped` counts). Duplicate keys are caught across batches by a 16-byte
     digest per key, so memory holds one batch only.
+
+    `files` (a slice of the name-ordered listing) reads one chunk of the partition: the files before it are
+    read for their keys only, so a row repeating a key of an earlier chunk is `duplicate_key` exactly as in
+    a whole-partition read, and the chunks' rows and quarantine rows add up to the partition's.
     """
     if batch_rows is not None and batch_rows < 1:
         raise ValueError("batch_rows must be a positive integer")
     contract = SOURCES[source]
     listing = list_partition(raw_root, source, ds, follow_symlinks)
-    seen_keys: set[bytes] = set()
-    batch = PartitionRows(source=source, skipped=listing.skipped)
+    start, stop, _ = files.indices(len(listing.files))
+    seen_keys = _keys_before(contract, listing.files[:start])
+    batch = PartitionRows(source=source, skipped=listing.skipped if start == 0 else {})
     yielded = False
-    for path in listing.files:
+    for path in listing.files[start:stop]:
         batch.files += 1
         rows_in_file = 0
         for line_no, raw_line, record, problem in _records(path):
@@ -204,6 +210,18 @@ def iter_partition(
             batch.empty_files += 1
     if batch.input_rows or batch.files or batch.empty_files or not yielded:
         yield batch
+
+
+def _keys_before(contract: SourceContract, paths: list[Path]) -> set[bytes]:
+    """Digests of the first occurrence of every checked row's key in files an earlier chunk reads."""
+    seen: set[bytes] = set()
+    for path in paths:
+        for _, _, record, problem in _records(path):
+            if problem is None:
+                row, problem = check_row(contract, record)
+                if problem is None:
+                    seen.add(key_digest(tuple(row[k] for k in contract.key_fields)))
+    return seen
 
 
 def key_digest(key: tuple[Any, ...]) -> bytes:

@@ -1,7 +1,9 @@
 """One night, stage by stage: the only module that knows the order of the stages.
 
-The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_partition`,
-`validate_night`, `report_night`, `publish_night`) as separate tasks. Each step reads and writes only
+The CLI calls `run_night`; the Airflow DAG calls the same per-step functions (`plan`, `scrub_chunk`,
+`validate_night`, `report_night`, `publish_night`) as separate tasks. `plan` cuts each (source, ds) partition
+into chunks (pipeline.chunks); each chunk is scrubbed alone into its own staged parts, and `validate_night`
+combines the chunks, so nothing published depends on how many chunks there were or where they ran. Each step reads and writes only
 under the night's staging folder (outside the clean root, private), so any step can be re-run and a re-run
 replaces its own output; only `publish_night` writes under the clean root, in one commit (pipeline.publish).
 Steps return small dicts of counts and paths, which is all that may travel through XCom.
@@ -19,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import canaries, locks, reid, residual, signoff
-from pipeline.behaviour import build_events
+from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
+from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks
 from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
@@ -68,11 +71,12 @@ from pipeline.publish import (
     reports_dir,
     shard_table,
 )
-from pipeline.quarantine import QuarantineWriter, write_quarantine
+from pipeline.quarantine import QuarantineWriter, combine_quarantine, write_quarantine
 from pipeline.read import (
     CheckedTable,
     PartitionRows,
     iter_partition,
+    list_partition,
     raw_layout,
     read_columnar,
     read_partition,
@@ -109,6 +113,9 @@ class NightConfig:
     staging_root: str | None = None
     follow_symlinks: bool = False  # read raw files that a symlink under the raw root leads out of it to
     rekey: bool = False  # allow replacing a night published under another HMAC key (key rotation)
+    # Raw files per chunk of a text partition, for this deployment; None: the policy's `run.chunk_files`. Outside
+    # the policy so a cluster can pick its own chunk size without changing the reviewed policy (or its hash).
+    chunk_files: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ds, str) or not _DS.match(self.ds) or not _is_date(self.ds):
@@ -116,6 +123,8 @@ class NightConfig:
         for name in ("raw_root", "clean_root"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} must be set")
+        if self.chunk_files is not None and (type(self.chunk_files) is not int or self.chunk_files < 1):
+            raise ConfigError("chunk_files must be a positive whole number")
         check_roots(self)
 
     @property
@@ -154,6 +163,10 @@ class NightConfig:
 
     def staged(self, dataset: str) -> Path:
         return self.night / dataset
+
+    def chunk_file(self, chunk: str, what: str) -> Path:
+        """A chunk's staged output: `counts.json`, `quarantine.parquet` or `<dataset>.parquet`."""
+        return self.parts / f"{chunk}.{what}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,9 +220,17 @@ def _context(cfg: NightConfig) -> tuple[Policy, Pseudonymizer, Roster]:
 # --- steps --------------------------------------------------------------------------------------
 
 
+def _cut(policy: Policy, source: str) -> Cut:
+    """How a source's partition is cut (pipeline.chunks): text by files, keystrokes and events by session."""
+    if _streamed(policy, source):
+        return "files"
+    return "whole" if policy.source_target(source)[0] == "none" else "sessions"
+
+
 def plan(cfg: NightConfig) -> list[str]:
-    """The sources that have input tonight; clears the night's staging so a re-run starts clean. Fails early:
-    on the key, the policy, an unwritable clean root, a key change without `rekey`, a night without input."""
+    """The chunks to scrub tonight (pipeline.chunks), by id; clears the night's staging so a re-run starts
+    clean. Fails early: on the key, the policy, an unwritable clean root, a key change without `rekey`, a night
+    without input."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         keys = load_key(cfg.key_file)
         policy = load_policy(cfg.policy_path)
@@ -229,9 +250,14 @@ def plan(cfg: NightConfig) -> list[str]:
             raise RunError(f"no raw input for ds={cfg.ds} under {cfg.raw_root}{unknown}")
         private_dir(cfg.staging_base, owned_from=cfg.staging_base)
         reset_private_dir(cfg.staging)
+        files = {source: _file_names(cfg, source) for source in layout.sources}
+        size = cfg.chunk_files or policy.chunk_files
+        chunks = [c for s in layout.sources for c in plan_chunks(s, len(files[s]), _cut(policy, s), size)]
         write_json(cfg.staging / "plan.json", {
             "ds": cfg.ds,
             "sources": layout.sources,
+            "files": files,
+            "chunks": {c.id: c.to_dict() for c in chunks},
             "unknown_folders": layout.unknown_folders,
             "key_id": keys.key_id,
             "policy_sha256": policy.sha256,
@@ -240,19 +266,42 @@ def plan(cfg: NightConfig) -> list[str]:
         })
         if layout.unknown_folders:
             log.warning("ds=%s: %d folder(s) under the raw root are not sources; counted, not read", cfg.ds, len(layout.unknown_folders))
-        return layout.sources
+        return [c.id for c in chunks]
 
 
-def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
-    """Read, check, detect and redact one (source, ds) partition into staged parts plus its counts."""
+def _file_names(cfg: NightConfig, source: str) -> list[str]:
+    return [p.name for p in list_partition(cfg.raw_root, source, cfg.ds, cfg.follow_symlinks).files]
+
+
+def _planned_chunk(cfg: NightConfig, chunk: str) -> Chunk:
+    """A planned chunk; refuses a chunk the plan does not name, and a partition whose files changed since the
+    plan (its chunks would no longer cover it)."""
+    plan_file = cfg.staging / "plan.json"
+    if not plan_file.exists():
+        raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
+    planned = read_json(plan_file)
+    if chunk not in planned["chunks"]:
+        raise RunError(f"chunk {chunk} is not in the plan of ds={cfg.ds}")
+    work = Chunk(**planned["chunks"][chunk])
+    if _file_names(cfg, work.source) != planned["files"][work.source]:
+        raise RunError(f"the raw files of {work.source} changed since ds={cfg.ds} was planned; run the night again from the start")
+    return work
+
+
+def scrub_chunk(cfg: NightConfig, chunk: str) -> dict[str, Any]:
+    """Read, check, detect and redact one planned chunk of a (source, ds) partition into its staged parts,
+    quarantine rows and counts (`parts/<chunk>.*`). A re-run replaces that chunk's files and nothing else."""
     with locks.night_lock(cfg.lock_file, cfg.ds, shared=True):
         policy, keys, roster = _context(cfg)
+        work = _planned_chunk(cfg, chunk)
+        source = work.source
         target, reason = policy.source_target(source)
         private_dir(cfg.parts)
-        for old in cfg.parts.glob(f"{source}.*.parquet"):
+        for old in cfg.parts.glob(f"{chunk}.*"):
             old.unlink()
         counts: dict[str, Any] = {
             "source": source,
+            "chunk": chunk,
             "files": 0,
             "empty_files": 0,
             "skipped_files": {},
@@ -267,15 +316,15 @@ def scrub_partition(cfg: NightConfig, source: str) -> dict[str, Any]:
             "aggregates": {},
         }
         if target == "none":
-            _stage_unpublished(cfg, source, policy, reason, counts)
+            _stage_unpublished(cfg, work, policy, reason, counts)
         elif source == "keystrokes":
-            _stage_keystrokes(cfg, policy, keys, roster, counts)
+            _stage_keystrokes(cfg, work, policy, keys, roster, counts)
         elif target == "events":
-            _stage_events(cfg, source, policy, keys, counts)
+            _stage_events(cfg, work, policy, keys, counts)
         else:
-            _stage_text(cfg, source, policy, keys, roster, counts)
-        write_json(cfg.parts / f"{source}.counts.json", counts)
-        log.info("scrubbed %s: %d in, staged %s", source, counts["input_rows"], counts["published"])
+            _stage_text(cfg, work, policy, keys, roster, counts)
+        write_json(cfg.chunk_file(chunk, "counts.json"), counts)  # last: a chunk without counts is not done
+        log.info("scrubbed %s: %d in, staged %s", chunk, counts["input_rows"], counts["published"])
         return counts
 
 
@@ -283,12 +332,18 @@ Checked = TypeVar("Checked", PartitionRows, CheckedTable)
 
 
 def _read_checked(
-    cfg: NightConfig, source: str, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
+    cfg: NightConfig, work: Chunk, counts: dict[str, Any], read: Callable[..., Checked] = read_partition
 ) -> Checked:
-    """The partition's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of
-    key and mouse events); its quarantine rows go straight to the quarantine folder."""
-    partition = read(cfg.raw_root, source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
-    write_quarantine(cfg.quarantine, source, cfg.ds, partition.quarantine)
+    """A chunk's checked rows (a dict per row, or one Arrow table with `read_columnar` for the millions of key
+    and mouse events): the partition's, or its sessions that hash to this chunk. The partition's quarantine rows
+    and file counts go with its first chunk; quarantine rows are staged with the chunk."""
+    partition = read(cfg.raw_root, work.source, cfg.ds, follow_symlinks=cfg.follow_symlinks)
+    if work.cut == "sessions" and work.count > 1:
+        mine = pa.array(session_chunks(partition.table, work.count) == work.index)
+        partition = replace(partition, table=partition.table.filter(mine))
+        if work.index:
+            partition = replace(partition, quarantine=[], files=0, empty_files=0, skipped={})
+    write_quarantine(cfg.parts, work.source, cfg.ds, partition.quarantine, cfg.chunk_file(work.id, "quarantine.parquet"))
     _add_read_counts(counts, partition)
     return partition
 
@@ -306,43 +361,45 @@ def _add_read_counts(counts: dict[str, Any], part: PartitionRows | CheckedTable)
         counts[key] = dict(sorted((Counter(counts[key]) + Counter(new)).items()))
 
 
-def _stage(cfg: NightConfig, source: str, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
+def _stage(cfg: NightConfig, work: Chunk, tables: dict[str, pa.Table], counts: dict[str, Any]) -> None:
     for dataset, table in tables.items():
-        write_table(cfg.parts / f"{source}.{dataset}.parquet", table)
+        write_table(cfg.chunk_file(work.id, f"{dataset}.parquet"), table)
         counts["published"][dataset] = table.num_rows
 
 
-def _stage_unpublished(cfg: NightConfig, source: str, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
+def _stage_unpublished(cfg: NightConfig, work: Chunk, policy: Policy, reason: str | None, counts: dict[str, Any]) -> None:
     """A source the policy does not publish (performance records): counted, summarised with k-suppression."""
-    partition = _read_checked(cfg, source, counts)
+    source = work.source
+    partition = _read_checked(cfg, work, counts)
     if source == "performance":
         counts["aggregates"] = summarize_performance(partition.rows, policy.k_anonymity)
     if partition.rows:
         counts["dropped"] = {reason or "not_published": len(partition.rows)}
 
 
-def _stage_keystrokes(cfg: NightConfig, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, "keystrokes", counts, read_columnar)
-    _stage(cfg, "keystrokes", scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts), counts)
+def _stage_keystrokes(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, work, counts, read_columnar)
+    tables = scrub_keystrokes(cfg.ds, partition.table, policy, keys, roster, counts, plant_canaries=work.index == 0, staged=True)
+    _stage(cfg, work, tables, counts)
 
 
-def _stage_events(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
-    partition = _read_checked(cfg, source, counts, read_columnar)
-    events = build_events(source, partition.table, policy.events, keys, policy.split_fractions, night=cfg.ds)
-    _stage(cfg, source, {EVENTS_DATASET: events}, counts)
+def _stage_events(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, counts: dict[str, Any]) -> None:
+    partition = _read_checked(cfg, work, counts, read_columnar)
+    events = build_events(work.source, partition.table, policy.events, keys, policy.split_fractions, night=cfg.ds, staged=True)
+    _stage(cfg, work, {EVENTS_DATASET: events}, counts)
 
 
-def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
-    """Stream the partition in batches of `run.batch_rows`: each batch's bad rows go to quarantine, its good
-    rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row groups.
-    Only counters and a 16-byte digest per key stay in memory, however large the partition. The part and the
-    quarantine file are renamed into place only once complete."""
-    part = cfg.parts / f"{source}.{TEXT_DATASET}.parquet"
+def _stage_text(cfg: NightConfig, work: Chunk, policy: Policy, keys: Pseudonymizer, roster: Roster, counts: dict[str, Any]) -> None:
+    """Stream the chunk in batches of `run.batch_rows`: each batch's bad rows are staged as quarantine rows,
+    its good rows are scrubbed (here, or in `run_night`'s worker pool) and appended to the staged part as row
+    groups. Only counters and a 16-byte digest per key stay in memory, however large the chunk. The part and
+    the chunk's quarantine file are renamed into place only once complete."""
+    part = cfg.chunk_file(work.id, f"{TEXT_DATASET}.parquet")
     with (
         StagedParquet(part, STAGED_SCHEMAS[TEXT_DATASET], int(policy.output["row_group_rows"])) as staged,
-        QuarantineWriter(cfg.quarantine, source, cfg.ds) as quarantine,
+        QuarantineWriter(cfg.parts, work.source, cfg.ds, cfg.chunk_file(work.id, "quarantine.parquet")) as quarantine,
     ):
-        for table, batch_counts, input_rows in _scrubbed_batches(cfg, source, policy, keys, roster, counts, quarantine):
+        for table, batch_counts, input_rows in _scrubbed_batches(cfg, work, policy, keys, roster, counts, quarantine):
             staged.write(table)
             _add_text_counts(counts, batch_counts)
             if _RUNTIME is not None:
@@ -352,30 +409,34 @@ def _stage_text(cfg: NightConfig, source: str, policy: Policy, keys: Pseudonymiz
 
 def _scrubbed_batches(
     cfg: NightConfig,
-    source: str,
+    work: Chunk,
     policy: Policy,
     keys: Pseudonymizer,
     roster: Roster,
     counts: dict[str, Any],
     quarantine: QuarantineWriter,
 ) -> Iterator[tuple[pa.Table, dict[str, Any], int]]:
-    """(table, counts, input rows) of each batch, in read order; canaries ride in the first one. In a worker
+    """(table, counts, input rows) of each batch, in read order; canaries ride in the partition's first. In a worker
     pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and the pieces of one batch are
     collected while the next batch is read and handed out, so at most two batches are in memory here too."""
     pool = _RUNTIME.pool if _RUNTIME is not None else None
+    source = work.source
     pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)
     try:
-        batches = iter_partition(cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks)
+        batches = iter_partition(
+            cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks, files=work.files
+        )
         for i, batch in enumerate(batches):
+            first = i == 0 and work.index == 0
             _add_read_counts(counts, batch)
             quarantine.write(batch.quarantine)
             rows, bad_rows = batch.rows, len(batch.quarantine)
             del batch  # the next batch is read while this name would still hold this one
             if pool is None:
-                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, i == 0), len(rows) + bad_rows)
+                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, first), len(rows) + bad_rows)
             else:
                 for j, piece in enumerate(_pieces(rows, SOURCES[source].text_field, _RUNTIME.workers)):
-                    plant = i == 0 and j == 0
+                    plant = first and j == 0
                     task = pool.submit(_scrub_text_batch_in_worker, source, piece, plant, policy.sha256, keys.key_id)
                     pending.append((i, task, len(piece) + (bad_rows if j == 0 else 0)))
                 del piece
@@ -423,18 +484,56 @@ def _add_text_counts(counts: dict[str, Any], batch: dict[str, Any]) -> None:
     counts["canaries"] = canaries.merge(counts.get("canaries", {}), batch["canaries"])
 
 
-def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
+def _planned_chunks(cfg: NightConfig) -> dict[str, list[str]]:
+    """Each planned source's chunk ids, in order; refuses a night with a chunk not scrubbed (no counts yet)."""
     plan_file = cfg.staging / "plan.json"
     if not plan_file.exists():
         raise RunError(f"ds={cfg.ds} has not been planned (or its staging was removed); run the night from the start")
-    planned = read_json(plan_file)["sources"]
-    missing = [s for s in planned if not (cfg.parts / f"{s}.counts.json").exists()]
+    planned = read_json(plan_file)
+    chunks = {s: sorted(c for c, e in planned["chunks"].items() if e["source"] == s) for s in planned["sources"]}
+    missing = [c for ids in chunks.values() for c in ids if not cfg.chunk_file(c, "counts.json").exists()]
     if missing:
-        raise RunError(f"partitions not scrubbed: {', '.join(missing)}")
-    return {s: read_json(cfg.parts / f"{s}.counts.json") for s in planned}
+        raise RunError(f"chunks not scrubbed: {', '.join(missing)}")
+    return chunks
+
+
+def _staged_counts(cfg: NightConfig) -> dict[str, dict[str, Any]]:
+    """Per source, its chunks' counts added up (`merge_counts`)."""
+    return {s: merge_counts([read_json(cfg.chunk_file(c, "counts.json")) for c in ids]) for s, ids in _planned_chunks(cfg).items()}
+
+
+_SUMMED = ("files", "empty_files", "input_rows", "rows_touched")
+_TALLIES = ("skipped_files", "quarantined", "unknown_values", "dropped", "entities", "published")
+
+
+def merge_counts(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One partition's counts from its chunks' (in chunk order): numbers and tallies add up, canary scores
+    merge; what only a whole-partition chunk has (aggregates, keystroke segments) is kept as it is."""
+    merged = {k: v for k, v in chunks[0].items() if k != "chunk"}
+    for name in _SUMMED:
+        merged[name] = sum(c[name] for c in chunks)
+    for name in _TALLIES:
+        merged[name] = dict(sorted(sum((Counter(c[name]) for c in chunks), Counter()).items()))
+    if any("canaries" in c for c in chunks):
+        merged["canaries"] = canaries.merge(*(c.get("canaries", {}) for c in chunks))
+    if "segments" in merged:  # keystrokes
+        merged["segments"] = dict(sum((Counter(c["segments"]) for c in chunks), Counter()))
+    return merged
 
 
 DATASETS = list(DATASET_SCHEMAS)  # every night publishes every dataset (an empty one when nothing fed it)
+
+
+def _combined(cfg: NightConfig, dataset: str, chunks: dict[str, list[str]], policy: Policy) -> pa.Table:
+    """A dataset's staged rows from every chunk of the sources feeding it (not yet sorted). Staged events get
+    their timing drawn here, from each source's whole night (behaviour.finish_events)."""
+    if dataset != EVENTS_DATASET:
+        return read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for ids in chunks.values() for c in ids], STAGED_SCHEMAS[dataset])
+    tables = [
+        finish_events(read_tables([cfg.chunk_file(c, f"{dataset}.parquet") for c in ids], STAGED_EVENTS_SCHEMA), policy.events)
+        for ids in chunks.values()
+    ]
+    return pa.concat_tables(tables) if tables else STAGED_SCHEMAS[dataset].empty_table()
 
 
 def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -444,7 +543,10 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
     after each dataset is validated and staged (the progress bar)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, keys, roster = _context(cfg)
+        chunks = _planned_chunks(cfg)
         per_source = _staged_counts(cfg)
+        for source, ids in chunks.items():  # raw rows: into the quarantine root, whatever the gates say
+            combine_quarantine(cfg.quarantine, source, cfg.ds, [cfg.chunk_file(c, "quarantine.parquet") for c in ids])
         reconciliation = reconcile(per_source)
         outcomes: dict[str, dict[str, Any]] = {}
         summary: dict[str, Any] = {}
@@ -453,7 +555,7 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
         reset_private_dir(cfg.night)
         for dataset in DATASETS:
             feeding = [s for s, c in per_source.items() if dataset in c["published"]]
-            table = read_tables([cfg.parts / f"{s}.{dataset}.parquet" for s in feeding], STAGED_SCHEMAS[dataset])
+            table = _combined(cfg, dataset, {s: chunks[s] for s in feeding}, policy)
             if dataset == TEXT_DATASET:
                 table = number_turns(table)
             table = with_night(table.sort_by([(name, "ascending") for name in SORT_KEYS[dataset]]), cfg.ds)
@@ -682,18 +784,19 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
 
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
-    """The whole night, in the same order the DAG runs it, holding the night's lock throughout. Partitions,
-    and the batches of text partitions, are scrubbed across `workers` spawned processes (default: one per CPU;
-    1 runs everything in this process); the output does not depend on it. `progress` shows a bar per stage
-    on stderr (pipeline.progress; counts only). On any failure the night's staging is removed and nothing is
-    published. Workers are spawned, so a script calling this with workers > 1 needs the
+    """The whole night, in the same order the DAG runs it (the same chunk plan), holding the night's lock
+    throughout. Chunks, and the batches of text chunks, are scrubbed across `workers` spawned processes
+    (default: one per CPU; 1 runs everything in this process); the output does not depend on it. `progress`
+    shows a bar per stage on stderr (pipeline.progress; counts only). On any failure the night's staging is
+    removed and nothing is published. Workers are spawned, so a script calling this with workers > 1 needs the
     `if __name__ == "__main__":` guard."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         try:
-            sources = plan(cfg)
+            chunks = plan(cfg)
             workers = max(1, workers or os.cpu_count() or 1)
-            with _night_runtime(cfg, workers, progress, len(sources)) as runtime:
-                counts = _scrub_partitions(cfg, sources, runtime)
+            with _night_runtime(cfg, workers, progress, len(chunks)) as runtime:
+                _scrub_chunks(cfg, chunks, runtime)
+            counts = _staged_counts(cfg)
             with stage("validate", len(DATASETS), "datasets", progress) as bar:
                 validated = validate_night(cfg, on_dataset=bar.update if bar is not None else None)
             with stage("report", 1, "step", progress) as bar:
@@ -761,7 +864,7 @@ _RUNTIME: _Runtime | None = None  # set only while run_night scrubs, in the proc
 @contextmanager
 def _night_runtime(cfg: NightConfig, workers: int, progress: bool, partitions: int) -> Iterator[_Runtime]:
     runtime = _Runtime(workers=workers, partitions=partitions)
-    with stage("read + scrub", partitions, "partitions", progress) as bar:
+    with stage("read + scrub", partitions, "chunks", progress) as bar:
         runtime.bar = bar
         with _pool(cfg, runtime):
             yield runtime
@@ -796,39 +899,38 @@ def _pool(cfg: NightConfig, runtime: _Runtime) -> Iterator[None]:
 
 
 def _streamed(policy: Policy, source: str) -> bool:
-    """Whether scrub_partition stages this source with `_stage_text` (streamed, its batches spread over the pool)."""
+    """Whether scrub_chunk stages this source with `_stage_text` (streamed in batches, cut into chunks of files)."""
     target, _ = policy.source_target(source)
     return target not in ("none", "events") and source != "keystrokes"
 
 
-def _scrub_partitions(cfg: NightConfig, sources: list[str], runtime: _Runtime) -> dict[str, dict[str, Any]]:
-    """scrub_partition for every planned source. With a pool, each partition that is not streamed runs whole
-    in a worker, while this process streams the text partitions and hands pieces of their batches to the workers."""
+def _scrub_chunks(cfg: NightConfig, chunks: list[str], runtime: _Runtime) -> None:
+    """scrub_chunk for every planned chunk. With a pool, each chunk that is not streamed runs whole in a
+    worker, while this process streams the text chunks and hands pieces of their batches to the workers."""
     policy = load_policy(cfg.policy_path)
+    source_of = {c: c.rsplit(".", 1)[0] for c in chunks}
     if runtime.pool is None:
-        counts = {}
-        for source in sources:
-            counts[source] = scrub_partition(cfg, source)
-            runtime.advance(0 if _streamed(policy, source) else counts[source]["input_rows"], partition_done=True)
-        return counts
-    whole = {s: runtime.pool.submit(scrub_partition, cfg, s) for s in sources if not _streamed(policy, s)}
+        for chunk in chunks:
+            counts = scrub_chunk(cfg, chunk)
+            runtime.advance(0 if _streamed(policy, source_of[chunk]) else counts["input_rows"], partition_done=True)
+        return
+    whole = {c: runtime.pool.submit(scrub_chunk, cfg, c) for c in chunks if not _streamed(policy, source_of[c])}
     for task in whole.values():
         task.add_done_callback(
             lambda t: runtime.advance(t.result()["input_rows"], partition_done=True)
             if not t.cancelled() and not t.exception()
             else None
         )
-    # Text partitions are streamed side by side (one thread each, reading and writing only), so the pool is
-    # never left idle while one partition's last batch finishes.
-    streamed = [s for s in sources if s not in whole]
-    counts = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(streamed)), thread_name_prefix="scrubline-stream") as threads:
-        tasks = {s: threads.submit(scrub_partition, cfg, s) for s in streamed}
-        for source, task in tasks.items():
-            counts[source] = task.result()
+    # Text chunks are streamed side by side (a thread each, reading and writing only, at most one per text
+    # source or worker), so the pool is never left idle while one chunk's last batch finishes.
+    streamed = [c for c in chunks if c not in whole]
+    threads_needed = max(1, min(len(streamed), max(runtime.workers, len({source_of[c] for c in streamed}))))
+    with ThreadPoolExecutor(max_workers=threads_needed, thread_name_prefix="scrubline-stream") as threads:
+        for task in [threads.submit(scrub_chunk, cfg, c) for c in streamed]:
+            task.result()
             runtime.advance(0, partition_done=True)
-    counts.update({s: task.result() for s, task in whole.items()})
-    return {s: counts[s] for s in sources}
+    for task in whole.values():
+        task.result()
 
 
 _WORKER: dict[str, Any] = {}

@@ -30,15 +30,31 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 def publish_times(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: np.ndarray, seeds: np.ndarray,
                   settings: dict[str, Any]) -> np.ndarray:
-    """Published milliseconds since each session's start, for events in output order.
+    """Published milliseconds since each session's start, for events in output order, drawing from these
+    events' own pool (one partition's night). Chunked nights split this in two: `timing_columns` per chunk,
+    `draw_times` once over the whole night's columns, so the pool is the night's however it was cut.
 
     `ms`: measured milliseconds since the session's first event; `first`: where each session starts;
     `of`: each row's session; `gap_class`: a small non-negative code per row naming the kind of gap that
     ends at it; `seeds`: one keyed 64-bit seed per session. The `step` form is left to the caller.
     """
+    if settings["timing"] not in ("population", "session_mean"):
+        raise ValueError(f"timing form {settings['timing']} is not drawn here")
+    base, short, u = timing_columns(ms, first, of, gap_class, seeds, settings)
+    return draw_times(base, short, gap_class, u, first, of)
+
+
+def timing_columns(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: np.ndarray, seeds: np.ndarray,
+                   settings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a session's events need for their published times, worked out per session: (`base`, the times
+    without the gaps still to draw; `short`, the measured gap to replace by a draw from the night's pool, or -1;
+    `u`, the keyed uniform of that draw). Only the `population` form leaves draws; `step` times are `ms`."""
+    none = np.full(len(ms), -1, np.int64)
     form = settings["timing"]
-    if form not in ("population", "session_mean"):
-        raise ValueError(f"timing form {form} is not drawn here")
+    if form not in TIMING_FORMS:
+        raise ValueError(f"timing form {form} is unknown")
+    if form == "step":
+        return ms, none, np.zeros(len(ms))
     gap = np.diff(ms, prepend=ms[:1])
     gap[first] = 0
     pause_ms, pause_step = int(settings["pause_ms"]), int(settings["pause_step_ms"])
@@ -48,14 +64,31 @@ def publish_times(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: 
     pauses = np.flatnonzero(gap >= pause_ms)  # a session's first row has gap 0: never a pause
     new[pauses] = (gap[pauses] + pause_step // 2) // pause_step * pause_step
     at = np.flatnonzero(short)
-    if len(at):
-        if form == "population":
-            new[at] = _population_draws(gap[at], gap_class[at], _uniforms(seeds[of[at]], at - first[of[at]]))
-        else:
-            sessions = of[at]
-            total = np.bincount(sessions, weights=gap[at], minlength=len(first))
-            count = np.bincount(sessions, minlength=len(first))
-            new[at] = np.rint(total[sessions] / count[sessions]).astype(np.int64)
+    u = np.zeros(len(ms))
+    if form == "population":
+        none[at] = gap[at]
+        u[at] = _uniforms(seeds[of[at]], at - first[of[at]])
+    elif len(at):  # session_mean
+        sessions = of[at]
+        total = np.bincount(sessions, weights=gap[at], minlength=len(first))
+        count = np.bincount(sessions, minlength=len(first))
+        new[at] = np.rint(total[sessions] / count[sessions]).astype(np.int64)
+    return _since_start(new, first, of), none, u
+
+
+def draw_times(base: np.ndarray, short: np.ndarray, gap_class: np.ndarray, u: np.ndarray, first: np.ndarray,
+               of: np.ndarray) -> np.ndarray:
+    """Milliseconds since each session's start: `base` plus the drawn gaps, each from the pool of every
+    `short` gap of its class among these rows (the night's, when they are the night's)."""
+    at = np.flatnonzero(short >= 0)
+    if not len(at):
+        return base
+    new = np.zeros(len(base), np.int64)
+    new[at] = _population_draws(short[at], gap_class[at], u[at])
+    return base + _since_start(new, first, of)
+
+
+def _since_start(new: np.ndarray, first: np.ndarray, of: np.ndarray) -> np.ndarray:
     elapsed = np.cumsum(new)
     return elapsed - elapsed[first][of]
 

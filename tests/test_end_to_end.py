@@ -349,7 +349,7 @@ def test_outputs_do_not_depend_on_workers_or_batch_size(
     run.run_night(cfg, progress=True, workers=2)
     _same_night(clean, two)
     bar = capsys.readouterr().err
-    assert "rows" in bar and "partitions" in bar
+    assert "rows" in bar and "chunks" in bar
     texts = {r["text"] for source in ("chat", "transcripts") for r in read_partition(night.raw, source, DS).rows}
     values = {t for t in texts if len(t) >= 8} | roster_values(night.roster)
     values |= {v for _, v in planted(night.ground_truth, MUST_NOT_LEAK, {"chat", "transcripts", "keystrokes"})}

@@ -58,9 +58,9 @@ def test_a_real_run_shows_every_stage_and_the_summary_without_values(
 ) -> None:
     clean, printed = cli_debug_run
     bars = printed.replace("\r", "\n")
-    partitions = re.findall(r"read \+ scrub 100%\|[^|]*\| (\d+)/(\d+) partitions", bars)
-    assert partitions and partitions[-1][0] == partitions[-1][1] and int(partitions[-1][0]) >= 4
-    assert re.search(r"read \+ scrub 100%.*, [\d,]+ rows", bars), "rows done beside the partitions"
+    chunks = re.findall(r"read \+ scrub 100%\|[^|]*\| (\d+)/(\d+) chunks", bars)
+    assert chunks and chunks[-1][0] == chunks[-1][1] and int(chunks[-1][0]) >= 4
+    assert re.search(r"read \+ scrub 100%.*, [\d,]+ rows", bars), "rows done beside the chunks"
     assert re.search(r"validate\s+100%\|[^|]*\| 2/2 datasets \[[\d:]+<00:00\]", bars), "a total and an ETA"
     assert re.search(r"report\s+100%\|[^|]*\| 1/1 step", bars) and re.search(r"publish\s+100%\|[^|]*\| 1/1 step", bars)
     assert re.search(r"^rows: [\d,]+ in, [\d,]+ published, [\d,]+ quarantined, [\d,]+ dropped by policy \(reconciled\)$", printed, re.M)

@@ -222,3 +222,25 @@ def test_the_cmu_converter_rebuilds_holds_and_flights_as_raw_keystrokes() -> Non
     assert next(e for e in first if e["key"] == "R")["modifiers"] == ["Shift"]
     ups = {e["key"]: e["ts"] for e in first if e["action"] == "up"}
     assert ups["t"] - downs[1] == 100
+
+
+@pytest.mark.parametrize("form", ["population", "session_mean", "step"])
+@pytest.mark.parametrize("count", [2, 5])
+def test_session_chunks_staged_apart_publish_the_whole_partitions_events(masked: pa.Table, form: str, count: int) -> None:
+    """Chunks hold whole sessions; their staged events, combined, get the night's timing pool (issue 14)."""
+    from pipeline.behaviour import STAGED_EVENTS_SCHEMA, finish_events
+    from pipeline.chunks import session_chunks
+
+    settings = {**load_policy().events, "timing": form}
+    whole = build_events("keystrokes", masked, settings, KEYS, (0.1, 0.1), night=DS)
+    bucket = session_chunks(masked, count)
+    assert len(set(bucket.tolist())) == count, "the generated sessions spread over every chunk"
+    staged = [build_events("keystrokes", masked.filter(pa.array(bucket == i)), settings, KEYS, (0.1, 0.1), night=DS, staged=True)
+              for i in range(count)]
+    assert all(t.schema.equals(STAGED_EVENTS_SCHEMA) for t in staged)
+    combined = finish_events(pa.concat_tables(staged[::-1]), settings)  # in any chunk order
+    keys = [("session_pid", "ascending"), ("seq", "ascending")]
+    assert combined.sort_by(keys).equals(whole.sort_by(keys))
+    if form == "population":
+        apart = pa.concat_tables(finish_events(t, settings) for t in staged)
+        assert not apart.sort_by(keys).equals(whole.sort_by(keys)), "a chunk's own pool is not the night's"

@@ -173,17 +173,17 @@ def test_stage_text_streams_batches_into_one_part_and_adds_their_counts(
 ) -> None:
     cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_batch_rows(tmp_path, batch_rows)})
     run.plan(cfg)  # a night is planned and scrubbed under one policy
-    counts = run.scrub_partition(cfg, "chat")
+    counts = run.scrub_chunk(cfg, "chat.0000")
     assert counts["input_rows"] == 29 and counts["files"] == 3
     assert counts["quarantined"] == {"duplicate_key": 3, "invalid_json": 1, "bad_type:text": 1, "blank_line": 1}
     assert counts["dropped"] == {"entity_action_drop_row": 1}
     assert counts["published"] == {"text": 22} and counts["rows_touched"] == 22 and counts["entities"] == {"PERSON": 22}
     assert counts["canaries"] == {"EMAIL": {"planted": 1, "caught": 1}}, "canaries are planted once per partition"
     assert run.reconcile({"chat": counts})["balanced"]
-    part = pq.read_table(cfg.parts / "chat.text.parquet")
+    part = pq.read_table(cfg.parts / "chat.0000.text.parquet")
     assert part.schema.equals(STAGED_SCHEMAS["text"]) and part.num_rows == 22
-    assert pq.read_table(cfg.quarantine / "chat" / f"ds={DS}" / "quarantine.parquet").num_rows == 6
-    assert json.loads((cfg.parts / "chat.counts.json").read_text()) == counts
+    assert pq.read_table(cfg.parts / "chat.0000.quarantine.parquet").num_rows == 6, "staged with the chunk"
+    assert json.loads((cfg.parts / "chat.0000.counts.json").read_text()) == counts
 
 
 def test_a_failed_batch_stages_nothing(night: run.NightConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,7 +199,7 @@ def test_a_failed_batch_stages_nothing(night: run.NightConfig, tmp_path: Path, m
     cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_batch_rows(tmp_path, 4)})
     run.plan(cfg)
     with pytest.raises(RuntimeError, match="detector crashed"):
-        run.scrub_partition(cfg, "chat")
+        run.scrub_chunk(cfg, "chat.0000")
     assert not cfg.parts.exists() or list(cfg.parts.iterdir()) == [], "no part, no temporary file, no counts"
     folder = cfg.quarantine / "chat" / f"ds={DS}"
     assert not folder.exists() or list(folder.iterdir()) == []
@@ -241,3 +241,101 @@ def test_workers_and_progress_options() -> None:
     assert _parser().parse_args(["demo", "--workers", "1"]).workers == 1
     with pytest.raises(SystemExit):
         _parser().parse_args([*base, "--workers", "0"])
+
+
+# --- chunks: a partition cut into runs of files, each scrubbed alone, combined by validate -------
+
+
+def with_run(tmp_path: Path, **settings: Any) -> str:
+    policy = load_policy().raw
+    path = tmp_path / f"policy-{'-'.join(f'{k}{v}' for k, v in settings.items())}.json"
+    path.write_text(json.dumps({**policy, "run": {**policy["run"], **settings}}))
+    return str(path)
+
+
+@pytest.mark.parametrize("files", [slice(0, 1), slice(1, 2), slice(1, 3), slice(2, 3)])
+def test_a_chunk_of_files_sees_the_keys_of_earlier_chunks(night: run.NightConfig, files: slice) -> None:
+    raw = night.raw_root
+    whole = read_partition(raw, "chat", DS)
+    chunk = list(iter_partition(raw, "chat", DS, 4, files=files))
+    names = [p.name for p in read.partition_files(raw, "chat", DS)][files]
+    assert [r for b in chunk for r in b.rows] == [r for r in whole.rows if r["message_id"] in
+                                                  {r["message_id"] for b in chunk for r in b.rows}]
+    assert [q for b in chunk for q in b.quarantine] == [q for q in whole.quarantine if q["file"] in names]
+    assert sum(b.files for b in chunk) == len(names)
+
+
+@pytest.mark.parametrize("chunk_files", [1, 2, 3])
+def test_chunks_add_up_to_the_whole_partition(night: run.NightConfig, tmp_path: Path, chunk_files: int) -> None:
+    whole_cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_run(tmp_path, chunk_files=100)})
+    assert run.plan(whole_cfg) == ["chat.0000"]
+    whole = run.scrub_chunk(whole_cfg, "chat.0000")
+    whole_part = pq.read_table(whole_cfg.parts / "chat.0000.text.parquet")
+    whole_quarantine = pq.read_table(whole_cfg.parts / "chat.0000.quarantine.parquet")
+
+    cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_run(tmp_path, chunk_files=chunk_files)})
+    chunks = run.plan(cfg)
+    assert chunks == [f"chat.{i:04d}" for i in range(-(-3 // chunk_files))]
+    counts = [run.scrub_chunk(cfg, c) for c in reversed(chunks)]  # any order, as workers finish
+    merged = run.merge_counts(sorted(counts, key=lambda c: c["chunk"]))
+    assert merged == {k: v for k, v in whole.items() if k != "chunk"}, "the same counts, canaries once"
+    parts = pa.concat_tables(pq.read_table(cfg.parts / f"{c}.text.parquet") for c in chunks)
+    assert parts.sort_by("record_pid").equals(whole_part.sort_by("record_pid")), "every row once, the same rows"
+    staged = [cfg.parts / f"{c}.quarantine.parquet" for c in chunks]
+    assert pa.concat_tables(pq.read_table(p) for p in staged if p.exists()).equals(whole_quarantine)
+
+
+def test_a_rerun_chunk_replaces_only_its_own_files(night: run.NightConfig, tmp_path: Path) -> None:
+    cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_run(tmp_path, chunk_files=1)})
+    chunks = run.plan(cfg)
+    for c in chunks:
+        run.scrub_chunk(cfg, c)
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in cfg.parts.iterdir()}
+    again = run.scrub_chunk(cfg, chunks[1])
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in cfg.parts.iterdir()}
+    assert set(after) == set(before)
+    for name in after:
+        mine = name.startswith(f"{chunks[1]}.")
+        assert after[name][0] == before[name][0], "a retried chunk stages the same bytes"
+        assert (after[name][1] != before[name][1]) == mine, "only the retried chunk's files are rewritten"
+    assert again["chunk"] == chunks[1]
+    for path in cfg.parts.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cfg.parts.stat().st_mode) == 0o700
+
+
+def test_a_chunk_refuses_raw_files_that_changed_since_the_plan(night: run.NightConfig, tmp_path: Path) -> None:
+    cfg = run.NightConfig(**{**night.to_dict(), "policy_path": with_run(tmp_path, chunk_files=1)})
+    run.plan(cfg)
+    write_chat(Path(cfg.raw_root), "a0.jsonl", [chat(99)])
+    with pytest.raises(run.RunError, match="raw files of chat changed"):
+        run.scrub_chunk(cfg, "chat.0001")
+    with pytest.raises(run.RunError, match="not in the plan"):
+        run.scrub_chunk(cfg, "chat.0042")
+
+
+def test_chunk_files_is_a_strict_positive_policy_field(tmp_path: Path) -> None:
+    assert load_policy().chunk_files == 16
+    assert load_policy(with_run(tmp_path, chunk_files=3)).chunk_files == 3
+    for bad in (0, -1, "4", 2.5):
+        with pytest.raises(PolicyError):
+            load_policy(with_run(tmp_path, chunk_files=bad))
+
+
+def test_combined_quarantine_is_the_same_file_however_the_chunks_were_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import quarantine as q
+
+    monkeypatch.setattr(q, "GROUP_ROWS", 4)
+    rows = [quarantine_row(i) for i in range(11)]
+    files = {}
+    for cuts in ([0, 11], [0, 3, 4, 11], [0, 1, 2, 3, 5, 8, 9, 11]):
+        staged = []
+        for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
+            staged.append(write_quarantine(tmp_path, "chat", DS, rows[a:b], tmp_path / "parts" / f"{len(cuts)}-{n}.parquet"))
+        staged.append(tmp_path / "parts" / "a chunk without quarantine rows.parquet")
+        assert q.combine_quarantine(tmp_path / "quarantine", "chat", DS, staged) == 11
+        target = q.quarantine_file(tmp_path / "quarantine", "chat", DS)
+        files[len(cuts)] = target.read_bytes()
+        assert pq.ParquetFile(target).metadata.num_row_groups == 3
+    assert len(set(files.values())) == 1
+    assert q.combine_quarantine(tmp_path / "quarantine", "chat", DS, []) == 0 and not target.exists()
