@@ -25,6 +25,7 @@ from pipeline.airflow_local import DAG_FILE, DAG_ID, airflow_env
 from pipeline.contracts import DATASET_SCHEMAS
 from pipeline.generate import generate_night
 from pipeline.pseudonym import create_key_file
+from pipeline.publish import current_version
 
 pytestmark = pytest.mark.e2e
 DOWNSTREAM = "train_on_new_shards"
@@ -156,7 +157,7 @@ def test_publish_records_one_asset_event_per_dataset(scheduled: tuple[Path, Path
     home, clean, night = scheduled
     events = _query(home, "select a.name, e.extra, e.source_task_id from asset_event e join asset a on a.id = e.asset_id")
     assert sorted(name for name, _, _ in events) == sorted(f"scrubline.{d}" for d in DATASET_SCHEMAS)
-    version = (clean / "_nights" / f"ds={night}" / "current").readlink().name
+    version = current_version(clean, night)
     for name, extra, task in events:
         dataset = name.removeprefix("scrubline.")
         assert task == "publish"
