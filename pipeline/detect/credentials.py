@@ -13,10 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.artifacts import TextArtifacts
 from pipeline.detect.registry import DetectContext, register, spoken_forms
 from pipeline.detect.spans import (
     SENTENCE_END,
@@ -286,26 +284,16 @@ class DetectSecretsRecognizer(SpanRecognizer):
         patterns = [SpanPattern(name, regex, 0.9) for name, regex in _detect_secrets_patterns()]
         super().__init__(ENTITY, patterns, name="DetectSecretsRecognizer", supported_language=supported_language)
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        if entities and ENTITY not in entities:
-            return []
-        features = nlp_artifacts.features if isinstance(nlp_artifacts, TextArtifacts) else None
-        results = []
-        for pattern in self.patterns:
-            if not pattern.trigger.may_match(features):
-                continue
-            for match in pattern.regex.finditer(text):
-                groups = [i for i in range(1, (match.re.groups or 0) + 1) if match.start(i) < match.end(i)]
-                start, end = match.span(groups[0]) if groups else match.span()
-                while start < end and text[start] in _DELIMITERS:
-                    start += 1
-                while end > start and text[end - 1] in _DELIMITERS:
-                    end -= 1
-                if end - start >= 8 and _plausible_key(text[start:end]):
-                    results.append(self.result(start, end, pattern.score))
-        return EntityRecognizer.remove_duplicates(results)
+    def span(self, match: re.Match[str], pattern: SpanPattern) -> tuple[int, int] | None:
+        """The plugin's first non-empty group, or its whole match, less delimiters; kept when key-like."""
+        text = match.string
+        groups = [i for i in range(1, (match.re.groups or 0) + 1) if match.start(i) < match.end(i)]
+        start, end = match.span(groups[0]) if groups else match.span()
+        while start < end and text[start] in _DELIMITERS:
+            start += 1
+        while end > start and text[end - 1] in _DELIMITERS:
+            end -= 1
+        return (start, end) if end - start >= 8 and _plausible_key(text[start:end]) else None
 
 
 # --- private keys ----------------------------------------------------------------------------------------------

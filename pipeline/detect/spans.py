@@ -84,14 +84,17 @@ class SpanRecognizer(LocalRecognizer):
             if not pattern.trigger.may_match(features):
                 continue
             for match in pattern.regex.finditer(text):
-                span = _value_span(match, pattern.strip)
-                if span is None:
-                    continue
-                start, end = span
-                if pattern.check is not None and not pattern.check(match, start, end):
-                    continue
-                results.append(self.result(start, end, pattern.score))
+                span = self.span(match, pattern)
+                if span is not None:
+                    results.append(self.result(*span, pattern.score))
         return EntityRecognizer.remove_duplicates(results)
+
+    def span(self, match: re.Match[str], pattern: SpanPattern) -> tuple[int, int] | None:
+        """The value's (start, end) in a match, or None when the pattern's check vetoes it."""
+        span = _value_span(match, pattern.strip)
+        if span is None or (pattern.check is not None and not pattern.check(match, *span)):
+            return None
+        return span
 
     def result(self, start: int, end: int, score: float, **metadata: str | None) -> RecognizerResult:
         return tagged_result(self, self.supported_entities[0], start, end, score, **metadata)
