@@ -173,7 +173,7 @@ class Reid(Section):
 
     max_top1_over_chance: Annotated[float, Field(ge=1.0)] = 2.0
     # ...and only when so many hits are this unlikely by guessing (a small night at chance may be lucky).
-    significance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.001
+    significance: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-6
     min_users: Annotated[int, Field(ge=2)] = 5
     min_sessions_per_user: Annotated[int, Field(ge=2)] = 2
     min_keys_per_session: Positive = 20

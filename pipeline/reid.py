@@ -188,7 +188,7 @@ def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> float:
     return float((false_reject[i] + false_accept[i]) / 2)
 
 
-def gate(risk: dict[str, Any], max_ratio: float, significance: float = 0.01) -> list[str]:
+def gate(risk: dict[str, Any], max_ratio: float, significance: float = 1e-6) -> list[str]:
     """Problems that fail the night: an attack naming the typist of more than `max_ratio` times chance of
     the probes, where so many hits are unlikely (below `significance`) to come from guessing. The second
     condition keeps a small night whose timing is at chance from failing on a lucky draw; on a larger
@@ -204,7 +204,7 @@ def gate(risk: dict[str, Any], max_ratio: float, significance: float = 0.01) -> 
     ]
 
 
-def format_risk(risk: dict[str, Any], max_ratio: float, significance: float = 0.01) -> str:
+def format_risk(risk: dict[str, Any], max_ratio: float, significance: float = 1e-6) -> str:
     """Lines for a terminal: each attack's figures against chance and the gate's limit."""
     head = f"keystrokes: {risk['users']} users, {risk['sessions']} sessions"
     if not risk["measurable"]:

@@ -148,6 +148,19 @@ def test_the_generator_night_fails_the_gate_at_10_ms_and_passes_it_under_the_def
         assert new[attack]["hits"] * new["users"] <= 2 * new["probes"], attack  # the target itself, not only the gate
 
 
+def test_a_small_night_at_chance_does_not_stop_under_any_of_many_keys(tmp_path: Path) -> None:
+    """Six typists, the night the Airflow tests scrub: the default form is at chance, so no key may make the
+    gate stop it by luck (at the old significance of 0.001, 3 of 400 random keys did)."""
+    generate_night(tmp_path, DS, employees=6, seed=11)
+    events = read_columnar(tmp_path, "keystrokes", DS).table
+    small = mask_events(events, replay(events), {}, {})
+    policy = load_policy()
+    for k in range(20):
+        risk = identification_risk(_events(small, keys=Pseudonymizer(bytes([k + 1]) * 32)), Protocol.of(policy.reid))
+        assert risk["measurable"] and risk["users"] == 6
+        assert not gate(risk, policy.reid.max_top1_over_chance, policy.reid.significance), k
+
+
 @pytest.mark.parametrize("form", ["population", "session_mean"])
 def test_a_timing_form_keeps_order_classes_and_pauses_and_reruns_byte_identically(masked: pa.Table, form: str) -> None:
     raw = _events(masked, timing="step", time_step_ms=1)
