@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -87,6 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32), "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
+        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",  # the services talk on loopback
     })
     airflow = str(Path(sys.executable).with_name("airflow"))
     home.mkdir(mode=0o700)
@@ -98,6 +100,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
             log = open(root / f"{name}.log", "w")  # noqa: SIM115 -- closed with the stack
             services.append((subprocess.Popen([airflow, name], env=env, stdout=log, stderr=subprocess.STDOUT,
                                               start_new_session=True, umask=0o077), log))
+            if name == "api-server":  # tasks report to it: on a slow machine a task started before it fails
+                _wait_healthy(port, services[0][0])
         yield home, env, clean
     finally:
         for process, _ in services:  # each service and the workers it forked: its own session, by its id
@@ -110,6 +114,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
             log.close()
+
+
+def _wait_healthy(port: int, server: subprocess.Popen) -> None:
+    """Until the api-server answers its health check on loopback (no proxy), or give up."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    started = time.monotonic()
+    while True:
+        assert server.poll() is None, "the api-server exited"
+        assert time.monotonic() - started < 300, "the api-server did not answer its health check"
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
 
 
 def _query(home: Path, sql: str) -> list[tuple]:
@@ -143,9 +163,22 @@ def scheduled(stack: tuple[Path, dict[str, str], Path]) -> tuple[Path, Path, str
     return home, clean, night
 
 
+def _task_errors(home: Path) -> list[str]:
+    """Each failed try's exception, one line per try, from the task logs (the pipeline's messages carry no raw
+    value), so a run that failed on a CI machine says why in the test's own output."""
+    errors = []
+    for log in sorted((home / "logs" / f"dag_id={DAG_ID}").rglob("attempt=*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"exc_type"' in line:
+                detail = json.loads(line)["error_detail"][0]
+                errors.append(f"{log.parent.relative_to(home / 'logs')}/{log.name}: {detail['exc_type']}: {detail['exc_value']}")
+    return errors
+
+
 def test_the_scheduled_run_publishes_the_day_that_ended(scheduled: tuple[Path, Path, str]) -> None:
     home, clean, night = scheduled
-    assert _query(home, f"select run_type, state from dag_run where dag_id = '{DAG_ID}'") == [("scheduled", "success")]
+    runs = _query(home, f"select run_type, state from dag_run where dag_id = '{DAG_ID}'")
+    assert runs == [("scheduled", "success")], _task_errors(home)
     today = datetime.now(UTC).date()
     assert datetime.fromisoformat(night).date() in (today - timedelta(days=2), today - timedelta(days=1))
     for dataset in DATASET_SCHEMAS:
@@ -187,7 +220,7 @@ def test_a_backfill_publishes_the_night_before_each_logical_date(scheduled: tupl
     query = f"select logical_date, state from dag_run where dag_id = '{DAG_ID}' and run_type = 'backfill'"
     _wait(lambda: _query(home, f"{query} and state in {ended}"), "the backfill run", started)
     ((logical, state),) = _query(home, query)
-    assert logical.startswith(midnight) and state == "success"
+    assert logical.startswith(midnight) and state == "success", _task_errors(home)
     assert (clean / "_nights" / f"ds={night.isoformat()}" / "current" / "_SUCCESS").exists()
     for dataset in ("text", "events"):
         assert any((clean / dataset / f"ds={night.isoformat()}").glob("train-*.parquet"))
