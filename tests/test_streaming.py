@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from pipeline import read, run
 from pipeline.cli import _parser
@@ -162,8 +163,8 @@ def night(partition: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> r
 
 def with_batch_rows(tmp_path: Path, rows: Any) -> str:
     policy = load_policy().raw
-    path = tmp_path / f"policy-{rows}.json"  # JSON is YAML
-    path.write_text(json.dumps({**policy, "run": {"batch_rows": rows}}))
+    path = tmp_path / f"policy-{rows}.yaml"
+    path.write_text(yaml.safe_dump({**policy, "run": {"batch_rows": rows}}))
     return str(path)
 
 
@@ -248,8 +249,8 @@ def test_workers_and_progress_options() -> None:
 
 def with_run(tmp_path: Path, **settings: Any) -> str:
     policy = load_policy().raw
-    path = tmp_path / f"policy-{'-'.join(f'{k}{v}' for k, v in settings.items())}.json"
-    path.write_text(json.dumps({**policy, "run": {**policy["run"], **settings}}))
+    path = tmp_path / f"policy-{'-'.join(f'{k}{v}' for k, v in settings.items())}.yaml"
+    path.write_text(yaml.safe_dump({**policy, "run": {**policy["run"], **settings}}))
     return str(path)
 
 
