@@ -13,17 +13,28 @@ SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
 masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
 `publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`).
+
+Every task has an execution timeout and retries with exponential backoff (SCRUBLINE_RETRIES, default 2, from
+SCRUBLINE_RETRY_DELAY_S, default 60 s, doubling up to 30 min): a lost worker, a full disk or a busy night
+heals on its own. An error the user must fix (a bad setting, input or key: pipeline.errors.UserError) fails the
+task at once without retrying, since a retry would fail the same way; a night another run holds is retried.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.contracts import DATASET_SCHEMAS
+from pipeline.errors import UserError
+from pipeline.locks import NightBusy
 
 KEY_VARIABLE = "scrubline_hmac_secret"
 # Chunks of one run scrubbed at the same time, whatever the number of workers: each holds a loaded NLP model.
@@ -31,6 +42,19 @@ MAX_ACTIVE_CHUNKS = int(os.environ.get("SCRUBLINE_MAX_ACTIVE_CHUNKS", "2"))
 # One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
 # addressed (the clean root is a run-time setting); each event's extra says which night, version and folder.
 ASSETS = {dataset: Asset(name=f"scrubline.{dataset}") for dataset in DATASET_SCHEMAS}
+RETRIES = {
+    "retries": int(os.environ.get("SCRUBLINE_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=float(os.environ.get("SCRUBLINE_RETRY_DELAY_S", "60"))),
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3: 1 min, 2 min, 4 min, … up to the cap
+    "max_retry_delay": timedelta(minutes=30),
+}
+# Longest a try may run before Airflow stops it: a hung worker frees its slot. Scrub and validate scale with a
+# chunk's or a night's size (chunks are bounded by `run.chunk_files`); the others only move paths.
+TIMEOUTS = {
+    "night_config": timedelta(minutes=5), "plan": timedelta(minutes=30), "scrub": timedelta(hours=3),
+    "validate": timedelta(hours=3), "report": timedelta(hours=1), "publish": timedelta(hours=1),
+    "retention": timedelta(hours=1),
+}
 SETTINGS = {
     "raw_root": "SCRUBLINE_RAW_ROOT",
     "clean_root": "SCRUBLINE_CLEAN_ROOT",
@@ -41,6 +65,22 @@ SETTINGS = {
     "key_file": "SCRUBLINE_KEY_FILE",
     "chunk_files": "SCRUBLINE_CHUNK_FILES",
 }
+
+
+def fail_fast(step: Callable[..., Any]) -> Callable[..., Any]:
+    """A UserError fails the task without its retries (the same input fails the same way); NightBusy and any
+    other error go through Airflow's retries. The message stays the error's one safe line."""
+
+    @functools.wraps(step)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return step(*args, **kwargs)
+        except NightBusy:
+            raise
+        except UserError as exc:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from None
+
+    return run
 
 
 def _night(config: dict[str, Any]):
@@ -72,9 +112,11 @@ def _night(config: dict[str, Any]):
         "rekey": Param(False, type="boolean", description="replace a night published under another HMAC key"),
     },
     doc_md=__doc__,
+    default_args=RETRIES,
 )
 def privacy_scrub():
-    @task
+    @task(execution_timeout=TIMEOUTS["night_config"])
+    @fail_fast
     def night_config() -> dict[str, Any]:
         from pipeline.schedule import night_for_run
 
@@ -90,33 +132,38 @@ def privacy_scrub():
         config = {"ds": ds, **config, "rekey": bool(params.get("rekey"))}
         return _night(config).to_dict()  # a bad setting fails here, before any work
 
-    @task
+    @task(execution_timeout=TIMEOUTS["plan"])
+    @fail_fast
     def plan(config: dict[str, Any]) -> list[str]:
         """The night's chunk ids (e.g. `chat.0003`)."""
         from pipeline.run import plan as plan_night
 
         return plan_night(_night(config))
 
-    @task(retries=1, max_active_tis_per_dagrun=MAX_ACTIVE_CHUNKS)
+    @task(max_active_tis_per_dagrun=MAX_ACTIVE_CHUNKS, execution_timeout=TIMEOUTS["scrub"])
+    @fail_fast
     def scrub(config: dict[str, Any], chunk: str) -> dict[str, Any]:
         from pipeline.run import scrub_chunk
 
         counts = scrub_chunk(_night(config), chunk)
         return {k: counts[k] for k in ("chunk", "input_rows", "published")}
 
-    @task
+    @task(execution_timeout=TIMEOUTS["validate"])
+    @fail_fast
     def validate(config: dict[str, Any], scrubbed: list[dict[str, Any]]) -> dict[str, Any]:
         from pipeline.run import validate_night
 
         return validate_night(_night(config))
 
-    @task
+    @task(execution_timeout=TIMEOUTS["report"])
+    @fail_fast
     def report(config: dict[str, Any], validated: dict[str, Any]) -> dict[str, str]:
         from pipeline.run import report_night
 
         return report_night(_night(config))
 
-    @task(outlets=list(ASSETS.values()))
+    @task(outlets=list(ASSETS.values()), execution_timeout=TIMEOUTS["publish"])
+    @fail_fast
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
@@ -126,7 +173,8 @@ def privacy_scrub():
             events[asset].extra = {"ds": config["ds"], "version": published["version"], "path": published["published"][dataset]}
         return published
 
-    @task
+    @task(execution_timeout=TIMEOUTS["retention"])
+    @fail_fast
     def retention(config: dict[str, Any], published: dict[str, Any]) -> dict[str, int]:
         """Raw and quarantine partitions past the policy's retention whose night is published (counts only)."""
         from datetime import date

@@ -44,7 +44,7 @@ def manual_runs(canary_night: Night, tmp_path_factory: pytest.TempPathFactory) -
     logs = {}
     for name, conf in (("good", {"ds": DS}), ("bad", {"ds": "2026-02-30"})):
         result = trigger_dag(home, settings, conf)
-        logs[name] = {"log": result.stdout + result.stderr, "runs": _runs(home), "tasks": _tasks(home)}
+        logs[name] = {"log": result.stdout + result.stderr, "runs": _runs(home), "tasks": _tasks(home), "tries": _tries(home)}
         assert result.returncode == (0 if name == "good" else 1), logs[name]["log"][-4000:]
     return clean, home, logs
 
@@ -57,6 +57,11 @@ def _runs(home: Path) -> list[tuple[str | None, str, str]]:
 def _tasks(home: Path) -> dict[str, str]:
     with sqlite3.connect(home / "airflow.db") as db:
         return dict(db.execute("select task_id, state from task_instance where map_index = -1").fetchall())
+
+
+def _tries(home: Path) -> dict[str, int]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        return dict(db.execute("select task_id, try_number from task_instance where map_index = -1").fetchall())
 
 
 def test_the_scheduled_run_publishes_the_day_that_ended(dag_run: tuple[Path, Path]) -> None:
@@ -81,6 +86,7 @@ def test_a_bad_ds_param_fails_at_once_with_one_line(manual_runs) -> None:
     assert runs["bad"]["runs"] == [(None, "manual", "failed")]
     ran = {task: state for task, state in runs["bad"]["tasks"].items() if state != "upstream_failed"}
     assert ran == {"night_config": "failed"}, runs["bad"]["tasks"]  # nothing was read, scrubbed or published
+    assert runs["bad"]["tries"]["night_config"] == 1, "a setting the user must fix is not retried"
     assert sorted(p.name for p in (clean / "text").iterdir()) == [f"ds={DS}"]
 
 
