@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install constraints browser demo demo-airflow test test-fast bench clean
+.PHONY: install constraints browser compose demo demo-airflow test test-fast bench clean
 
 install: $(VENV)/.installed
 
@@ -36,8 +36,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium not installed: the report rendering test will be skipped"
 
+# Debian's docker-compose validates docker/compose.yaml in its test (no Docker engine needed); installed likewise.
+compose:
+	@command -v docker-compose >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || \
+		echo "docker-compose not installed: the compose validation test will be skipped"
+
 # Every test, the end-to-end ones over the real CLI and the real Airflow DAG included.
-test: install browser
+test: install browser compose
 	$(BIN)/pytest -q
 
 # Unit tests only (skips the slow end-to-end tests).
