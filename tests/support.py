@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +113,32 @@ def published_bytes(clean: Path, ds: str = DS) -> dict[str, bytes]:
     if manifest.exists():
         out["_night.json"] = manifest.read_bytes()
     return out
+
+
+def quarantine_bytes(clean: Path) -> dict[str, bytes]:
+    """Every quarantine file of a run whose quarantine root is beside its clean root, by path."""
+    root = clean.parent / "quarantine"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def free_port() -> int:
+    """A loopback port free right now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, server: subprocess.Popen) -> None:
+    """Until the api-server answers its health check on loopback (no proxy), or give up."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    started = time.monotonic()
+    while True:
+        assert server.poll() is None, "the api-server exited"
+        assert time.monotonic() - started < 300, "the api-server did not answer its health check"
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)

@@ -11,17 +11,17 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import free_port, wait_healthy
+
 from pipeline.airflow_local import DAG_FILE, DAG_ID, airflow_env
 from pipeline.contracts import DATASET_SCHEMAS
 from pipeline.generate import generate_night
@@ -55,12 +55,6 @@ train_on_new_shards()
 DEADLINE_S = 900  # the whole stack, from migrate to the downstream run's end; it is stopped whatever happens
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], Path]]:
     """A migrated SQLite Airflow with both DAGs, and its three services running: (home, env, clean root)."""
@@ -74,7 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     dags.mkdir()
     shutil.copy(DAG_FILE, dags / DAG_FILE.name)  # the DAG file the package ships, as `scrubline dag --copy-to` does
     (dags / "train_on_new_shards.py").write_text(DOWNSTREAM_DAG)
-    port = _free_port()
+    port = free_port()
     env = airflow_env(home, {
         "SCRUBLINE_RAW_ROOT": str(raw), "SCRUBLINE_CLEAN_ROOT": str(clean),
         "SCRUBLINE_QUARANTINE_ROOT": str(root / "quarantine"), "SCRUBLINE_KEY_FILE": str(create_key_file(root / "hmac.key")),
@@ -101,7 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
             services.append((subprocess.Popen([airflow, name], env=env, stdout=log, stderr=subprocess.STDOUT,
                                               start_new_session=True, umask=0o077), log))
             if name == "api-server":  # tasks report to it: on a slow machine a task started before it fails
-                _wait_healthy(port, services[0][0])
+                wait_healthy(port, services[0][0])
         yield home, env, clean
     finally:
         for process, _ in services:  # each service and the workers it forked: its own session, by its id
@@ -114,22 +108,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
             log.close()
-
-
-def _wait_healthy(port: int, server: subprocess.Popen) -> None:
-    """Until the api-server answers its health check on loopback (no proxy), or give up."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    started = time.monotonic()
-    while True:
-        assert server.poll() is None, "the api-server exited"
-        assert time.monotonic() - started < 300, "the api-server did not answer its health check"
-        try:
-            with opener.open(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
 
 
 def _query(home: Path, sql: str) -> list[tuple]:

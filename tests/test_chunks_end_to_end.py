@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from support import DS, Night, manifest, published_bytes, run_night
+from support import DS, Night, manifest, published_bytes, quarantine_bytes, run_night
 
 from pipeline.airflow_local import run_dag
 
@@ -51,11 +51,6 @@ def cli_runs(many_files: Night, tmp_path_factory: pytest.TempPathFactory) -> dic
         assert result.returncode == 0, result.stderr[-4000:]
         out[chunk_files] = clean
     return out
-
-
-def quarantine_bytes(clean: Path) -> dict[str, bytes]:
-    root = clean.parent / "quarantine"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_the_number_of_chunks_does_not_change_a_published_byte(cli_runs: dict[int, Path]) -> None:
