@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install constraints browser compose demo demo-airflow test test-fast bench clean
+.PHONY: install constraints browser compose services demo demo-airflow test test-fast bench clean
 
 install: $(VENV)/.installed
 
@@ -42,8 +42,16 @@ compose:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || \
 		echo "docker-compose not installed: the compose validation test will be skipped"
 
+# Debian's PostgreSQL and Redis servers for the Celery integration test (tests/test_celery.py starts and stops
+# them itself, on loopback); installed likewise.
+services:
+	@{ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; } || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; } || \
+		echo "PostgreSQL or Redis not installed: the Celery integration test will fail"
+
 # Every test, the end-to-end ones over the real CLI and the real Airflow DAG included.
-test: install browser compose
+test: install browser compose services
 	$(BIN)/pytest -q
 
 # Unit tests only (skips the slow end-to-end tests).

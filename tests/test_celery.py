@@ -125,7 +125,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{database}",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{database}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{database}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "scrubline_test_worker_name.hostname",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -149,7 +149,8 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         _until(lambda: subprocess.run(ready, capture_output=True).returncode == 0, "PostgreSQL", started, stack)
         stack.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no", "--dir", str(root)])
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, text=True, timeout=600)
+        migrated = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+        assert migrated.returncode == 0, (migrated.stdout + migrated.stderr)[-3000:]
         wait_healthy(api_port, stack.start("api-server", [airflow, "api-server"], env))
         for name in WORKERS:
             stack.start(name, [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"{name}@%h"],
