@@ -177,6 +177,7 @@ class Reid(Section):
     min_users: Annotated[int, Field(ge=2)] = 5
     min_sessions_per_user: Annotated[int, Field(ge=2)] = 2
     min_keys_per_session: Positive = 20
+    min_moves_per_session: Positive = 20
 
 
 class Canaries(Section):

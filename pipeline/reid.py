@@ -15,6 +15,10 @@ attacks name the typist of each probe among the enrolled users:
   user's mean enrolled vector, each feature divided by its mean absolute deviation within users;
 - `gradient_boosting`: scikit-learn's gradient boosting over the same features (log milliseconds).
 
+Mouse dynamics likewise: each mouse session with at least `min_moves` moves is a sample, described by how the
+pointer moves (step length, speed, how sharply it turns, how long it rests before a click) and what it does
+(shares of clicks, scrolls and drags); the same two attacks run on those features, under `mouse` in the result.
+
 Figures: top-1 identification accuracy (the user with the best score is the true one) against chance
 (1 / users), and the equal error rate of verification (genuine: a probe's score for its own user; impostor:
 for every other user) against chance 0.5. Only these aggregates leave this module, never a pseudonym.
@@ -48,6 +52,7 @@ class Protocol:
     min_users: int = 5
     min_sessions: int = 2
     min_keys: int = 20
+    min_moves: int = 20
     max_rounds: int = 4
     # Above this many users, the first ones by user_pid (a keyed hash: an unbiased sample) take part, so the
     # learned attack's cost stays bounded on a large night; chance is then 1 / max_users.
@@ -56,7 +61,8 @@ class Protocol:
     @classmethod
     def of(cls, settings: Any) -> Protocol:
         """From the policy's `reid` section (pipeline.policy.Reid)."""
-        return cls(settings.min_users, settings.min_sessions_per_user, settings.min_keys_per_session)
+        return cls(settings.min_users, settings.min_sessions_per_user, settings.min_keys_per_session,
+                   settings.min_moves_per_session)
 
 
 def session_features(events: pa.Table | pd.DataFrame) -> pd.DataFrame:
@@ -95,11 +101,47 @@ def session_features(events: pa.Table | pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, axis=1).astype(np.float64)
 
 
+def mouse_features(events: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """One row per mouse session (index: user_pid, session_pid): moves, then medians of step length (in
+    hundredths of the screen), speed and turning angle between moves, the median rest before a click, and the
+    shares of clicks, scrolls and drags among the session's events. Gaps of IDLE_MS or more are left out."""
+    frame = events.to_pandas() if isinstance(events, pa.Table) else events
+    frame = frame.loc[frame["source"] == "mouse"].reindex(columns=["user_pid", "session_pid", "seq", "t_ms", "action", "x", "y"])
+    frame = frame.sort_values(["session_pid", "seq"], kind="stable").reset_index(drop=True)
+    same = frame["session_pid"].eq(frame["session_pid"].shift())
+    gap = frame["t_ms"].diff().where(same)
+    gap = gap.where(gap < IDLE_MS)
+    move = frame["action"].eq("move")
+    xy = frame[["x", "y"]].astype(np.float64) * 100
+    step_x, step_y = xy["x"].diff().where(same & move), xy["y"].diff().where(same & move)
+    step = np.hypot(step_x, step_y)
+    heading = np.arctan2(step_y, step_x).where(step > 0)
+    turn = np.abs((heading.diff() + np.pi) % (2 * np.pi) - np.pi).where(same & same.shift(fill_value=False))
+    frame = frame.assign(
+        step=step, speed=(step / gap).where(gap > 0), turn=turn,
+        rest=gap.where(frame["action"].eq("click") & frame["action"].shift().eq("move") & same),
+        click=frame["action"].eq("click").astype(float), scroll=frame["action"].eq("scroll").astype(float),
+        drag=frame["action"].eq("drag").astype(float), moves=move.astype(int),
+    )
+    grouped = frame.groupby(["user_pid", "session_pid"], sort=True)
+    out = grouped[["step", "speed", "turn", "rest"]].median()
+    out[["click", "scroll", "drag"]] = grouped[["click", "scroll", "drag"]].mean()
+    out.insert(0, "moves", grouped["moves"].sum())
+    return out
+
+
 def identification_risk(events: pa.Table | pd.DataFrame, protocol: Protocol = Protocol()) -> dict[str, Any]:
-    """Both attacks' figures on a night's events (see the module's docstring), or `measurable: false` and
-    why. The result holds counts and rates only."""
-    features = session_features(events)
-    features = features[features["keys"] >= protocol.min_keys]
+    """Both attacks' figures on a night's key timing (see the module's docstring) and, under `mouse`, on its
+    mouse movements; each `measurable: false` with why when the night is too small. Counts and rates only."""
+    frame = events.to_pandas() if isinstance(events, pa.Table) else events
+    risk = _risk(session_features(frame), "keys", protocol.min_keys, protocol)
+    risk["mouse"] = _risk(mouse_features(frame), "moves", protocol.min_moves, protocol)
+    return risk
+
+
+def _risk(features: pd.DataFrame, count: str, minimum: int, protocol: Protocol) -> dict[str, Any]:
+    """Both attacks on one kind of sample (rows: sessions; `count` its size, at least `minimum`)."""
+    features = features[features[count] >= minimum]
     users = features.index.get_level_values("user_pid")
     per_user = pd.Series(users).value_counts()
     taking_part = per_user[per_user >= protocol.min_sessions].index.sort_values()[: protocol.max_users]
@@ -111,11 +153,11 @@ def identification_risk(events: pa.Table | pd.DataFrame, protocol: Protocol = Pr
         "chance_eer": 0.5,
     }
     if len(taking_part) < protocol.min_users:
-        why = (f"{len(taking_part)} users with {protocol.min_sessions}+ sessions of {protocol.min_keys}+ keys; "
+        why = (f"{len(taking_part)} users with {protocol.min_sessions}+ sessions of {minimum}+ {count}; "
                f"{protocol.min_users} needed")
         return {**out, "measurable": False, "why": why}
     label = features.index.get_level_values("user_pid").to_numpy()
-    matrix = features.drop(columns="keys").to_numpy()
+    matrix = features.drop(columns=count).to_numpy()
     rank = features.groupby(level="user_pid").cumcount().to_numpy()
     results = {a: {"hits": 0, "probes": 0, "genuine": [], "impostor": []} for a in ATTACKS}
     for r in range(min(protocol.max_rounds, int(per_user.max()))):
@@ -193,27 +235,38 @@ def gate(risk: dict[str, Any], max_ratio: float, significance: float = 1e-6) -> 
     the probes, where so many hits are unlikely (below `significance`) to come from guessing. The second
     condition keeps a small night whose timing is at chance from failing on a lucky draw; on a larger
     night any top-1 above twice chance is far beyond luck."""
-    if not risk.get("measurable"):
-        return []
-    limit = max_ratio * risk["chance_top1"]
-    return [
-        f"re-identification: {attack} names the typist of {risk[attack]['top1']:.0%} of held-apart sessions, "
-        f"above {max_ratio:g} x chance ({limit:.0%})"
-        for attack in ATTACKS
-        if risk[attack]["hits"] * risk["users"] > max_ratio * risk["probes"] and risk[attack]["p_chance"] < significance
-    ]
+    problems = []
+    for kind, figures, who in (("keystrokes", risk, "typist"), ("mouse", risk.get("mouse") or {}, "user")):
+        if not figures.get("measurable"):
+            continue
+        limit = max_ratio * figures["chance_top1"]
+        problems += [
+            f"re-identification: {attack} on {kind} names the {who} of {figures[attack]['top1']:.0%} of held-apart "
+            f"sessions, above {max_ratio:g} x chance ({limit:.0%})"
+            for attack in ATTACKS
+            if figures[attack]["hits"] * figures["users"] > max_ratio * figures["probes"]
+            and figures[attack]["p_chance"] < significance
+        ]
+    return problems
 
 
 def format_risk(risk: dict[str, Any], max_ratio: float, significance: float = 1e-6) -> str:
-    """Lines for a terminal: each attack's figures against chance and the gate's limit."""
-    head = f"keystrokes: {risk['users']} users, {risk['sessions']} sessions"
-    if not risk["measurable"]:
-        return f"{head}: not measurable ({risk['why']})"
-    lines = [f"{head}, {risk['probes']} held-apart probes; chance top-1 {risk['chance_top1']:.1%}, "
-             f"gate at {max_ratio:g} x chance ({max_ratio * risk['chance_top1']:.1%})"]
-    for attack in ATTACKS:
-        top1 = risk[attack]["top1"]
-        verdict = "FAILS" if any(attack in p for p in gate(risk, max_ratio, significance)) else "ok"
-        lines.append(f"  {attack}: top-1 {top1:.1%} ({top1 / risk['chance_top1']:.1f} x chance, p {risk[attack]['p_chance']:.2g} "
-                     f"by guessing), EER {risk[attack]['eer']:.1%} (chance 50%)  {verdict}")
+    """Lines for a terminal: each attack's figures against chance and the gate's limit, keys then mouse."""
+    failing = gate(risk, max_ratio, significance)
+    lines = []
+    for kind, figures, unit in (("keystrokes", risk, "sessions"), ("mouse", risk.get("mouse"), "sessions")):
+        if figures is None:
+            continue
+        head = f"{kind}: {figures['users']} users, {figures['sessions']} {unit}"
+        if not figures["measurable"]:
+            lines.append(f"{head}: not measurable ({figures['why']})")
+            continue
+        lines.append(f"{head}, {figures['probes']} held-apart probes; chance top-1 {figures['chance_top1']:.1%}, "
+                     f"gate at {max_ratio:g} x chance ({max_ratio * figures['chance_top1']:.1%})")
+        for attack in ATTACKS:
+            top1 = figures[attack]["top1"]
+            verdict = "FAILS" if any(f"{attack} on {kind}" in p for p in failing) else "ok"
+            lines.append(f"  {attack}: top-1 {top1:.1%} ({top1 / figures['chance_top1']:.1f} x chance, "
+                         f"p {figures[attack]['p_chance']:.2g} by guessing), EER {figures[attack]['eer']:.1%} "
+                         f"(chance 50%)  {verdict}")
     return "\n".join(lines)

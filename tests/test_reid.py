@@ -21,7 +21,16 @@ from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import PolicyError, check_policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.read import read_columnar
-from pipeline.reid import ATTACKS, Protocol, equal_error_rate, format_risk, gate, identification_risk, session_features
+from pipeline.reid import (
+    ATTACKS,
+    Protocol,
+    equal_error_rate,
+    format_risk,
+    gate,
+    identification_risk,
+    mouse_features,
+    session_features,
+)
 
 DS = "2026-11-26"
 KEYS = Pseudonymizer(b"r" * 32)
@@ -257,3 +266,70 @@ def test_session_chunks_staged_apart_publish_the_whole_partitions_events(masked:
     if form == "population":
         apart = pa.concat_tables(finish_events(t, settings) for t in staged)
         assert not apart.sort_by(keys).equals(whole.sort_by(keys)), "a chunk's own pool is not the night's"
+
+
+def mouse_sessions(users: int, sessions: int, moves: int = 60, personal: bool = True, seed: int = 0) -> pd.DataFrame:
+    """Published-looking mouse events on the 1/100 grid: each user moves in steps of their own length and
+    turning, at their own speed, and clicks and scrolls at their own rates (or, personal=False, all alike)."""
+    rng = random.Random(seed)
+    rows = []
+    for u in range(users):
+        who = random.Random(f"mouser{u}" if personal else "everyone")
+        step, bend, pace = who.uniform(0.01, 0.06), who.uniform(0.1, 1.2), who.uniform(8, 40)
+        clicks, scrolls = who.uniform(0.05, 0.3), who.uniform(0.0, 0.2)
+        for s in range(sessions):
+            x, y, heading, t = rng.random(), rng.random(), rng.uniform(-3, 3), 0.0
+            for seq in range(moves):
+                roll = rng.random()
+                action = "click" if roll < clicks else "scroll" if roll < clicks + scrolls else "move"
+                if action == "move":
+                    heading += rng.gauss(0, bend)
+                    length = max(0.002, rng.gauss(step, step * 0.2))
+                    x = min(max(x + length * np.cos(heading), 0.0), 1.0)
+                    y = min(max(y + length * np.sin(heading), 0.0), 1.0)
+                t += max(1.0, rng.gauss(pace, pace * 0.2))
+                rows.append({"user_pid": f"u_{u:016x}", "session_pid": f"m_{u:08x}{s:08x}", "source": "mouse",
+                             "seq": seq, "t_ms": int(round(t / 10) * 10), "action": action,
+                             "x": round(x, 2), "y": round(y, 2), "key_class": None})
+    return pd.DataFrame(rows)
+
+
+def test_mouse_attacks_name_users_with_personal_movement_far_above_chance() -> None:
+    risk = identification_risk(mouse_sessions(10, 3))
+    mouse = risk["mouse"]
+    assert mouse["measurable"] and mouse["users"] == 10 and mouse["sessions"] == 30 and mouse["chance_top1"] == 0.1
+    assert mouse["scaled_manhattan"]["top1"] >= 0.6 and mouse["gradient_boosting"]["top1"] >= 0.4
+    assert not risk["measurable"], "no keystrokes in these events"
+    problems = gate(risk, 2.0)
+    assert problems and all("on mouse" in p for p in problems)
+    assert "mouse: 10 users" in format_risk(risk, 2.0) and "FAILS" in format_risk(risk, 2.0)
+
+
+def test_mouse_attacks_stay_near_chance_when_everyone_moves_alike() -> None:
+    mouse = identification_risk(mouse_sessions(10, 3, personal=False))["mouse"]
+    for attack in ATTACKS:
+        assert mouse[attack]["top1"] <= 2 * mouse["chance_top1"], attack
+    assert not gate({"measurable": False, "mouse": mouse}, 2.0)
+
+
+def test_mouse_needs_enough_moves_and_sessions_and_holds_no_pseudonym() -> None:
+    short = identification_risk(mouse_sessions(10, 3, moves=10))["mouse"]
+    assert not short["measurable"] and "20+ moves" in short["why"]
+    both = identification_risk(pd.concat([typed_sessions(6, 2), mouse_sessions(6, 2)]))
+    assert both["measurable"] and both["mouse"]["measurable"]
+    text = json.dumps(both) + format_risk(both, 2.0)
+    assert "u_" not in text and "m_" not in text and "s_" not in text
+
+
+def test_mouse_features_follow_the_pointer() -> None:
+    """Two moves right by 3 and 4 hundredths, 10 ms each, then a turn of 90 degrees up, then a click."""
+    events = pd.DataFrame({
+        "user_pid": "u", "session_pid": "m", "source": "mouse", "seq": range(5),
+        "t_ms": [0, 10, 20, 30, 50], "action": ["move", "move", "move", "move", "click"],
+        "x": [0.10, 0.13, 0.17, 0.17, 0.17], "y": [0.5, 0.5, 0.5, 0.55, 0.55],
+    })
+    row = mouse_features(events).iloc[0]
+    assert row["moves"] == 4
+    assert row["step"] == pytest.approx(4.0) and row["speed"] == pytest.approx(0.4)  # steps 3, 4, 5 per 10 ms
+    assert row["turn"] == pytest.approx(np.pi / 4)  # 0 then pi/2: median of the two turns
+    assert row["rest"] == pytest.approx(20.0) and row["click"] == pytest.approx(0.2)
