@@ -113,7 +113,7 @@ def timed(fn: Callable[[], Any], items: int) -> tuple[Any, Timing]:
 
 def generate_text_night(root: Path, min_texts: int, seed: int) -> tuple[Path, int]:
     """One generated night (one roster) with at least min_texts non-empty chat, transcript and review rows."""
-    from pipeline.generate import generate_night
+    from pipeline.demo import generate_night
 
     employees = max(10, math.ceil(min_texts / ROWS_PER_EMPLOYEE))
     while True:
@@ -128,7 +128,7 @@ def generate_text_night(root: Path, min_texts: int, seed: int) -> tuple[Path, in
 def text_records(raw: Path, seed: int) -> list[dict[str, Any]]:
     """Every non-empty text row of the night as an evaluation record (ground-truth spans, or none), shuffled
     so that chat, transcript and review rows are mixed the way a multi-source batch would be."""
-    from pipeline.generate import GROUND_TRUTH_DIR
+    from pipeline.demo import GROUND_TRUTH_DIR
     from pipeline.read import read_partition
 
     truth = {}
@@ -348,7 +348,7 @@ def recall_part(records: list[dict[str, Any]], outputs: dict[str, Any], results:
 def write_event_partition(root: Path, target: int, seed: int, nights: int) -> dict[str, int]:
     """Keystroke and mouse partitions of at least `target` events: the sessions of a few generated nights,
     replicated with new event, device and session ids, written as raw JSONL for pipeline.read to parse."""
-    from pipeline.generate import PART_FILE, generate_night
+    from pipeline.demo import PART_FILE, generate_night
 
     base: dict[str, list[dict[str, Any]]] = {"keystrokes": [], "mouse": []}
     for n in range(nights):
@@ -444,7 +444,7 @@ def child_events(args: argparse.Namespace) -> dict[str, Any]:
 
 def replicate_chat(src: Path, dst: Path, factor: int) -> int:
     """A raw root whose chat partition is `factor` copies of src's, with new message (and thread) ids."""
-    from pipeline.generate import PART_FILE
+    from pipeline.demo import PART_FILE
 
     shutil.rmtree(dst, ignore_errors=True)
     (dst / "chat" / f"ds={DS}").mkdir(parents=True)

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.behaviour import build_events
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import load_policy
 from pipeline.pseudonym import Pseudonymizer

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipeline.generate import GROUND_TRUTH_DIR, PART_FILE, TRUTH_ID_FIELDS, generate_night
+from pipeline.demo import GROUND_TRUTH_DIR, PART_FILE, TRUTH_ID_FIELDS, generate_night
 
 SEED = 20261127
 DS = "2026-03-02"
@@ -47,7 +47,7 @@ def _records(night: Path) -> list[dict[str, Any]]:
 
 def _harmless(night: Path, planted_ids: set[str], rng: random.Random) -> list[dict[str, Any]]:
     """Chat messages with no planted value: every roster name form in a text lies inside a planted span
-    (see pipeline.generate), so these hold nothing to remove. Distinct texts only."""
+    (see pipeline.demo), so these hold nothing to remove. Distinct texts only."""
     path = night / "chat" / f"ds={DS}" / PART_FILE
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]

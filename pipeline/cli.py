@@ -1,4 +1,4 @@
-"""`scrubline` commands: thin wrappers over pipeline.run, pipeline.retention and pipeline.generate.
+"""`scrubline` commands: thin wrappers over pipeline.run, pipeline.retention and pipeline.demo.
 
 Every error a user can cause ends in one line on stderr that names the file, row or setting (exit code 2);
 anything else is a bug, reported by its type only unless -v is given (exit code 1).
@@ -187,7 +187,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from pipeline.generate import generate_night
+    from pipeline.demo import generate_night
 
     counts = generate_night(args.out, args.ds, employees=args.employees, seed=args.seed)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
@@ -365,7 +365,7 @@ def _dag(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipeline.generate import generate_night
+    from pipeline.demo import generate_night
 
     root = args.dir.resolve()
     raw, clean = root / "raw", root / "clean"

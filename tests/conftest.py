@@ -15,7 +15,7 @@ import pytest
 from leaks import plant_disclosures, plant_every_field
 from support import DS, MALFORMED, Night, run_night, typed_then_deleted_stream
 
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 
 
 @pytest.fixture(scope="session")

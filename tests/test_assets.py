@@ -24,7 +24,7 @@ from support import free_port, wait_healthy
 
 from pipeline.airflow_local import DAG_FILE, DAG_ID, airflow_env
 from pipeline.contracts import DATASET_SCHEMAS
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.pseudonym import create_key_file
 from pipeline.publish import current_version
 

@@ -27,7 +27,7 @@ import pytest
 from support import free_port, published_bytes, quarantine_bytes, scrubline, wait_healthy
 
 from pipeline.airflow_local import DAG_FILE, DAG_ID, airflow_env
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.pseudonym import create_key_file
 
 pytestmark = pytest.mark.e2e

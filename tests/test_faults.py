@@ -17,7 +17,7 @@ import pytest
 import yaml
 from support import DS, Night, published_bytes, readers_see, scrubline
 
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.policy import default_policy_path
 from pipeline.pseudonym import KEY_ENV
 

@@ -14,15 +14,11 @@ from typing import Any
 
 import pytest
 
-from pipeline import generate
 from pipeline.contracts import ROSTER_FIELDS, SOURCES
-from pipeline.generate import (
-    GROUND_TRUTH_DIR,
-    LABELS,
-    PART_FILE,
-    TRUTH_ID_FIELDS,
-    generate_night,
-)
+import pipeline.demo.night as demo_night
+import pipeline.demo.rhythm as demo_rhythm
+from pipeline.demo import GROUND_TRUTH_DIR, PART_FILE, TRUTH_ID_FIELDS, generate_night
+from pipeline.demo.templates import LABELS, VOCAB
 from pipeline.roster import Employee
 
 DS = "2026-11-26"
@@ -111,7 +107,7 @@ def test_volumes_are_realistic(rows: dict[str, list[dict[str, Any]]], planted: l
     assert any("(" in (r["speaker_label"] or "") for r in rows["transcripts"])
     assert len(rows["performance"]) == EMPLOYEES
     typists = {r["employee_id"] for r in rows["keystrokes"]}
-    assert len(typists) == generate.TYPISTS
+    assert len(typists) == demo_rhythm.TYPISTS
     assert 50 * len(typists) <= len(rows["mouse"]) <= 90 * len(typists)
     assert {r["action"] for r in rows["mouse"]} == {"move", "click", "scroll"}
 
@@ -159,7 +155,7 @@ def test_roster(roster: list[dict[str, Any]]) -> None:
     for key in ("employee_id", "email", "handle", "full_name"):
         assert len({r[key] for r in roster}) == EMPLOYEES, key
     assert all(re.fullmatch(r"E\d{5}", r["employee_id"]) for r in roster)
-    assert all(r["email"].endswith("@" + generate.COMPANY_DOMAIN) for r in roster)
+    assert all(r["email"].endswith("@" + demo_night.COMPANY_DOMAIN) for r in roster)
     ids = {r["employee_id"] for r in roster}
     assert all(r["manager_id"] in ids for r in roster if r["manager_id"])
     assert sum(r["manager_id"] is None for r in roster) == 1
@@ -275,8 +271,8 @@ def test_keystrokes_reproduce_the_typed_ground_truth(rows: dict[str, list[dict[s
 
 
 def test_template_names_do_not_collide_with_template_words() -> None:
-    for name in (*generate._NICKNAMES.values(), *generate._ADOPTED_NAMES):
-        assert name.casefold() not in generate._VOCAB, name
+    for name in (*demo_night._NICKNAMES.values(), *demo_night._ADOPTED_NAMES):
+        assert name.casefold() not in VOCAB, name
 
 
 def test_small_nights_work_and_tiny_ones_are_refused(tmp_path: Path) -> None:
@@ -310,4 +306,4 @@ def test_every_typist_types_in_several_sessions_with_a_rhythm_of_their_own(rows:
     within = [max(m) - min(m) for m in medians.values() if len(m) >= 2]
     typical = sorted(m[0] for m in medians.values() if m)
     assert sorted(within)[len(within) // 2] < (typical[-1] - typical[0]) / 2  # spread within << spread between
-    assert generate.Rhythm.of("E12345") == generate.Rhythm.of("E12345")  # the same employee, the same rhythm
+    assert demo_rhythm.Rhythm.of("E12345") == demo_rhythm.Rhythm.of("E12345")  # the same employee, the same rhythm

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.behaviour import build_events
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import PolicyError, check_policy, load_policy
 from pipeline.pseudonym import Pseudonymizer

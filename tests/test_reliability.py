@@ -20,7 +20,7 @@ from support import SCRUBLINE, published_bytes, readers_see
 from support import manifest as manifest_of
 
 from pipeline.contracts import FIELD_KINDS, KEY_ACTIONS, MOUSE_ACTIONS, MOUSE_BUTTONS
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.policy import default_policy_path
 from pipeline.pseudonym import KEY_ENV
 

@@ -1,15 +1,5 @@
-"""Seeded, realistic demo nights: raw workforce logs with planted sensitive values and exact ground truth.
-
-Why this exists: a scrubber can only be measured against data whose secrets are known. Every sensitive
-value written into free text is recorded with its exact character offsets (Python str indices, i.e. code
-points) under `_ground_truth/`, which sits outside the source folders so the pipeline never ingests it.
-The same arguments give byte-identical files, so a failing evaluation can be replayed exactly.
-
-Texts are built from templates: `{name}` is harmless filler, `{LABEL}` / `{LABEL:variant}` is a generated
-sensitive value, and `<<LABEL:literal text>>` marks literal wording (e.g. performance talk) as a span.
-Roster names are drawn so that no part of them is a word the templates use; hence any roster name form
-found in a text lies inside a planted span, which keeps the ground truth complete, not just correct.
-"""
+"""One generated night: the roster, the texts with their planted values and ground truth, the devices' key and
+mouse events, and the files they are written to."""
 
 from __future__ import annotations
 
@@ -32,21 +22,28 @@ import phonenumbers
 from faker import Faker
 
 from pipeline.contracts import ROSTER_FIELDS, SOURCES, SourceContract
+from pipeline.demo.rhythm import TYPISTS, Rhythm, key_class, neighbour, press
+from pipeline.demo.templates import (
+    CHAT_HARMLESS,
+    CHAT_PLANTED,
+    FILLERS,
+    LABEL_WEIGHTS,
+    LABELS,
+    NUMERIC_FILLERS,
+    REVIEW_BODY,
+    REVIEW_COMP,
+    REVIEW_NO_COMP,
+    REVIEW_OPENERS,
+    REVIEW_PIP,
+    REVIEW_PROMO,
+    SPOKEN_HARMLESS,
+    SPOKEN_PLANTED,
+    TOKEN,
+    VOCAB,
+)
 from pipeline.files import open_private, private_dir
 from pipeline.roster import Employee
 
-LABELS = (
-    "ROSTER_NAME",
-    "PERSON",
-    "EMAIL",
-    "PHONE",
-    "ADDRESS",
-    "CREDENTIAL",
-    "API_KEY",
-    "CARD",
-    "SSN",
-    "PERFORMANCE",
-)
 CYCLE = "2026-H2"
 COMPANY_DOMAIN = "haldensystems.com"
 GROUND_TRUTH_DIR = "_ground_truth"
@@ -102,261 +99,6 @@ _LEET = str.maketrans({"o": "0", "a": "4", "e": "3", "i": "1", "s": "$"})
 _RATINGS = ("below expectations", "partially meets", "meets", "exceeds expectations", "strongly exceeds")
 _RATING_WEIGHTS = (6, 12, 50, 25, 7)
 _SCREENS = ((1920.0, 1080.0), (2560.0, 1440.0), (1512.0, 982.0), (3440.0, 1440.0), (1440.0, 900.0))
-_QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_SHIFTED = set('~!@#$%^&*()_+{}|:"<>?')
-_TICKET_PREFIXES = ("PLAT", "PAY", "DATA", "MOB", "OPS")
-
-_FILLERS: dict[str, tuple[str, ...]] = {
-    "service": ("billing-api", "auth-service", "search-indexer", "ingest-worker", "web-frontend",
-                "notifications", "ledger", "feature-flags", "etl-nightly"),
-    "project": ("Atlas", "Kestrel", "Borealis", "Lighthouse", "Tundra", "Quasar", "Monsoon", "Pinecone"),
-    "time": ("10:30", "11", "2pm", "3:15", "4", "after lunch", "noon", "EOD", "9:45"),
-    "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"),
-    "rating_low": ("below expectations", "partially meets"),
-    "rating_mid": ("meets", "meets expectations"),
-    "rating_high": ("exceeds expectations", "strongly exceeds", "exceeds"),
-    "level": ("Staff", "Senior", "Senior Engineer", "Staff Engineer", "Principal", "Engineering Manager", "L5", "L6"),
-    "company": ("Initech", "Globex", "Hooli", "Vandelay Industries", "Soylent", "Cyberdyne", "Wonka Industries"),
-    "emoji": ("👍", "🙏", "🎉", "😅", "🔥", "👀", ":+1:", ":eyes:", "🙃"),
-    "pipdate": ("Nov 3", "October 20", "Nov 17", "Dec 1"),
-}
-_NUMERIC_FILLERS: dict[str, Callable[[random.Random], str]] = {
-    # 3-digit tickets and 5-digit PRs never equal a 4- or 6-digit PIN, so a PIN is unambiguous in any output.
-    "ticket": lambda r: f"{r.choice(_TICKET_PREFIXES)}-{r.randint(100, 999)}",
-    "pr": lambda r: str(r.randint(10000, 99999)),
-    "num": lambda r: str(r.randint(2, 15)),
-    "pct": lambda r: r.choice((str(r.randint(2, 20)), f"{r.randint(2, 12)}.5")),
-    "exp": lambda r: f"{r.randint(1, 12):02d}/{r.randint(27, 31)}",
-    "ext": lambda r: str(r.randint(10, 4999)),
-}
-
-_CHAT_HARMLESS: tuple[str, ...] = (
-    "lgtm", "ok", "ok 👍", "{emoji}", "+1", "sgtm", "ack", "ty!", "thanks!", "on it", "brb", "nvm, found it",
-    "can you review the PR?", "standup in 5", "standup in 5 min, dialing in from the train",
-    "merged", "merging after CI", "approved", "sounds good", "oh nice", "haha", "same", "nice catch {emoji}",
-    "is {service} down for anyone else?", "{ticket} is ready for review", "pushed a fix, CI is running",
-    "lunch?", "running 5 min late", "can we move our sync to {time}?", "deploying {service} to staging",
-    "PR #{pr} is ready for review", "who's on call this week?", "the {project} doc is updated",
-    "retro notes are in the wiki", "flaky test again {emoji}", "anyone have context on {ticket}?",
-    "rollback done, error rate is back to normal", "heads down until {time}", "WFH today",
-    "coffee ☕", "let's take it offline", "will take a look after lunch", "ok cool",
-    "can someone restart the {service} pods?", "p99 latency on {service} looks weird since {time}",
-    "hotfix is out", "reminder: planning at {time}", "updated the runbook", "what's the ETA on {project}?",
-    "blocked on {ticket}", "it's a config issue, not code", "TIL you can pin tabs in the terminal",
-    "@here deploy freeze starts {weekday}", "does anyone know why the build cache keeps missing?",
-    "I'll pick up {ticket} next", "moving {ticket} to done", "can I get a second pair of eyes on PR #{pr}?",
-    "the dashboard is back", "quick q: do we still need the old {service} feature flag?",
-    "yep", "nope, that's expected", "fixed in #{pr}", "oops, wrong channel",
-    "demo for {project} is on {weekday}", "let me check and get back to you", "in a meeting, will reply after",
-    "the staging env is flaky again", "migrations ran fine", "are we still doing the {project} sync today?",
-    "pls don't merge to main until the release is cut", "LGTM with one nit", "ship it {emoji}",
-    "I added tests for the edge case", "canary looks healthy", "paging the on-call for {service}",
-    "going offline, back {weekday}", "happy {weekday} {emoji}", "who owns {service} these days?",
-    "updated the ticket with repro steps:\n1. open the app\n2. click export\n3. watch it spin",
-)
-
-_CHAT_PLANTED: dict[str, tuple[str, ...]] = {
-    "ROSTER_NAME": (
-        "{ROSTER_NAME} can you take a look at {ticket} when you get a sec?",
-        "thanks {SUBJECT}!", "thanks {SUBJECT:first} {emoji}", "cc {ROSTER_NAME:handle}",
-        "{SUBJECT:handle} ping", "looping in {ROSTER_NAME:full} for the {project} rollout",
-        "has anyone seen {ROSTER_NAME:lower} today? was supposed to run standup",
-        "{ROSTER_NAME:first} and {ROSTER_NAME:first} are pairing on the {service} migration",
-        "i think {ROSTER_NAME:lower} owns that, not me",
-        "per {ROSTER_NAME}'s comment on the PR, I reverted the config change",
-        "{ROSTER_NAME:preferred} is out today, {ROSTER_NAME:handle} is covering on-call",
-        "shoutout to {ROSTER_NAME:full} for debugging the {service} outage last night {emoji}",
-        "ask {ROSTER_NAME:bare_handle}, they wrote most of {service}",
-        "{SUBJECT:preferred} do you have a minute?", "{ROSTER_NAME:initial} said the fix is in #{pr}",
-        "sync with {ROSTER_NAME:last} about the budget? I think that's the right owner",
-    ),
-    "PERSON": (
-        "leaving early, my dentist Dr. {PERSON:last} moved my appointment to 3",
-        "my landlord {PERSON} still hasn't fixed the heating 🙄",
-        "interviewing {PERSON} tomorrow, used to be at {company}",
-        "my wife {PERSON:first} says hi lol", "my husband {PERSON:first} is picking up the kids today",
-        "the recruiter {PERSON} keeps emailing me about a role at {company}",
-        "picking up my son from {PERSON:first}'s place, back in 30",
-        "just got off the phone with {PERSON} from {company}, they'll send the contract {weekday}",
-        "{SUBJECT} the candidate is {PERSON}, resume is in the hiring doc",
-    ),
-    "EMAIL": (
-        "can you send the deck to {EMAIL:roster}?", "my personal email is {EMAIL:personal} if slack is down",
-        "forwarding from {EMAIL:personal}, ignore the weird signature",
-        "add {EMAIL:roster} and {EMAIL:roster} to the invite pls",
-        "the vendor contact is {PERSON} ({EMAIL:external})",
-        "{SUBJECT} use {EMAIL:personal} for the offsite form, my work inbox is a mess",
-        "who is {EMAIL:external}? they keep replying-all",
-    ),
-    "PHONE": (
-        "call me at {PHONE}, wifi is spotty", "my cell: {PHONE}", "on-call number this week is {PHONE}",
-        "dial in: {PHONE:ext}", "text me on {PHONE}, landing at 6", "the london office line is {PHONE:gb}",
-        "{PERSON}'s number is {PHONE}, she's the building manager",
-        "{SUBJECT:first} my new number is {PHONE}, old one is dead",
-    ),
-    "ADDRESS": (
-        "ship it to my place: {ADDRESS}", "moved! new address is {ADDRESS}",
-        "offsite dinner is at {ADDRESS}, 7pm", "can you send the replacement laptop to {ADDRESS}?",
-        "my landlord {PERSON} finally returned the deposit for {ADDRESS:street}",
-        "working from my parents' house this week ({ADDRESS:street})",
-    ),
-    "CREDENTIAL": (
-        "my new password is {CREDENTIAL}", "pw: {CREDENTIAL}", "password={CREDENTIAL}",
-        "the wifi pass is {CREDENTIAL:wifi}", "PIN is {CREDENTIAL:pin}",
-        "staging db login is admin / {CREDENTIAL}", "door code for the office is {CREDENTIAL:pin}",
-        "temporarily set the shared vpn account to {CREDENTIAL}, rotate after the demo",
-        "DATABASE_URL=postgres://app_rw:{CREDENTIAL:url}@localhost:5432/app",
-        "lol I typed my password into the chat: {CREDENTIAL}",
-        "{SUBJECT} the jenkins creds are deploy / {CREDENTIAL}",
-        "creds for staging:\nuser: admin\npass: {CREDENTIAL}",
-    ),
-    "API_KEY": (
-        "here's the key for the sandbox: {API_KEY:aws}", "export AWS_ACCESS_KEY_ID={API_KEY:aws}",
-        "aws_secret_access_key = {API_KEY:aws_secret}",
-        "use my token {API_KEY:github} for now, I'll revoke it tomorrow", "GITHUB_TOKEN={API_KEY:github}",
-        "slack bot token is {API_KEY:slack}", "stripe live key: {API_KEY:stripe} (don't commit it!!)",
-        "OPENAI_API_KEY={API_KEY:openai}", "curl -H 'Authorization: Bearer {API_KEY:openai}' localhost:8080/v1/models",
-        "maps key {API_KEY:google}", "{SUBJECT:first} this one works: {API_KEY}",
-    ),
-    "CARD": (
-        "company card for the offsite: {CARD} exp {exp}", "can you book it on my card? {CARD}",
-        "card number is {CARD}, billing zip is the office one",
-        "charged the cloud bill to {CARD} by accident {emoji}",
-    ),
-    "SSN": (
-        "HR needs my SSN for the I-9, it's {SSN}", "social is {SSN}",
-        "for the benefits form: SSN {SSN}",
-        "{SUBJECT} I think you put your SSN in the doc ({SSN}), might want to delete",
-    ),
-    "PERFORMANCE": (
-        "{ROSTER_NAME} is <<PERFORMANCE:on a PIP>> btw, keep it quiet",
-        "heard {ROSTER_NAME:first} <<PERFORMANCE:was rated '{rating_low}'>>",
-        "my <<PERFORMANCE:bonus was {pct}%>> this year, kinda disappointing",
-        "{ROSTER_NAME} <<PERFORMANCE:got promoted to {level}>>!! 🎉",
-        "{ROSTER_NAME:first} <<PERFORMANCE:is getting let go next week>>",
-        "calibration <<PERFORMANCE:bumped me down to '{rating_mid}'>>",
-        "did you hear {ROSTER_NAME} <<PERFORMANCE:got a {pct}% raise>>?",
-        "<<PERFORMANCE:she's on a performance improvement plan>>, don't pile on",
-        "I <<PERFORMANCE:got '{rating_high}'>> 😅",
-        "{ROSTER_NAME:handle} <<PERFORMANCE:didn't get the promo to {level}>> again",
-        "pretty sure {ROSTER_NAME:lower} <<PERFORMANCE:is being managed out>>",
-        "<<PERFORMANCE:he was rated '{rating_low}'>> and nobody told him why",
-    ),
-}
-_LABEL_WEIGHTS = (25, 10, 10, 10, 7, 10, 8, 5, 5, 10)  # how often each of LABELS is planted, in that order
-
-_SPOKEN_HARMLESS: tuple[str, ...] = (
-    "okay, let's get started", "can everyone see my screen?", "yeah, I think that makes sense",
-    "um, so the {service} latency went up after the deploy on {weekday}", "sorry, I was on mute",
-    "let's circle back on that next week", "any blockers?", "I can take that action item",
-    "we're about eighty percent done with {project}", "next slide, please", "cool, that's all from me",
-    "you cut out for a second there", "I'll drop the link in the chat", "can you hear me now?",
-    "so the plan is to, uh, ship {project} behind a flag first", "right, right", "mm-hm",
-    "I don't have anything this week", "we should probably write that down", "yeah, agreed",
-    "let me share my screen", "one sec, my laptop is updating", "okay, moving on to the next item",
-    "does {weekday} work for everyone?", "I think we're out of time", "thanks everyone, good meeting",
-    "the error budget for {service} is basically gone", "so, uh, where are we on {ticket}?",
-    "I'll follow up async", "sorry, go ahead", "no, you go", "that's a good question, actually",
-    "we saw the same thing in {service} last quarter", "I'd rather not block the release on that",
-    "let's timebox this to five minutes", "yep, I'm here", "hello? can you hear me?",
-)
-
-_SPOKEN_PLANTED: dict[str, tuple[str, ...]] = {
-    "ROSTER_NAME": (
-        "thanks {ROSTER_NAME}, uh, can you walk us through the {project} numbers?",
-        "so {ROSTER_NAME:first} and I looked at this yesterday and, um, it's the retry logic",
-        "I think {ROSTER_NAME:first} dropped off the call", "{ROSTER_NAME:full}, you're on mute",
-        "let's wait a minute for {ROSTER_NAME:preferred}",
-    ),
-    "PERSON": (
-        "I have a hard stop, my kid's teacher {PERSON} wants to talk at four",
-        "{PERSON} from {company} will join the next call", "sorry, my neighbor {PERSON:first} is doing construction",
-    ),
-    "EMAIL": ("just email me at {EMAIL:personal}, my work inbox is broken", "send it to {EMAIL:roster}"),
-    "PHONE": ("if the bridge drops, call me on {PHONE}", "the dial-in is {PHONE:ext}"),
-    "ADDRESS": (
-        "the offsite is at {ADDRESS}",
-        "I'm at my parents' place, {ADDRESS:street}, so the connection is bad",
-    ),
-    "CREDENTIAL": (
-        "the demo account password is {CREDENTIAL}, I'll change it after", "uh, the wifi here is {CREDENTIAL:wifi}",
-        "the door code is {CREDENTIAL:pin}",
-    ),
-    "API_KEY": (
-        "I'm reading it off my screen, it's {API_KEY:aws}",
-        "the token is, uh, {API_KEY:github}, I'll paste it too",
-    ),
-    "CARD": ("my card is {CARD}, can you put the dinner on it",),
-    "SSN": ("HR asked for my social, it's {SSN}, is that okay to say here?",),
-    "PERFORMANCE": (
-        "between us, {ROSTER_NAME:first} <<PERFORMANCE:is on a PIP>>",
-        "I <<PERFORMANCE:got '{rating_high}'>> this cycle",
-        "my <<PERFORMANCE:raise was {pct}%>>, honestly kind of low",
-        "{ROSTER_NAME:full} <<PERFORMANCE:is getting promoted to {level}>>, not announced yet",
-    ),
-}
-
-# Review sentences by rating bucket; `{rating}`, `{comp}` and `{cycle}` come from the record itself.
-_REVIEW_OPENERS: dict[str, tuple[str, ...]] = {
-    "high": (
-        "{SUBJECT:full} had an exceptional half and is <<PERFORMANCE:rated '{rating}'>> for {cycle}.",
-        "<<PERFORMANCE:Rating: {rating}>>. {SUBJECT:first} consistently raised the bar on {project}.",
-    ),
-    "mid": (
-        "{SUBJECT:full} is <<PERFORMANCE:rated '{rating}'>> for {cycle}.",
-        "{SUBJECT:first} had a steady half; <<PERFORMANCE:calibrated at '{rating}'>>.",
-    ),
-    "low": (
-        "{SUBJECT:full} <<PERFORMANCE:was rated '{rating}'>> after calibration.",
-        "This was a difficult cycle for {SUBJECT:first}, who is <<PERFORMANCE:rated '{rating}'>>.",
-    ),
-    "none": ("{SUBJECT:full} joined mid-cycle and is <<PERFORMANCE:not rated this cycle>>.",),
-}
-_REVIEW_BODY: dict[str, tuple[str, ...]] = {
-    "high": (
-        "{SUBJECT:first} led the {project} launch and mentored two new hires.",
-        "Peers, including {ROSTER_NAME:full}, called out {SUBJECT:first}'s incident handling "
-        "during the {service} outage.",
-        "Strong ownership of {service}; on-call load dropped noticeably.",
-    ),
-    "mid": (
-        "{SUBJECT:first} delivered the {project} milestones on time.",
-        "Would like to see more proactive communication in design reviews.",
-        "Feedback from {ROSTER_NAME:first} was positive about collaboration on {service}.",
-    ),
-    "low": (
-        "{SUBJECT:first} missed several deadlines on {project} and needed repeated reminders "
-        "about code review turnaround.",
-        "Quality issues in {service} changes led to two rollbacks.",
-        "{ROSTER_NAME:full} raised concerns about responsiveness during on-call.",
-    ),
-    "none": ("Ramp-up on {service} is going well.",),
-}
-_REVIEW_COMP = ("<<PERFORMANCE:Merit increase: {comp}%>>.", "Recommending a <<PERFORMANCE:{comp}% comp adjustment>>.")
-_REVIEW_NO_COMP = "<<PERFORMANCE:No merit increase this cycle>>."
-_REVIEW_PROMO = "<<PERFORMANCE:Nominated for promotion to {level}>>."
-_REVIEW_PIP = (
-    "{SUBJECT:first} <<PERFORMANCE:was placed on a PIP>> on {pipdate} with biweekly check-ins.",
-    "<<PERFORMANCE:Performance improvement plan>> for {SUBJECT:preferred} starts {pipdate}.",
-)
-
-_TOKEN = re.compile(r"<<([A-Z_]+):(.*?)>>|\{([A-Za-z_]+)(?::([a-z_]+))?\}", re.DOTALL)
-
-
-def _template_vocabulary() -> frozenset[str]:
-    """Every word and number the templates and fillers can put outside a span; roster names and PINs avoid them."""
-    texts: list[str] = [*_CHAT_HARMLESS, *_SPOKEN_HARMLESS, *_REVIEW_COMP, _REVIEW_NO_COMP, _REVIEW_PROMO, *_REVIEW_PIP]
-    for group in (_CHAT_PLANTED, _SPOKEN_PLANTED, _REVIEW_OPENERS, _REVIEW_BODY):
-        texts.extend(t for templates in group.values() for t in templates)
-    texts.extend(v for values in _FILLERS.values() for v in values)
-    texts.extend(_TICKET_PREFIXES)
-    words: set[str] = set()
-    for text in texts:
-        words.update(w.casefold() for w in re.findall(r"[^\W_]+", _TOKEN.sub(" ", text.replace("<<", " "))))
-    return frozenset(words)
-
-
-_VOCAB = _template_vocabulary()
 
 
 def _ascii(name: str) -> str:
@@ -489,7 +231,7 @@ class _Night:
         while True:
             first, last = fake.first_name(), fake.last_name()
             parts = (first, last)
-            if all(_NAME_PART.fullmatch(p) and p.casefold() not in _VOCAB for p in parts) and not reject(first, last):
+            if all(_NAME_PART.fullmatch(p) and p.casefold() not in VOCAB for p in parts) and not reject(first, last):
                 return first, last
 
     def _build_roster(self, n: int) -> tuple[Employee, ...]:
@@ -540,7 +282,7 @@ class _Night:
 
     def _unique(self, base: str, taken: set[str]) -> str:
         candidate, k = base, 2
-        while candidate in taken or candidate in _VOCAB:
+        while candidate in taken or candidate in VOCAB:
             candidate, k = f"{base}{k}", k + 1
         taken.add(candidate)
         return candidate
@@ -622,7 +364,7 @@ class _Night:
             styles += [f"+1 ({n[:3]}) {n[3:6]}-{n[6:]}", f"{n[:3]}.{n[3:6]}.{n[6:]}", f"{n[:3]}-{n[3:6]}-{n[6:]}"]
         text = rng.choice(styles)
         if variant == "ext":
-            text += rng.choice((" ext. ", " x", ", ext ")) + _NUMERIC_FILLERS["ext"](rng)
+            text += rng.choice((" ext. ", " x", ", ext ")) + NUMERIC_FILLERS["ext"](rng)
         return text
 
     def address(self, variant: str | None, ctx: _Ctx) -> str:
@@ -639,7 +381,7 @@ class _Night:
         match variant:
             case "pin":
                 pin = ""
-                while not pin or pin in _VOCAB:  # e.g. not the 5432 of a template's port
+                while not pin or pin in VOCAB:  # e.g. not the 5432 of a template's port
                     pin = f"{rng.randrange(10 ** (n := rng.choice((4, 4, 6)))):0{n}d}"
                 return pin
             case "wifi":
@@ -723,23 +465,23 @@ class _Night:
     def filler(self, name: str, ctx: _Ctx) -> str:
         if name in ctx.extra:
             return ctx.extra[name]
-        if name in _FILLERS:
-            return self.rng.choice(_FILLERS[name])
-        return _NUMERIC_FILLERS[name](self.rng)
+        if name in FILLERS:
+            return self.rng.choice(FILLERS[name])
+        return NUMERIC_FILLERS[name](self.rng)
 
     def render(self, template: str, ctx: _Ctx) -> tuple[str, list[dict[str, Any]]]:
         """Fill a template, recording the exact offsets of every sensitive value it receives."""
         out: list[str] = []
         spans: list[dict[str, Any]] = []
         pos = length = 0
-        for m in _TOKEN.finditer(template):
+        for m in TOKEN.finditer(template):
             literal = template[pos:m.start()]
             out.append(literal)
             length += len(literal)
             pos = m.end()
             if m.group(1):
                 label = m.group(1)
-                value = _TOKEN.sub(lambda f: self.filler(f.group(3), ctx), m.group(2))
+                value = TOKEN.sub(lambda f: self.filler(f.group(3), ctx), m.group(2))
             elif m.group(3).islower():
                 value = self.filler(m.group(3), ctx)
                 out.append(value)
@@ -810,10 +552,10 @@ class _Night:
                 others = [m for m in channel.members if m is not sender]
                 ctx = _Ctx(sender, rng.choice(others) if others else None, others if channel.kind != "public" else [])
                 if rng.random() < 0.25:
-                    label = to_cover.pop(0) if to_cover else rng.choices(LABELS, _LABEL_WEIGHTS)[0]
-                    text, spans = self.render(rng.choice(_CHAT_PLANTED[label]), ctx)
+                    label = to_cover.pop(0) if to_cover else rng.choices(LABELS, LABEL_WEIGHTS)[0]
+                    text, spans = self.render(rng.choice(CHAT_PLANTED[label]), ctx)
                 else:
-                    text, spans = self.render(rng.choice(_CHAT_HARMLESS), ctx)
+                    text, spans = self.render(rng.choice(CHAT_HARMLESS), ctx)
                 style = rng.choices(("seconds", "milliseconds", "epoch"), (70, 10, 20))[0]
                 row = _row(
                     SOURCES["chat"], message_id=self.uid(), ts=self.stamp(t, sender, style),
@@ -859,10 +601,10 @@ class _Night:
                 who, speaker_label = rng.choice(speakers)
                 ctx = _Ctx(who, None, [a for a in attendees if a is not who])
                 if rng.random() < 0.2:
-                    label = rng.choices(LABELS, _LABEL_WEIGHTS)[0]
-                    text, spans = self.render(rng.choice(_SPOKEN_PLANTED[label]), ctx)
+                    label = rng.choices(LABELS, LABEL_WEIGHTS)[0]
+                    text, spans = self.render(rng.choice(SPOKEN_PLANTED[label]), ctx)
                 else:
-                    text, spans = self.render(rng.choice(_SPOKEN_HARMLESS), ctx)
+                    text, spans = self.render(rng.choice(SPOKEN_HARMLESS), ctx)
                 end = t + timedelta(milliseconds=rng.randint(1500, 25_000))
                 segment_id = f"{meeting_id}-{k:03d}"
                 rows.append((t, _row(
@@ -894,16 +636,16 @@ class _Night:
             manager = self.by_id.get(e.manager_id or "")
             ctx = _Ctx(manager, e, [p for p in self.roster if p.org == e.org and p is not e],
                        {"rating": calibrated or "", "cycle": CYCLE, "comp": f"{comp:g}" if comp is not None else ""})
-            sentences = [rng.choice(_REVIEW_OPENERS[bucket])]
-            sentences += rng.sample(_REVIEW_BODY[bucket], min(len(_REVIEW_BODY[bucket]), rng.randint(1, 2)))
+            sentences = [rng.choice(REVIEW_OPENERS[bucket])]
+            sentences += rng.sample(REVIEW_BODY[bucket], min(len(REVIEW_BODY[bucket]), rng.randint(1, 2)))
             if pip:
-                sentences.append(rng.choice(_REVIEW_PIP))
+                sentences.append(rng.choice(REVIEW_PIP))
             if comp:
-                sentences.append(rng.choice(_REVIEW_COMP))
+                sentences.append(rng.choice(REVIEW_COMP))
             elif comp == 0.0:
-                sentences.append(_REVIEW_NO_COMP)
+                sentences.append(REVIEW_NO_COMP)
             if calibrated == "strongly exceeds" or (bucket == "high" and rng.random() < 0.3):
-                sentences.append(_REVIEW_PROMO)
+                sentences.append(REVIEW_PROMO)
             comments, spans = self.render(" ".join(sentences), ctx)
             author = manager or e
             record_id = self.uid()
@@ -1017,8 +759,8 @@ class _Night:
                 i = paste[1]
                 continue
             if i == typo_at:
-                presses += [_press(_neighbour(text[i], rng)), ("Backspace", [], None)]
-            presses.append(_press(text[i]))
+                presses += [press(neighbour(text[i], rng)), ("Backspace", [], None)]
+            presses.append(press(text[i]))
             i += 1
         presses.append((end_key, [], None))
         events: list[tuple[timedelta, str, str, list[str], str | None]] = []
@@ -1031,86 +773,14 @@ class _Night:
             for mod in mods:
                 events.append((t, mod, "down", [mod], None))
                 t += ms(rhythm.flight("named", rng, pace) * 0.3)
-            hold = ms(rhythm.hold(_key_class(key), rng))
+            hold = ms(rhythm.hold(key_class(key), rng))
             events += [(t, key, "down", mods, pasted), (t + hold, key, "up", mods, pasted)]
             t += hold
             for mod in mods:
                 t += ms(rhythm.hold("named", rng) * 0.25)
                 events.append((t, mod, "up", [], None))
-            t += ms(rhythm.flight(_key_class(key), rng, pace))
+            t += ms(rhythm.flight(key_class(key), rng, pace))
         return events, t
-
-
-TYPISTS = 12  # employees per night who type on a logged device (each in up to 4 sessions)
-_KEY_CLASSES = ("letter", "digit", "space", "punct", "named")
-# Population means (ms) of how long a key of each class is held, and of the gap before the next key.
-_HOLD_MS = {"letter": 95.0, "digit": 100.0, "space": 88.0, "punct": 105.0, "named": 110.0}
-_FLIGHT_MS = {"letter": 135.0, "digit": 185.0, "space": 125.0, "punct": 210.0, "named": 240.0}
-
-
-def _key_class(key: str) -> str:
-    if len(key) != 1:
-        return "named"
-    return "letter" if key.isalpha() else "digit" if key.isdigit() else "space" if key.isspace() else "punct"
-
-
-@dataclass(frozen=True)
-class Rhythm:
-    """A typist's persistent keystroke rhythm: per key class, personal means and spreads of hold and flight
-    times, and how often they pause. Drawn from the employee id alone, so an employee types alike in every
-    session and every night (what makes typing a biometric, and what the re-identification gate measures)."""
-
-    hold_ms: dict[str, float]
-    hold_cv: float
-    flight_ms: dict[str, float]
-    flight_cv: float
-    pause_rate: float
-
-    @classmethod
-    def of(cls, employee_id: str) -> Rhythm:
-        rng = random.Random(f"rhythm:{employee_id}")
-        hold_scale, speed = rng.lognormvariate(0, 0.18), rng.lognormvariate(0, 0.22)
-        return cls(
-            hold_ms={c: m * hold_scale * rng.lognormvariate(0, 0.15) for c, m in _HOLD_MS.items()},
-            hold_cv=rng.uniform(0.12, 0.3),
-            flight_ms={c: m * speed * rng.lognormvariate(0, 0.15) for c, m in _FLIGHT_MS.items()},
-            flight_cv=rng.uniform(0.2, 0.45),
-            pause_rate=rng.uniform(0.02, 0.07),
-        )
-
-    @staticmethod
-    def session_pace(rng: random.Random) -> float:
-        """How much faster or slower than usual the typist is in one session (a small drift)."""
-        return rng.lognormvariate(0, 0.06)
-
-    def hold(self, key_class: str, rng: random.Random) -> float:
-        mean = self.hold_ms[key_class]
-        return max(25.0, rng.gauss(mean, mean * self.hold_cv))
-
-    def flight(self, key_class: str, rng: random.Random, pace: float) -> float:
-        """Time from releasing a key to pressing the next; now and then a pause to think."""
-        if rng.random() < self.pause_rate:
-            return rng.uniform(800, 3000)
-        mean = self.flight_ms[key_class] * pace
-        return max(15.0, rng.gauss(mean, mean * self.flight_cv))
-
-
-def _press(ch: str) -> tuple[str, list[str], str | None]:
-    if ch == "\n":
-        return "Enter", ["Shift"], None  # a line break in a chat composer
-    shifted = ch.isupper() or ch in _SHIFTED
-    return ch, ["Shift"] if shifted else [], None
-
-
-def _neighbour(ch: str, rng: random.Random) -> str:
-    """A key next to `ch` on a QWERTY keyboard: the typo a hurried typist makes."""
-    lower = ch.lower()
-    for row in _QWERTY:
-        if lower in row:
-            i = row.index(lower)
-            wrong = rng.choice([row[j] for j in (i - 1, i + 1) if 0 <= j < len(row)])
-            return wrong.upper() if ch.isupper() else wrong
-    return ch
 
 
 def _truth(source: str, record_id: str, field_name: str, text: str, spans: list[dict[str, Any]]) -> dict[str, Any]:
