@@ -31,7 +31,7 @@ def test_a_night_in_the_old_timing_form_fails_the_gate_and_publishes_nothing(nig
     clean = tmp_path / "clean"
     result = run_night(night, clean, "--policy", str(_policy(tmp_path, timing="step", time_step_ms=10)))
     assert result.returncode == 2, result.stderr[-2000:]
-    assert "re-identification: scaled_manhattan names the typist" in result.stderr
+    assert "re-identification: scaled_manhattan on keystrokes names the typist" in result.stderr
     assert "nothing published" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     for dataset in ("events", "text", "_reports"):
         assert not (clean / dataset).exists()
