@@ -197,7 +197,7 @@ def child(side: str, raw: Path, rev: str, out: Path) -> None:
     else:
         from pipeline.behaviour import build_events
         from pipeline.keystrokes import mask_events, replay
-        from pipeline.read import read_columnar
+        from pipeline.read_columnar import read_columnar
 
         rss_before = peak_rss_mib()
         table = timed(results, "read", lambda: read_columnar(raw, "keystrokes", DS).table)

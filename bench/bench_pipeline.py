@@ -379,30 +379,25 @@ def write_event_partition(root: Path, target: int, seed: int, nights: int) -> di
 def keystroke_timings(root: Path, expected: int, policy: Any, roster: Any, keys: Any) -> dict[str, Any]:
     """Read, replay, mask and build_events for the keystroke partition, in run's order (datasets.
     scrub_keystrokes); detection between replay and masking is not timed. Its rows are freed on return."""
-    from pipeline import read
     from pipeline.behaviour import build_events
     from pipeline.keystrokes import mask_events, replay
+    from pipeline.read_columnar import read_columnar
     from pipeline.scrub import scrub_batch
 
     settings, fraction = policy.events, policy.split_fractions
-    columnar = hasattr(read, "read_columnar")  # Arrow tables since issue 5; a dict per row before
-    part, t_read = timed(lambda: (read.read_columnar if columnar else read.read_partition)(root, "keystrokes", DS),
-                         expected)
+    part, t_read = timed(lambda: read_columnar(root, "keystrokes", DS), expected)
     if part.quarantine:
         raise RuntimeError(f"{len(part.quarantine)} generated keystroke rows were quarantined")
-    rows = part.table if columnar else part.rows
+    rows = part.table
     n = len(rows)
     replayed, t_replay = timed(lambda: replay(rows, idle_gap_ms=int(settings["idle_gap_ms"])), n)
-    segments = replayed.segments if columnar else replayed
+    segments = replayed.segments
     typed = [s for s in segments if not s.is_password]
     finals = scrub_batch([s.final_text for s in typed], policy, roster, keys)
     histories = scrub_batch([s.history_text for s in typed], policy, roster, keys)
     sensitive = {s.segment_id: r.spans for s, r in zip(typed, finals, strict=True) if r.spans}
     history_sensitive = {s.segment_id: r.spans for s, r in zip(typed, histories, strict=True) if r.spans}
-    if columnar:
-        masked, t_mask = timed(lambda: mask_events(rows, replayed, sensitive, history_sensitive), n)
-    else:
-        masked, t_mask = timed(lambda: mask_events(rows, segments, sensitive, history_sensitive, in_place=True), n)
+    masked, t_mask = timed(lambda: mask_events(rows, replayed, sensitive, history_sensitive), n)
     _, t_build = timed(lambda: build_events("keystrokes", masked, settings, keys, fraction), n)
     return {"keystroke_events": n, "segments": len(segments), "segments_with_findings": len(sensitive),
             "read": t_read, "replay": t_replay, "mask": t_mask, "build_events_keystrokes": t_build}
@@ -411,7 +406,7 @@ def keystroke_timings(root: Path, expected: int, policy: Any, roster: Any, keys:
 def child_events(args: argparse.Namespace) -> dict[str, Any]:
     """Replay, masking and build_events over a fresh read of the partitions, in this fresh process (so no
     other part's objects slow the cyclic collector)."""
-    from pipeline import read
+    from pipeline.read_columnar import read_columnar
     from pipeline.behaviour import build_events
     from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
@@ -424,10 +419,7 @@ def child_events(args: argparse.Namespace) -> dict[str, Any]:
     policy, keys = load_policy(), Pseudonymizer(bytes.fromhex(args.key))
     roster = read_roster(Path(args.raw) / "roster.jsonl")
     k = keystroke_timings(root / "events", written["keystrokes"], policy, roster, keys)
-    if hasattr(read, "read_columnar"):
-        mouse = read.read_columnar(root / "events", "mouse", DS).table
-    else:
-        mouse = read.read_partition(root / "events", "mouse", DS).rows
+    mouse = read_columnar(root / "events", "mouse", DS).table
     settings, fraction = policy.events, policy.split_fractions
     _, t_build_m = timed(lambda: build_events("mouse", mouse, settings, keys, fraction), len(mouse))
     n, t_replay, t_mask, t_build_k = k["keystroke_events"], k["replay"], k["mask"], k["build_events_keystrokes"]

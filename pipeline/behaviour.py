@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from pipeline.contracts import EVENTS_SCHEMA, SOURCES, UNKNOWN
 from pipeline.pseudonym import Pseudonymizer
-from pipeline.read import value_codes
+from pipeline.columns import value_codes
 from pipeline.timing import draw_times, timing_columns
 
 OTHER = "other"
@@ -47,7 +47,7 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
     n = events.num_rows
     if n == 0:
         return (STAGED_EVENTS_SCHEMA if staged else EVENTS_SCHEMA).empty_table()
-    step, jitter = int(settings["time_step_ms"]), int(settings["jitter_ms"])
+    jitter = int(settings["jitter_ms"])
     ids = [value_codes(events[name]) for name in ("employee_id", "device_id", "session_id")]
     ts = pc.cast(events["ts"], pa.int64()).to_numpy()
     order, first = _session_order(ids, ts)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from pipeline.read import value_codes
+from pipeline.columns import value_codes
 
 Cut = Literal["files", "sessions", "whole"]
 

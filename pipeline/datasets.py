@@ -20,7 +20,7 @@ from pipeline.contracts import EVENTS_DATASET, KEYSTROKES, SAID_AT, STAGED_SCHEM
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy
 from pipeline.pseudonym import Pseudonymizer
-from pipeline.read import rows_table
+from pipeline.read_columnar import rows_table
 from pipeline.redact import Redacted
 from pipeline.roster import Roster
 from pipeline.scrub import scrub_batch

@@ -6,7 +6,7 @@ by key (or typed and then deleted) is invisible to text detectors until the stre
 it; detection runs over that text elsewhere and hands back spans; `mask_events` then hides the keys
 behind every sensitive character, so what is published is timing and key classes, never the value.
 
-Both work on a partition's checked rows as one Arrow table (`pipeline.read.read_columnar`), with NumPy
+Both work on a partition's checked rows as one Arrow table (`pipeline.read_columnar.read_columnar`), with NumPy
 over whole columns: a partition holds millions of events. Only segments with cursor moves, select-all or
 cut go through the state machine (`_Editor`) key by key; `replay(..., fast=False)` sends every segment
 there, which is what the tests compare the column arithmetic against.
@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.read import value_codes
+from pipeline.columns import value_codes
 
 PASSWORD_KINDS = frozenset({"password"})
 NEWLINE_KINDS = frozenset({"code"})  # Enter and Tab type "\n" and "\t" instead of ending/leaving

@@ -72,16 +72,8 @@ from pipeline.publish import (
     shard_table,
 )
 from pipeline.quarantine import QuarantineWriter, combine_quarantine, write_quarantine
-from pipeline.read import (
-    CheckedTable,
-    PartitionRows,
-    iter_partition,
-    list_partition,
-    raw_layout,
-    read_columnar,
-    read_partition,
-    read_roster,
-)
+from pipeline.read import PartitionRows, iter_partition, list_partition, raw_layout, read_partition, read_roster
+from pipeline.read_columnar import CheckedTable, read_columnar
 from pipeline.report import build_report, load_history, write_report
 from pipeline.roster import Roster
 from pipeline.scrub import detector_for

@@ -84,7 +84,7 @@ def run_cli(phase: str, args: list[str]) -> int:
     if phase == "reading":
         from pipeline import read
 
-        original = read._records
+        original = read.file_records
 
         def records(path):
             for i, record in enumerate(original(path)):
@@ -92,7 +92,7 @@ def run_cli(phase: str, args: list[str]) -> int:
                     kill()  # in the middle of a file, with a partition half read
                 yield record
 
-        read._records = records
+        read.file_records = records
     elif phase == "scrubbing":
         killing(run, "scrub_text_rows", after_calls=1)
     elif phase == "validating":

@@ -25,7 +25,8 @@ from pipeline.contracts import EVENTS_SCHEMA, QUARANTINE_SCHEMA, SOURCES, STAGED
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
-from pipeline.read import read_columnar, read_partition, rows_table
+from pipeline.read import read_partition
+from pipeline.read_columnar import read_columnar, rows_table
 
 DS = "2026-11-26"
 EXAMPLES = int(os.environ.get("SCRUBLINE_FUZZ_EXAMPLES", "30"))

@@ -23,7 +23,7 @@ from pipeline.keystrokes import (
     mask_events,
     replay,
 )
-from pipeline.read import read_columnar, rows_table
+from pipeline.read_columnar import read_columnar, rows_table
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CLASSES = {"letter", "digit", "punct", "space", "masked", "redacted", "unknown"}

@@ -17,15 +17,8 @@ from hypothesis import strategies as st
 
 from pipeline import read
 from pipeline.contracts import SOURCES
-from pipeline.read import (
-    InputError,
-    checked_schema,
-    parse_ts,
-    read_columnar,
-    read_partition,
-    read_roster,
-    sources_present,
-)
+from pipeline.read import InputError, parse_ts, read_partition, read_roster, sources_present
+from pipeline.read_columnar import checked_schema, read_columnar
 
 DS = "2026-11-26"
 GOOD = {

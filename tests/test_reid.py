@@ -20,7 +20,7 @@ from pipeline.demo import generate_night
 from pipeline.keystrokes import mask_events, replay
 from pipeline.policy import PolicyError, check_policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
-from pipeline.read import read_columnar
+from pipeline.read_columnar import read_columnar
 from pipeline.reid import (
     ATTACKS,
     Protocol,

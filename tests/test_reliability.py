@@ -359,7 +359,7 @@ def test_a_long_text_and_a_long_typed_field_are_scrubbed_in_windows(tmp_path: Pa
     from pipeline.datasets import scrub_keystrokes
     from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
-    from pipeline.read import rows_table
+    from pipeline.read_columnar import rows_table
     from pipeline.contracts import KEYSTROKES
     from pipeline.roster import Roster
     from pipeline.scrub import scrub_batch, windows
@@ -400,7 +400,7 @@ def test_the_events_builder_closes_vocabularies_for_any_caller() -> None:
     from pipeline.contracts import SOURCES
     from pipeline.policy import load_policy
     from pipeline.pseudonym import Pseudonymizer
-    from pipeline.read import checked_schema
+    from pipeline.read_columnar import checked_schema
 
     row = {**MOUSE, "event_id": "m1", "ts": datetime(2026, 11, 26, tzinfo=UTC), "action": f"wiggle-{ODD}",
            "button": f"b-{ODD}"}
