@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(handler=_eval)
 
-    reid = sub.add_parser("reid", help="how well typing rhythm re-identifies users in published events (aggregates only)")
+    reid = sub.add_parser("reid", help="how well typing rhythm and mouse movements re-identify users in published events (aggregates only)")
     reid.add_argument("events", type=Path, help="published events: a Parquet file or a folder of them (e.g. <clean>/events)")
     reid.add_argument("--policy", type=Path, help="policy YAML whose reid section sets the minimums and threshold")
     reid.add_argument("--json", action="store_true", help="print JSON instead of lines")
