@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import read, read_columnar
+import pipeline.read_columnar as columnar_reader
+from pipeline import read
 from pipeline.contracts import SOURCES
 from pipeline.read import InputError, parse_ts, read_partition, read_roster, sources_present
 from pipeline.read_columnar import checked_schema, read_columnar
@@ -196,8 +197,8 @@ def test_columnar_read_matches_read_partition_on_tricky_lines(tmp_path: Path, so
 def test_columnar_read_in_small_blocks_splits_failing_parses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: bytes
 ) -> None:
-    monkeypatch.setattr(read_columnar, "COLUMNAR_BLOCK_BYTES", 300)
-    monkeypatch.setattr(read_columnar, "_JSON_LINES", 5)
+    monkeypatch.setattr(columnar_reader, "COLUMNAR_BLOCK_BYTES", 300)
+    monkeypatch.setattr(columnar_reader, "_JSON_LINES", 5)
     lines = tricky_lines("keystrokes") + [json.dumps({**KEY_ROW, "event_id": f"k{i}"}) for i in range(40)]
     write_raw(tmp_path / "keystrokes" / f"ds={DS}" / "a.jsonl", lines, newline=newline)
     assert_same_read(tmp_path, "keystrokes")
