@@ -184,15 +184,16 @@ def test_report_at_1280_px_in_chromium_fits_draws_its_charts_and_fetches_nothing
     assert layout.drawn_share > 0.05 and layout.colours > 50, "the screenshot shows the page"
 
 
-def test_a_too_wide_page_is_caught(tmp_path: Path) -> None:
-    """Control for the test above: a page wider than the viewport fails the measure."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser installs it)")
+def test_a_too_wide_or_fetching_page_is_caught(tmp_path: Path) -> None:
+    """Control for the test above: a page wider than the viewport, or that loads anything, fails the measure
+    (the host resolver is blocked, so a remote load fails, yet the browser still lists it)."""
     page = tmp_path / "wide.html"
-    page.write_text('<!doctype html><html><body><table><tr><td style="white-space:nowrap">' + "wide " * 400 +
-                    "</td></tr></table></body></html>")
+    page.write_text('<!doctype html><html><body><img src="https://cdn.example.com/logo.png" alt="">'
+                    '<table><tr><td style="white-space:nowrap">' + "wide " * 400 + "</td></tr></table></body></html>")
     layout = lay_out(page, tmp_path / "chromium")
     assert layout.scroll_width > 1280 and any(w.startswith("td") for w in layout.wide)
+    assert layout.fetched == ["https://cdn.example.com/logo.png"]
 
 
 def test_the_reid_section_shows_figures_against_chance_or_not_measurable() -> None:
