@@ -230,8 +230,8 @@ def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
     c = CHART
     values = [p["value"] for p in points]
     low, high = min(values), max(values)
-    if low == high:
-        low, high = (low - 1, high + 1) if low == 0 else (low * 0.9, high * 1.1) if low > 0 else (low * 1.1, high * 0.9)
+    if low == high:  # a flat line: drawn against zero
+        low, high = min(low, 0), max(high, 0) or 1
     plot_w, plot_h = c["width"] - c["left"] - c["right"], c["height"] - c["top"] - c["bottom"]
     step = plot_w / (len(points) - 1) if len(points) > 1 else 0.0
     marks = [
@@ -253,7 +253,7 @@ def render_html(report: dict[str, Any], docs_links: bool = True) -> str:
     """The report page; `docs_links` links GE's pages in `data_docs/` (only the report folder has them beside it)."""
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html"]))
     top = max(report["entities"].values(), default=0)
-    charts = {name: chart(points) for name, points in report.get("series", {}).items() if points}
+    charts = {name: chart(points) for name, points in report["series"].items() if points}
     return env.get_template("report.html").render(report=report, entity_max=top, docs_links=docs_links, charts=charts,
                                                   sample_chars=SAMPLE_CHARS)
 

@@ -62,13 +62,13 @@ def lay_out(page: Path, work: Path, width: int = 1280, height: int = 1600) -> La
     probed = work / f"probed-{page.name}"
     probed.write_text(html.replace("</body>", PROBE + "</body>", 1), encoding="utf-8")
     dom = subprocess.run([CHROMIUM, *_flags(work, width, height), "--dump-dom", probed.as_uri()],
-                         capture_output=True, text=True, timeout=180)
+                         capture_output=True, text=True, timeout=180, check=False)
     found = re.search(r'<pre id="sl-probe">(.*?)</pre>', dom.stdout, re.DOTALL)
     assert found, f"the probe did not run in Chromium: {dom.stderr[-400:]}"
     measured = json.loads(found.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
     shot = work / f"{page.stem}.png"
     subprocess.run([CHROMIUM, *_flags(work, width, height), f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=180)
+                   capture_output=True, timeout=180, check=False)
     assert shot.exists(), "Chromium wrote no screenshot"
     pixels = png_pixels(shot)
     assert pixels.shape[1] == width

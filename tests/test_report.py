@@ -10,7 +10,14 @@ from browser import CHROMIUM, lay_out
 from offline_html import remote_resources
 
 from pipeline.policy import CANARY_LABELS, ENTITIES
-from pipeline.report import build_report, format_trend_table, render_html, sample_rows, trends
+from pipeline.report import (
+    build_report,
+    chart,
+    format_trend_table,
+    render_html,
+    sample_rows,
+    trends,
+)
 from pipeline.summarize import SUPPRESSED, summarize_performance
 
 SOURCE = {
@@ -103,6 +110,17 @@ def test_trend_series_spans_history_and_tonight_with_flags() -> None:
     assert html.count("<svg") == 1 + len(report["metrics"]), "the entity bars and one chart per trend figure"
     assert html.count('class="flagged"') == sum(1 for t in report["trends"] if t["flag"]) >= 1
     assert "<polyline" in html and "2026-11-20</text>" in html and "2026-11-26</text>" in html
+
+
+def test_chart_puts_the_highest_night_at_the_top_and_a_flat_line_against_zero() -> None:
+    points = [{"ds": f"d{i}", "value": v, "flag": None} for i, v in enumerate([2.0, 8.0, 5.0])]
+    c = chart(points)
+    ys = [m["y"] for m in c["marks"]]
+    assert ys[1] == c["top"] and ys[0] == c["bottom_y"] and ys[0] > ys[2] > ys[1]
+    assert [m["x"] for m in c["marks"]] == [c["left"], (c["left"] + c["width"] - c["right"]) / 2, c["width"] - c["right"]]
+    assert (c["low"], c["high"]) == ("2", "8")
+    flat = chart([{"ds": "d", "value": 0.0, "flag": None}] * 2)
+    assert (flat["low"], flat["high"]) == ("0", "1") and {m["y"] for m in flat["marks"]} == {flat["bottom_y"]}
 
 
 def test_a_single_night_draws_one_point_per_chart() -> None:
