@@ -205,6 +205,8 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
     assert not (clean / "_reports").exists(), "the published reports describe published nights only"
     report = json.loads((clean / "_attempts" / f"ds={DS}" / "report.json").read_text())
     assert report["published"] is False and report["validation"]["text"]["success"] is False
+    assert report["sample"] is None, "a failed night's text may hold what a gate caught: none is shown"
+    assert "none of its text is shown" in (clean / "_attempts" / f"ds={DS}" / "report.html").read_text()
     assert not (clean / "events").exists(), "no dataset of a failed night is published"
 
 
@@ -304,6 +306,8 @@ def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path:
         shutil.copytree(reports / f"ds={DS}", folder)
         inputs = json.loads((folder / "inputs.json").read_text())
         inputs["per_source"]["chat"]["entities"]["PERSON"] *= 3  # earlier nights found far more names
+        for m in inputs["manifests"].values():
+            m["policy_sha256"] = "0" * 64  # and ran under another policy
         (folder / "inputs.json").write_text(json.dumps(inputs))
         assert scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", earlier).returncode == 0
     rebuilt = scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", DS)
@@ -311,6 +315,13 @@ def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path:
     report = json.loads((reports / f"ds={DS}" / "report.json").read_text())
     flags = {t["metric"]: t["flag"] for t in report["trends"]}
     assert flags["PERSON_per_1k_text_rows"] == "dropped"
+    assert report["policy_change"]["changed"] and report["policy_change"]["last_night_policy_sha256"] == "0" * 64
+    assert [p["ds"] for p in report["series"]["PERSON_per_1k_text_rows"]] == ["2026-11-20", "2026-11-21", DS]
+    published_report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    assert report["sample"] == published_report["sample"], "a rebuilt report shows the same rows"
+    html = (reports / f"ds={DS}" / "report.html").read_text()
+    assert "The policy changed" in html and html.count("<polyline") == len(report["metrics"])
+    assert 'aria-label="PERSON_per_1k_text_rows by night"' in html and 'class="flagged"' in html
     shown = scrubline("report", "--clean", str(tmp_path / "clean"), "--last", "7")
     assert shown.returncode == 0 and "2026-11-20" in shown.stdout and "PERSON_per_1k_text_rows dropped" in shown.stdout
 
