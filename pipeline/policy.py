@@ -187,6 +187,8 @@ class Canaries(Section):
 
 class Report(Section):
     k_anonymity: Positive = 10
+    # Published text rows (scrubbed, past every gate) shown in the report for the reviewer to read; 0: none.
+    sample_rows: Annotated[int, Field(ge=0, le=200)] = 20
 
 
 class Output(Section):
@@ -350,6 +352,10 @@ class Policy:
     @property
     def k_anonymity(self) -> int:
         return self.settings.report.k_anonymity
+
+    @property
+    def sample_rows(self) -> int:
+        return self.settings.report.sample_rows
 
     @property
     def events(self) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""The privacy report: counts only, as JSON for machines and one self-contained HTML page for reviewers."""
+"""The privacy report: counts only, as JSON for machines and one self-contained HTML page for reviewers.
+The one exception is a small sample of published rows (already scrubbed and past every gate), there so the
+reviewer reads what readers will read."""
 
 from __future__ import annotations
 
+import hashlib
+import heapq
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +27,14 @@ def build_report(
     unknown_folders: dict[str, int] | None = None,
     key: dict[str, Any] | None = None,
     signoff: dict[str, Any] | None = None,
+    data_docs: list[str] | None = None,
+    sample: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The night in counts: per source, per entity type, per dataset; never a value. `key` holds this run's
-    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged.
-    `signoff` is the night's latest reviewer decision (pipeline.signoff.status), or None."""
+    key id and the one of the version it replaces; a change (also against the last earlier night) is flagged,
+    as is a policy hash other than the last earlier night's. `signoff` is the night's latest reviewer decision
+    (pipeline.signoff.status), or None; `data_docs` the names of the Data Docs pages beside the report;
+    `sample` published rows from `sample_rows`, or None when there is none to show (a night that failed)."""
     sources = {}
     for name, c in per_source.items():
         primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
@@ -78,11 +87,15 @@ def build_report(
             "unknown_values": sum(sum(s["unknown_values"].values()) for s in sources.values()),
         },
         "key": key_change(key, history or []),
+        "policy_change": policy_change(any_manifest["policy_sha256"] if any_manifest else None, history or []),
+        "data_docs": sorted(data_docs or []),
+        "sample": sample,
         "split_notes": split_notes(manifests),
         "signoff": signoff,
     }
     report["metrics"] = night_metrics(report)
     report["trends"] = trends(report["metrics"], [h["metrics"] for h in history or [] if "metrics" in h], trend_factor)
+    report["series"] = trend_series(report, history or [])
     return report
 
 
@@ -119,6 +132,15 @@ def key_change(key: dict[str, Any] | None, history: list[dict[str, Any]]) -> dic
     }
 
 
+def policy_change(policy_sha256: str | None, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """This night's policy hash against the last earlier night's: another policy means other rules redacted
+    tonight's rows (expected after a reviewed change, alarming otherwise), so the reviewer sees it."""
+    last = next((h.get("policy_sha256") for h in reversed(history) if h.get("policy_sha256")), None)
+    if policy_sha256 is None or last is None:
+        return None
+    return {"policy_sha256": policy_sha256, "last_night_policy_sha256": last, "changed": last != policy_sha256}
+
+
 def night_metrics(report: dict[str, Any]) -> dict[str, float]:
     """The figures a reviewer compares night to night: volumes, quarantine share, entity rates."""
     sources = report["sources"]
@@ -153,17 +175,87 @@ def trends(current: dict[str, float], previous: list[dict[str, float]], factor: 
     return rows
 
 
+def trend_series(report: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each of tonight's trend figures over the earlier nights and tonight, oldest first, with the flag each
+    night's own report raised on it: what the report's charts draw."""
+    nights = [*(h for h in history if "metrics" in h), report]
+    series: dict[str, list[dict[str, Any]]] = {}
+    for name in report["metrics"]:
+        points = []
+        for night in nights:
+            if name in night["metrics"]:
+                flag = next((t["flag"] for t in night.get("trends", []) if t["metric"] == name), None)
+                points.append({"ds": night["ds"], "value": night["metrics"][name], "flag": flag})
+        series[name] = points
+    return series
+
+
+SAMPLE_CHARS = 240  # a sampled text is cut near here: enough to read a sentence or two in context
+
+
+def sample_order(ds: str, record_pid: str) -> bytes:
+    """Where a published row falls in the night's sample order: a hash of the night and the row's keyed id, so
+    each night shows other rows, from every source and split rather than the first of the sort, and a re-run
+    of the night shows the same ones."""
+    return hashlib.sha256(f"{ds}/{record_pid}".encode()).digest()
+
+
+def sample_rows(ds: str, rows: Iterable[dict[str, str]], count: int, max_chars: int = SAMPLE_CHARS) -> list[dict[str, str]]:
+    """The `count` rows (record_pid, source, split, text, from the published text dataset) first in
+    `sample_order`, their text cut at a word near `max_chars`; `rows` is streamed, only `count` are held."""
+    chosen = heapq.nsmallest(count, rows, key=lambda r: sample_order(ds, r["record_pid"]))
+    return [{"source": r["source"], "split": r["split"], "text": _shortened(r["text"], max_chars)} for r in chosen]
+
+
+def _shortened(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars - 2]  # room for " …"
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars * 3 // 4 else cut).rstrip() + " …"
+
+
 def load_history(reports_root: Path, ds: str, last: int = 7) -> list[dict[str, Any]]:
     """The reports of up to `last` nights before `ds`, oldest first."""
     earlier = sorted(p for p in reports_root.glob("ds=*/report.json") if p.parent.name < f"ds={ds}")
     return [read_json(p) for p in earlier[-last:]]
 
 
+CHART = {"width": 300, "height": 96, "left": 52, "right": 10, "top": 10, "bottom": 24}
+
+
+def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where a trend's nights fall in its small line chart (the template draws it as inline SVG): x by night,
+    oldest left, y from the lowest to the highest value; flagged nights are marked."""
+    c = CHART
+    values = [p["value"] for p in points]
+    low, high = min(values), max(values)
+    if low == high:  # a flat line: drawn against zero
+        low, high = min(low, 0), max(high, 0) or 1
+    plot_w, plot_h = c["width"] - c["left"] - c["right"], c["height"] - c["top"] - c["bottom"]
+    step = plot_w / (len(points) - 1) if len(points) > 1 else 0.0
+    marks = [
+        {**p, "x": round(c["left"] + (i * step if len(points) > 1 else plot_w / 2), 1),
+         "y": round(c["top"] + plot_h * (high - p["value"]) / (high - low), 1)}
+        for i, p in enumerate(points)
+    ]
+    return {
+        **c, "marks": marks, "low": _label(low), "high": _label(high), "bottom_y": c["top"] + plot_h,
+        "line": " ".join(f"{m['x']},{m['y']}" for m in marks),
+    }
+
+
+def _label(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
 def render_html(report: dict[str, Any], docs_links: bool = True) -> str:
     """The report page; `docs_links` links GE's pages in `data_docs/` (only the report folder has them beside it)."""
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html"]))
     top = max(report["entities"].values(), default=0)
-    return env.get_template("report.html").render(report=report, entity_max=top, docs_links=docs_links)
+    charts = {name: chart(points) for name, points in report["series"].items() if points}
+    return env.get_template("report.html").render(report=report, entity_max=top, docs_links=docs_links, charts=charts,
+                                                  sample_chars=SAMPLE_CHARS)
 
 
 def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] | None = None) -> str:

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline import canaries, locks, reid, residual, signoff
 from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
@@ -74,7 +75,7 @@ from pipeline.publish import (
 from pipeline.quarantine import QuarantineWriter, combine_quarantine, write_quarantine
 from pipeline.read import PartitionRows, iter_partition, list_partition, raw_layout, read_partition, read_roster
 from pipeline.read_columnar import CheckedTable, read_columnar
-from pipeline.report import build_report, load_history, write_report
+from pipeline.report import build_report, load_history, sample_rows, write_report
 from pipeline.roster import Roster
 from pipeline.scrub import detector_for
 from pipeline.summarize import summarize_performance
@@ -706,6 +707,7 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
             "gates": gates,
             "unknown_source_folders": plan.get("unknown_folders", {}),
             "key": {"key_id": plan["key_id"], "replaces_key_id": plan.get("replaces_key_id")},
+            "sample": _published_sample(cfg, policy.sample_rows) if gates.get("success") else None,
         }
         folder = reset_private_dir(cfg.night / REPORT_FOLDER)
         write_json(folder / "inputs.json", inputs)
@@ -721,6 +723,19 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
+def _published_sample(cfg: NightConfig, count: int) -> list[dict[str, str]]:
+    """A few staged `text` rows for the reviewer to read (pipeline.report.sample_rows), streamed from the
+    shards batch by batch. Called only for a night that passed every gate: its staged text is what publishes."""
+    columns = ["record_pid", "source", "split", "text"]
+
+    def rows() -> Iterator[dict[str, str]]:
+        for shard in sorted(cfg.staged(TEXT_DATASET).glob("*.parquet")):
+            for batch in pq.ParquetFile(shard).iter_batches(columns=columns):
+                yield from batch.to_pylist()
+
+    return sample_rows(cfg.ds, rows(), count) if count else []
+
+
 def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool) -> dict[str, Any]:
     """Render report.{json,html} in `folder` from its counts, earlier nights' reports and the sign-off log
     (`of_published`: the folder is the published night's own report, so its sign-off can be current)."""
@@ -730,6 +745,7 @@ def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: 
         ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
         unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
         signoff=signoff.status(clean_root, ds, signoff.report_anchor(clean_root, ds), of_published),
+        data_docs=[p.name for p in (folder / "data_docs").glob("*.html")], sample=inputs.get("sample"),
     )
     write_report(report, folder)
     return report

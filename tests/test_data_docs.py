@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, lay_out
 from offline_html import broken_links, remote_resources
 from test_validate import LEAKS, ROWS, _rows, _table, _with
 
@@ -98,3 +99,15 @@ def test_a_failing_page_never_shows_the_value(family: str, planted: str, tmp_pat
 
 def test_result_format_keeps_values_out() -> None:
     assert validate.RESULT_FORMAT in ALLOWED_FORMATS
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser installs it)")
+def test_pages_at_1280_px_in_chromium_fit_and_fetch_nothing(passing: dict[str, str], tmp_path: Path) -> None:
+    _, failing = validate.validate_with_docs(_with("text", "mail jane.doe@example.com"), "text", {"expected_rows": ROWS}, DS)
+    for label, pages in (("passing", passing), ("failing", failing)):
+        for page in _write(pages, tmp_path / label):
+            layout = lay_out(page, tmp_path / label / "chromium")
+            assert layout.inner_width == 1280
+            assert layout.scroll_width <= 1280, f"{label} {page.name} is {layout.scroll_width} px wide: {layout.wide}"
+            assert layout.fetched == [], f"{label} {page.name} loaded {layout.fetched}"
+            assert layout.drawn_share > 0.05 and layout.colours > 50, "the screenshot shows GE's styled page"

@@ -16,6 +16,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from browser import CHROMIUM, lay_out
 from leaks import (
     MUST_NOT_LEAK,
     files_containing,
@@ -204,6 +205,8 @@ def test_failed_validation_publishes_nothing(night: Night, tmp_path: Path) -> No
     assert not (clean / "_reports").exists(), "the published reports describe published nights only"
     report = json.loads((clean / "_attempts" / f"ds={DS}" / "report.json").read_text())
     assert report["published"] is False and report["validation"]["text"]["success"] is False
+    assert report["sample"] is None, "a failed night's text may hold what a gate caught: none is shown"
+    assert "none of its text is shown" in (clean / "_attempts" / f"ds={DS}" / "report.html").read_text()
     assert not (clean / "events").exists(), "no dataset of a failed night is published"
 
 
@@ -231,6 +234,37 @@ def test_every_page_of_the_night_is_offline_and_its_links_resolve(clean: Path) -
         assert f"ds={DS} scrubline " in html and "__none__" not in html
         assert 'aria-label="succeeded">&#10004;</span>' in html and 'aria-label="failed"' not in html
     assert 'href="data_docs/text.html"' in (report / "report.html").read_text()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser installs it)")
+def test_the_report_and_data_docs_at_1280_px_in_chromium(clean: Path, tmp_path: Path) -> None:
+    report = clean / "_reports" / f"ds={DS}"
+    metrics = json.loads((report / "report.json").read_text())["metrics"]
+    for page in (report / "report.html", report / "data_docs" / "text.html", report / "data_docs" / "events.html"):
+        layout = lay_out(page, tmp_path / page.stem)
+        assert layout.inner_width == 1280
+        assert layout.scroll_width <= 1280, f"{page.name} is {layout.scroll_width} px wide: {layout.wide}"
+        assert layout.fetched == [], f"{page.name} loaded {layout.fetched}"
+        assert layout.drawn_share > 0.03 and layout.colours > 50, f"the screenshot of {page.name} shows the page"
+        if page.name == "report.html":
+            assert layout.svgs == 1 + len(metrics), "the entity chart and a chart per trend figure"
+
+
+def test_the_report_samples_published_rows_by_a_keyed_order(clean: Path) -> None:
+    report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    sample = report["sample"]
+    published_rows = pd.read_parquet(clean / "text" / f"ds={DS}", columns=["source", "split", "text"])
+    assert len(sample) == min(20, len(published_rows))
+    rows = set(published_rows.itertuples(index=False, name=None))
+    for r in sample:
+        text = r["text"]
+        assert (r["source"], r["split"], text) in rows or any(
+            t.startswith(text.removesuffix(" …")) for s, sp, t in rows if (s, sp) == (r["source"], r["split"])), "a published row"
+    first = list(published_rows.itertuples(index=False, name=None))[:20]
+    assert [(r["source"], r["split"], r["text"]) for r in sample] != first, "not the first rows of the sort"
+    assert len({r["source"] for r in sample}) >= 2, "drawn across sources"
+    html = (clean / "_reports" / f"ds={DS}" / "report.html").read_text()
+    assert f"The only text in this report: {len(sample)} rows" in html
 
 
 def test_signoff_is_shown_in_the_report_and_the_trend_and_a_tampered_log_is_caught(clean: Path, tmp_path: Path) -> None:
@@ -272,6 +306,8 @@ def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path:
         shutil.copytree(reports / f"ds={DS}", folder)
         inputs = json.loads((folder / "inputs.json").read_text())
         inputs["per_source"]["chat"]["entities"]["PERSON"] *= 3  # earlier nights found far more names
+        for m in inputs["manifests"].values():
+            m["policy_sha256"] = "0" * 64  # and ran under another policy
         (folder / "inputs.json").write_text(json.dumps(inputs))
         assert scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", earlier).returncode == 0
     rebuilt = scrubline("report", "--clean", str(tmp_path / "clean"), "--ds", DS)
@@ -279,6 +315,13 @@ def test_report_command_rebuilds_a_night_and_shows_trends(clean: Path, tmp_path:
     report = json.loads((reports / f"ds={DS}" / "report.json").read_text())
     flags = {t["metric"]: t["flag"] for t in report["trends"]}
     assert flags["PERSON_per_1k_text_rows"] == "dropped"
+    assert report["policy_change"]["changed"] and report["policy_change"]["last_night_policy_sha256"] == "0" * 64
+    assert [p["ds"] for p in report["series"]["PERSON_per_1k_text_rows"]] == ["2026-11-20", "2026-11-21", DS]
+    published_report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+    assert report["sample"] == published_report["sample"], "a rebuilt report shows the same rows"
+    html = (reports / f"ds={DS}" / "report.html").read_text()
+    assert "The policy changed" in html and html.count("<polyline") == len(report["metrics"])
+    assert 'aria-label="PERSON_per_1k_text_rows by night"' in html and 'class="flagged"' in html
     shown = scrubline("report", "--clean", str(tmp_path / "clean"), "--last", "7")
     assert shown.returncode == 0 and "2026-11-20" in shown.stdout and "PERSON_per_1k_text_rows dropped" in shown.stdout
 
