@@ -223,6 +223,11 @@ def test_the_reid_section_shows_figures_against_chance_or_not_measurable() -> No
     html = render_html(build_report("2026-11-26", source, {"text": MANIFEST}, {**GATES, "reid": risk}, RECONCILED))
     section = html[html.index("Re-identification by typing rhythm"):html.index("Trends against earlier nights")]
     assert "62.5%" in section and "7.5" in section and "8.3%" in section and "fail" in section
+    mouse = {**risk, "users": 10, "chance_top1": 0.1, "scaled_manhattan": {"top1": 0.733, "hits": 22, "eer": 0.133, "p_chance": 2.6e-16}}
+    html = render_html(build_report("2026-11-26", source, {"text": MANIFEST}, {**GATES, "reid": {**risk, "mouse": mouse}}, RECONCILED))
+    section = html[html.index("Re-identification by typing rhythm"):html.index("Trends against earlier nights")]
+    mouse_part = section[section.index("Mouse events"):]
+    assert "73.3%" in mouse_part and "7.3" in mouse_part and "10.0% top-1" in mouse_part and "62.5%" not in mouse_part
     quiet = {"measurable": False, "why": "3 users with 2+ sessions of 20+ keys; 5 needed", "users": 3, "sessions": 6}
     html = render_html(build_report("2026-11-26", source, {"text": MANIFEST}, {**GATES, "reid": quiet}, RECONCILED))
     assert "Not measurable tonight: 3 users" in html
