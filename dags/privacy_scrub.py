@@ -120,10 +120,11 @@ def privacy_scrub():
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
-        published = publish_night(_night(config))
+        published = publish_night(_night(config))  # under output.publish: on_signoff, held: readers see nothing yet
         events = get_current_context()["outlet_events"]
         for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
-            events[asset].extra = {"ds": config["ds"], "version": published["version"], "path": published["published"][dataset]}
+            events[asset].extra = {"ds": config["ds"], "version": published["version"], "held": published["held"],
+                                   "path": published["published"].get(dataset)}
         return published
 
     @task
