@@ -12,7 +12,10 @@ or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTIN
 SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
 masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
-`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`).
+`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`). Under the policy
+`output.publish: on_signoff` the task succeeds with the night committed but held for sign-off (readers do not see
+it); its Asset events then say `held: true` and carry no path, and the reviewer's approval (`scrubline signoff`)
+publishes the night outside Airflow.
 """
 
 from __future__ import annotations
@@ -120,11 +123,11 @@ def privacy_scrub():
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
-        published = publish_night(_night(config))  # under output.publish: on_signoff, held: readers see nothing yet
+        published = publish_night(_night(config))
         events = get_current_context()["outlet_events"]
         for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
-            events[asset].extra = {"ds": config["ds"], "version": published["version"], "held": published["held"],
-                                   "path": published["published"].get(dataset)}
+            where = {"held": True} if published["held"] else {"path": published["published"][dataset]}
+            events[asset].extra = {"ds": config["ds"], "version": published["version"], **where}
         return published
 
     @task

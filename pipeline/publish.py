@@ -16,6 +16,8 @@ Under the clean root:
     README.md -> _published/README.md, _nights/ds=D/current -> ../../_published/nights/ds=D
                                  stable links, made once
     _attempts/ds=D/              the report of the last attempt that did not publish
+    _nights/ds=D/held -> v-<id>  policy output.publish: on_signoff only: a committed version in no view, until
+                                 an approval of it (pipeline.signoff.sign) publishes it by the same view commit
 
 Hive readers (pandas, pyarrow, DuckDB, polars, Hugging Face `datasets`) scan `<clean>/text`: real `ds=` folders
 holding only Parquet shards (fsspec, which `datasets` lists with, does not descend into symlinked folders, and
