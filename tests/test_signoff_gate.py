@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,25 @@ def test_the_cli_holds_a_night_until_approved_and_again_after_a_rekey(night: Nig
     assert again.returncode == 0 and f"version {second} is now visible to readers" in again.stdout, again.stderr
     assert by_the_rule(clean, DS) == second and manifest_of(clean, "text")["key_id"] != old_key
     assert len(signoff.read_log(signoff.log_path(clean, DS))) == 3
+
+
+@pytest.mark.e2e
+def test_the_dag_publish_task_succeeds_with_the_night_held(night: Night, tmp_path: Path) -> None:
+    from pipeline.airflow_local import run_dag
+
+    clean, home = tmp_path / "clean", tmp_path / "airflow"
+    settings = {"SCRUBLINE_RAW_ROOT": str(night.raw), "SCRUBLINE_CLEAN_ROOT": str(clean), "SCRUBLINE_KEY_FILE": str(night.key_file),
+                "SCRUBLINE_QUARANTINE_ROOT": str(tmp_path / "quarantine"), "SCRUBLINE_POLICY": str(on_signoff_policy(tmp_path))}
+    result = run_dag(DS, home, settings)  # the scheduled run of the midnight that ends DS
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    with sqlite3.connect(home / "airflow.db") as db:
+        states = dict(db.execute("select task_id, state from task_instance where map_index = -1").fetchall())
+        events = db.execute("select a.name, e.extra from asset_event e join asset a on a.id = e.asset_id").fetchall()
+    assert states["publish"] == states["retention"] == "success", states
+    version = held_version(clean, DS)
+    assert version and readers_see(clean, "text") == 0 and by_the_rule(clean, DS) is None
+    assert len(events) == 2 and all(json.loads(extra) == {"ds": DS, "version": version, "held": True} for _, extra in events)
+
+    approved = scrubline("signoff", "--clean", str(clean), "--ds", DS, "--reviewer", "Dana Reviewer")
+    assert approved.returncode == 0, approved.stderr
+    assert by_the_rule(clean, DS) == version and readers_see(clean, "text") == manifest_of(clean, "text")["rows"] > 0
