@@ -10,6 +10,7 @@ import argparse
 import errno
 import logging
 import os
+import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,13 @@ def _date(value: str) -> str:
         raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD") from None
     if parsed.strftime("%Y-%m-%d") != value:
         raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD")
+    return value
+
+
+def _version(value: str) -> str:
+    """A night's version id as publishing names it (it ends up in an error message)."""
+    if not re.fullmatch(r"v-[0-9a-f]{16}(\.\d{1,3})?", value):
+        raise argparse.ArgumentTypeError("must be a version id such as v-0123456789abcdef")
     return value
 
 
@@ -144,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--reject", action="store_true", help="reject the night (needs --reason)")
     sign.add_argument("--reason", help="why the night is rejected (one line)")
     sign.add_argument("--note", help="a remark kept with the decision (one line)")
+    sign.add_argument(
+        "--version", type=_version, help="the version you reviewed (v-…): refuse if the night's version to sign is another"
+    )
     sign.add_argument("--policy", type=Path, help="policy YAML (modes of the log); default: the shipped policy")
     sign.set_defaults(handler=_signoff)
 
@@ -227,7 +238,8 @@ def _run(args: argparse.Namespace) -> int:
     print(night_summary(read_json(Path(result["report"]["json"])), result["published"], result["version"], result["report"]["html"]))
     if result["held"]:
         print(f"held for sign-off: ds={args.ds} version {result['version']} is committed but not visible to readers "
-              f"until approved (scrubline signoff --clean {args.clean} --ds {args.ds} --reviewer NAME)")
+              f"until approved (scrubline signoff --clean {args.clean} --ds {args.ds} --version {result['version']} "
+              "--reviewer NAME)")
     return 0
 
 
@@ -347,7 +359,7 @@ def _signoff(args: argparse.Namespace) -> int:
     output = load_policy(args.policy).output
     anchor = signoff.report_anchor(args.clean, args.ds)
     entry, released = signoff.sign(args.clean, args.ds, args.reviewer, decision, DATASETS, args.reason, args.note,
-                                   anchor, output["file_mode"], output["dir_mode"])
+                                   anchor, output["file_mode"], output["dir_mode"], version=args.version)
     rebuild_report(args.clean, args.ds)
     word = "approved" if decision == signoff.APPROVE else "rejected"
     print(f"ds={args.ds} {word} by {entry['reviewer']}: version {entry['version']}, entry {entry['seq']} "

@@ -128,8 +128,10 @@ def record(
     file_mode: int = 0o640,
     dir_mode: int = 0o750,
     now: datetime | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
-    """Append one decision on the night's current version; refuses to extend a log that was altered."""
+    """Append one decision on the night's version to sign (held, else current); refuses to extend a log that
+    was altered, and, given the `version` the reviewer read, to sign another one (a re-run replaced it)."""
     if decision not in (APPROVE, REJECT):
         raise SignoffError(f"decision must be {APPROVE} or {REJECT}")
     if decision == REJECT and not reason:
@@ -142,6 +144,9 @@ def record(
         "note": _text(note, "the note", MAX_TEXT),
     }
     subject = signed_subject(clean_root, ds)
+    if version is not None and subject["version"] != version:
+        raise SignoffError(f"ds={ds}: the version to sign is {subject['version']}, not {version} (a re-run replaced it); "
+                           "nothing recorded")
     path = log_path(clean_root, ds)
     public_dirs(Path(clean_root), path.parent, dir_mode)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, file_mode)
@@ -178,12 +183,13 @@ def sign(
     file_mode: int = 0o640,
     dir_mode: int = 0o750,
     now: datetime | None = None,
+    version: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Record the decision; an approval of the held version publishes it. Both happen under the night's commit
     lock, so a re-run cannot put another version in between. Returns the entry and the version published, if any."""
     signed_subject(clean_root, ds)  # a night with nothing to sign has no folder to lock
     with night_commit_lock(clean_root, ds):
-        entry = record(clean_root, ds, reviewer, decision, reason, note, anchor, file_mode, dir_mode, now)
+        entry = record(clean_root, ds, reviewer, decision, reason, note, anchor, file_mode, dir_mode, now, version)
         if decision != APPROVE or entry["version"] != held_version(clean_root, ds):
             return entry, None
         return entry, release_held(clean_root, ds, datasets, entry["manifest_sha256"], file_mode, dir_mode)

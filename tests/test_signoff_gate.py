@@ -129,12 +129,15 @@ def test_an_approval_of_an_earlier_version_never_publishes_a_rerun(clean: Path, 
     assert rerun != first and held_version(clean, NIGHT) == rerun and current_version(clean, NIGHT) is None
     with pytest.raises(PublishError, match="not the one approved"):
         release_held(clean, NIGHT, DATASETS, pending["manifest_sha256"], 0o640, 0o750)
+    with pytest.raises(SignoffError, match=f"the version to sign is {rerun}, not {first}"):
+        signoff.sign(clean, NIGHT, "Dana Reviewer", APPROVE, DATASETS, version=first)  # what the reviewer read
+    assert len(signoff.read_log(signoff.log_path(clean, NIGHT))) == 1, "nothing recorded"
     visible(clean, {EARLIER: earlier}, offline_hf, tmp_path)
     state = signoff.status(clean, NIGHT)
     assert (state["decision"], state["version"], state["current"]) == (APPROVE, first, False)
     assert signoff.summary(state) == "approved by Dana Reviewer (earlier version)"
 
-    _, released = signoff.sign(clean, NIGHT, "Dana Reviewer", APPROVE, DATASETS)
+    _, released = signoff.sign(clean, NIGHT, "Dana Reviewer", APPROVE, DATASETS, version=rerun)
     assert released == rerun
     visible(clean, {EARLIER: earlier, NIGHT: rerun}, offline_hf, tmp_path)
 
@@ -204,7 +207,8 @@ def test_the_cli_holds_a_night_until_approved_and_again_after_a_rekey(night: Nig
     assert "REJECTED by Lee Second" in trend_line(clean) and trend_line(clean).split()[1] == "held"
     assert "Rejected</span>" in (report / "report.html").read_text()
 
-    approved = scrubline(*sign, "--reviewer", "Dana Reviewer")
+    assert f"--version {first}" in ran.stdout
+    approved = scrubline(*sign, "--reviewer", "Dana Reviewer", "--version", first)
     assert approved.returncode == 0 and f"version {first} is now visible to readers" in approved.stdout, approved.stderr
     rows = manifest_of(clean, "text")["rows"]
     assert rows > 0 and readers_see(clean, "text") == rows and readers_see(clean, "events") > 0
@@ -227,7 +231,10 @@ def test_the_cli_holds_a_night_until_approved_and_again_after_a_rekey(night: Nig
     assert "approved by Dana Reviewer (earlier version)" in trend_line(clean) and trend_line(clean).split()[1] == "held"
     assert json.loads(signoff.log_path(clean, DS).read_text().splitlines()[-1])["version"] == first
 
-    again = scrubline(*sign, "--reviewer", "Dana Reviewer")
+    stale = scrubline(*sign, "--reviewer", "Dana Reviewer", "--version", first)  # the report read before the re-run
+    assert stale.returncode == 2 and stale.stderr.count("\n") == 1 and "nothing recorded" in stale.stderr
+    assert by_the_rule(clean, DS) == first and held_version(clean, DS) == second
+    again = scrubline(*sign, "--reviewer", "Dana Reviewer", "--version", second)
     assert again.returncode == 0 and f"version {second} is now visible to readers" in again.stdout, again.stderr
     assert by_the_rule(clean, DS) == second and manifest_of(clean, "text")["key_id"] != old_key
     assert len(signoff.read_log(signoff.log_path(clean, DS))) == 3
