@@ -12,7 +12,10 @@ or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTIN
 SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
 masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
-`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`).
+`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`). Under the policy
+`output.publish: on_signoff` the task succeeds with the night committed but held for sign-off: readers do not see
+it and no Asset event is recorded (training DAGs do not run on it); the reviewer's approval (`scrubline signoff`)
+publishes the night outside Airflow.
 
 Every task has an execution timeout and retries with exponential backoff (SCRUBLINE_RETRIES, default 2, from
 SCRUBLINE_RETRY_DELAY_S, default 60 s, doubling up to 30 min): a lost worker, a full disk or a busy night
@@ -29,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.contracts import DATASET_SCHEMAS
@@ -42,6 +45,8 @@ MAX_ACTIVE_CHUNKS = int(os.environ.get("SCRUBLINE_MAX_ACTIVE_CHUNKS", "2"))
 # One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
 # addressed (the clean root is a run-time setting); each event's extra says which night, version and folder.
 ASSETS = {dataset: Asset(name=f"scrubline.{dataset}") for dataset in DATASET_SCHEMAS}
+# The publish task's outlet: through an alias, so a night held for sign-off records no event at all.
+PUBLISHED = AssetAlias(name="scrubline.published")
 RETRIES = {
     "retries": int(os.environ.get("SCRUBLINE_RETRIES", "2")),
     "retry_delay": timedelta(seconds=float(os.environ.get("SCRUBLINE_RETRY_DELAY_S", "60"))),
@@ -162,15 +167,17 @@ def privacy_scrub():
 
         return report_night(_night(config))
 
-    @task(outlets=list(ASSETS.values()), execution_timeout=TIMEOUTS["publish"])
+    @task(outlets=[PUBLISHED], execution_timeout=TIMEOUTS["publish"])
     @fail_fast
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
         published = publish_night(_night(config))
-        events = get_current_context()["outlet_events"]
-        for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
-            events[asset].extra = {"ds": config["ds"], "version": published["version"], "path": published["published"][dataset]}
+        if not published["held"]:
+            events = get_current_context()["outlet_events"][PUBLISHED]
+            for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
+                events.add(asset, extra={"ds": config["ds"], "version": published["version"],
+                                         "path": published["published"][dataset]})
         return published
 
     @task(execution_timeout=TIMEOUTS["retention"])

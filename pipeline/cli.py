@@ -10,6 +10,7 @@ import argparse
 import errno
 import logging
 import os
+import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,13 @@ def _date(value: str) -> str:
         raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD") from None
     if parsed.strftime("%Y-%m-%d") != value:
         raise argparse.ArgumentTypeError("must be a calendar date written YYYY-MM-DD")
+    return value
+
+
+def _version(value: str) -> str:
+    """A night's version id as publishing names it (it ends up in an error message)."""
+    if not re.fullmatch(r"v-[0-9a-f]{16}(\.\d{1,3})?", value):
+        raise argparse.ArgumentTypeError("must be a version id such as v-0123456789abcdef")
     return value
 
 
@@ -135,13 +143,18 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--last", type=_positive_int, help="show the last N nights' key figures in the terminal")
     rep.set_defaults(handler=_report)
 
-    sign = sub.add_parser("signoff", help="record a reviewer's approval or rejection of a published night")
+    sign = sub.add_parser(
+        "signoff", help="record a reviewer's approval or rejection of a night (an approval publishes a held night)"
+    )
     sign.add_argument("--clean", required=True, type=Path, help="clean root the night was published under")
     sign.add_argument("--ds", required=True, type=_date, help="night to sign, YYYY-MM-DD")
     sign.add_argument("--reviewer", required=True, help="who decides (an operator-supplied name, stored in the log)")
     sign.add_argument("--reject", action="store_true", help="reject the night (needs --reason)")
     sign.add_argument("--reason", help="why the night is rejected (one line)")
     sign.add_argument("--note", help="a remark kept with the decision (one line)")
+    sign.add_argument(
+        "--version", type=_version, help="the version you reviewed (v-…): refuse if the night's version to sign is another"
+    )
     sign.add_argument("--policy", type=Path, help="policy YAML (modes of the log); default: the shipped policy")
     sign.set_defaults(handler=_signoff)
 
@@ -223,6 +236,10 @@ def _run(args: argparse.Namespace) -> int:
 
     result = run_night(_night_config(args, args.ds), progress=_progress(args), workers=args.workers)
     print(night_summary(read_json(Path(result["report"]["json"])), result["published"], result["version"], result["report"]["html"]))
+    if result["held"]:
+        print(f"held for sign-off: ds={args.ds} version {result['version']} is committed but not visible to readers "
+              f"until approved (scrubline signoff --clean {args.clean} --ds {args.ds} --version {result['version']} "
+              "--reviewer NAME)")
     return 0
 
 
@@ -312,16 +329,16 @@ def _reid(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from pipeline import signoff
-    from pipeline.report import format_trend_table, load_history
-    from pipeline.run import rebuild_report, report_folder
+    from pipeline.report import format_trend_table
+    from pipeline.run import rebuild_report, recent_reports, report_folder
 
     if args.ds:
         rebuild_report(args.clean, args.ds)
         print(f"report: {report_folder(args.clean, args.ds) / 'report.html'}")
         return 0
-    reports = load_history(args.clean / "_reports", "9999-12-31", last=args.last)
+    reports = recent_reports(args.clean, args.last)
     if not reports:
-        raise UserError(f"no published night's report under {args.clean / '_reports'}")
+        raise UserError(f"no published or held night's report under {args.clean}")
     signed = {
         r["ds"]: signoff.summary(signoff.status(args.clean, r["ds"], signoff.report_anchor(args.clean, r["ds"])))
         for r in reports
@@ -331,20 +348,26 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _signoff(args: argparse.Namespace) -> int:
-    """Append the decision to the night's sign-off log, then re-render its report so the report shows it."""
+    """Append the decision to the night's sign-off log (an approval of a night held for sign-off publishes it),
+    then re-render its report so the report shows it."""
     from pipeline import signoff
     from pipeline.policy import load_policy
-    from pipeline.run import rebuild_report
+    from pipeline.publish import held_version
+    from pipeline.run import DATASETS, rebuild_report
 
     decision = signoff.REJECT if args.reject else signoff.APPROVE
     output = load_policy(args.policy).output
     anchor = signoff.report_anchor(args.clean, args.ds)
-    entry = signoff.record(args.clean, args.ds, args.reviewer, decision, args.reason, args.note, anchor,
-                           output["file_mode"], output["dir_mode"])
+    entry, released = signoff.sign(args.clean, args.ds, args.reviewer, decision, DATASETS, args.reason, args.note,
+                                   anchor, output["file_mode"], output["dir_mode"], version=args.version)
     rebuild_report(args.clean, args.ds)
     word = "approved" if decision == signoff.APPROVE else "rejected"
     print(f"ds={args.ds} {word} by {entry['reviewer']}: version {entry['version']}, entry {entry['seq']} "
           f"of {signoff.log_path(args.clean, args.ds)}")
+    if released:
+        print(f"published ds={args.ds}: version {released} is now visible to readers")
+    elif held_version(args.clean, args.ds) == entry["version"]:
+        print(f"ds={args.ds} stays held for sign-off: readers do not see version {entry['version']}")
     return 0
 
 

@@ -80,6 +80,7 @@ CANARY_LABELS = (
 PUBLISH_TARGETS = ("text", "events", "none")
 KEY_DETAILS = ("class", "char")
 TIMESTAMP_GRANULARITIES = ("minute", "hour", "day")
+RELEASES = ("immediately", "on_signoff")  # when a committed night becomes visible to readers
 
 
 class PolicyError(UserError, ValueError):
@@ -203,6 +204,8 @@ class Output(Section):
     # Modes of the published tree (files and folders under the clean root); everything else is 0600/0700.
     file_mode: Mode = 0o640
     dir_mode: Mode = 0o750
+    # on_signoff: a committed night stays invisible to readers until a reviewer approves it (pipeline/signoff.py).
+    publish: Literal[RELEASES] = "immediately"
 
     @model_validator(mode="after")
     def _owner_can_use(self) -> Output:

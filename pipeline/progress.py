@@ -44,7 +44,7 @@ def night_summary(report: dict[str, Any], published: dict[str, str], version: st
     total and per source), entities by type, every gate's outcome, and where the data and the report are."""
     rec = report["reconciliation"]
     lines = [
-        f"ds={report['ds']} published as version {version}",
+        f"ds={report['ds']} {'committed, held for sign-off,' if report.get('held') else 'published'} as version {version}",
         f"rows: {_n(rec['input_rows'])} in, {_n(rec['published'])} published, {_n(rec['quarantined'])} quarantined, "
         f"{_n(rec['dropped'])} dropped by policy ({'reconciled' if rec['balanced'] else 'NOT reconciled'})",
     ]

@@ -16,6 +16,8 @@ Under the clean root:
     README.md -> _published/README.md, _nights/ds=D/current -> ../../_published/nights/ds=D
                                  stable links, made once
     _attempts/ds=D/              the report of the last attempt that did not publish
+    _nights/ds=D/held -> v-<id>  policy output.publish: on_signoff only: a committed version in no view, until
+                                 an approval of it (pipeline.signoff.sign) publishes it by the same view commit
 
 Hive readers (pandas, pyarrow, DuckDB, polars, Hugging Face `datasets`) scan `<clean>/text`: real `ds=` folders
 holding only Parquet shards (fsspec, which `datasets` lists with, does not descend into symlinked folders, and
@@ -51,6 +53,7 @@ from pipeline.errors import UserError
 from pipeline.files import chmod_tree, read_json, remove_tree, write_json, write_table, write_text_file
 
 CURRENT = "current"
+HELD = "held"  # _nights/ds=D/held -> the version waiting for sign-off (policy output.publish: on_signoff)
 NIGHT_MANIFEST = "_night.json"
 SUCCESS = "_SUCCESS"
 REPORT_FOLDER = "report"
@@ -92,6 +95,18 @@ def current_version(clean_root: str | Path, ds: str) -> str | None:
         return None
     target = Path(os.path.realpath(pointer))
     return target.name if target.is_dir() and target.parent == nights_dir(clean_root, ds).resolve() else None
+
+
+def held_version(clean_root: str | Path, ds: str) -> str | None:
+    """The night's complete version held for sign-off (`_nights/ds=D/held`), or None."""
+    night = nights_dir(clean_root, ds)
+    pointer = night / HELD
+    if not pointer.is_symlink():
+        return None
+    target = Path(os.path.realpath(pointer))
+    if target.parent != night.resolve() or not (target / SUCCESS).exists():
+        return None
+    return None if target.name == current_version(clean_root, ds) else target.name  # released, pointer not yet gone
 
 
 def dataset_manifest(clean_root: str | Path, dataset: str, ds: str) -> dict[str, Any] | None:
@@ -183,32 +198,80 @@ def version_id(folder: Path) -> str:
 
 
 def commit_night(
-    staged: Path, clean_root: str | Path, ds: str, datasets: list[str], file_mode: int, dir_mode: int
+    staged: Path, clean_root: str | Path, ds: str, datasets: list[str], file_mode: int, dir_mode: int,
+    hold: bool = False,
 ) -> str:
     """Publish the complete night folder `staged` (one folder per dataset, each with `_manifest.json`, and
-    `report/`) as the night's current version; returns the version id. `staged` is moved (or copied, across
-    file systems) and is gone afterwards."""
+    `report/`) as the night's current version; returns the version id. With `hold` (policy `output.publish:
+    on_signoff`) the version is committed just as completely but named only by `_nights/ds=D/held`, outside
+    every view, until `release_held` publishes it; the night's current version, if any, stays visible. `staged`
+    is moved (or copied, across file systems) and is gone afterwards."""
     clean = Path(clean_root)
     night = nights_dir(clean, ds)
     public_dirs(clean, night, dir_mode)
-    with _night_dir_lock(night):
-        content = version_id(staged)
-        previous = current_version(clean, ds)
-        version = content
-        if previous is not None and previous.split(".")[0] == content and version_id(night / previous) == content:
-            version = previous  # the same night again, and the published copy is intact: nothing to change
-        else:
-            if previous is not None and previous.split(".")[0] == content:  # same night, damaged copy
-                version = next(f"{content}.{n}" for n in range(1, 1000) if not (night / f"{content}.{n}").exists())
-            _place_version(staged, night, version, ds, datasets, file_mode, dir_mode)
-        with _root_lock(clean, dir_mode):
-            link_night(clean, ds, datasets, dir_mode)  # dangling until the first view names them: readers skip them
-            publish_view(clean, {**published_versions(clean), ds: version}, datasets, file_mode, dir_mode)
-            link_night(clean, ds, datasets, dir_mode, migrate=True)
+    with night_commit_lock(clean, ds):
+        previous, replaced = current_version(clean, ds), held_version(clean, ds)
+        version = _placed(staged, clean, ds, (previous, replaced), datasets, file_mode, dir_mode)
+        if hold and version != previous:
+            _point(night / HELD, version)
+        else:  # published now, or a held re-run that is byte for byte what readers see already
+            (night / HELD).unlink(missing_ok=True)
+            if not hold:
+                _commit_view(clean, ds, version, datasets, file_mode, dir_mode)
         remove_tree(staged)
-        _collect_garbage(night, keep={version, previous})
+        if hold:  # readers' versions are untouched: only the held version this one replaces goes
+            if replaced not in (None, version, previous):
+                remove_tree(night / replaced)
+        else:
+            _collect_garbage(night, keep={version, previous})
         remove_tree(attempts_dir(clean, ds))  # a failed attempt's report no longer describes the night
     return version
+
+
+def _placed(
+    staged: Path, clean: Path, ds: str, named: tuple[str | None, ...], datasets: list[str], file_mode: int,
+    dir_mode: int,
+) -> str:
+    """The version of `staged`: an intact version with the same content among those `named` (the current and
+    the held one: the same night again, nothing to change), else `staged` placed as a new version (under a
+    suffixed name if a damaged copy of that content is still named: it is never changed in place)."""
+    night = nights_dir(clean, ds)
+    content = version_id(staged)
+    same = [v for v in named if v is not None and v.split(".")[0] == content]
+    intact = next((v for v in same if version_id(night / v) == content), None)
+    if intact is not None:
+        return intact
+    version = next(f"{content}.{n}" for n in range(1, 1000) if not (night / f"{content}.{n}").exists()) if same else content
+    _place_version(staged, night, version, ds, datasets, file_mode, dir_mode)
+    return version
+
+
+def release_held(
+    clean_root: str | Path, ds: str, datasets: list[str], manifest_sha256: str, file_mode: int, dir_mode: int
+) -> str:
+    """Publish the night's held version, if it is the one whose `_night.json` has `manifest_sha256` (what an
+    approval signed): the same view commit as `commit_night`, under the same locks. Returns the version."""
+    clean = Path(clean_root)
+    night = nights_dir(clean, ds)
+    with night_commit_lock(clean, ds):
+        version = held_version(clean, ds)
+        if version is None:
+            raise PublishError(f"ds={ds} has no version held for sign-off under {clean}; nothing published")
+        if sha256_file(night / version / NIGHT_MANIFEST) != manifest_sha256:
+            raise PublishError(f"ds={ds}: the held version {version} is not the one approved; nothing published")
+        previous = current_version(clean, ds)
+        _commit_view(clean, ds, version, datasets, file_mode, dir_mode)
+        (night / HELD).unlink()
+        _collect_garbage(night, keep={version, previous})
+    return version
+
+
+def _commit_view(clean: Path, ds: str, version: str, datasets: list[str], file_mode: int, dir_mode: int) -> None:
+    """Make `version` the night's current version for readers: one view of every published night, with it."""
+    with _root_lock(clean, dir_mode):
+        link_night(clean, ds, datasets, dir_mode)  # dangling until the first view names them: readers skip them
+        publish_view(clean, {**published_versions(clean), ds: version}, datasets, file_mode, dir_mode)
+        link_night(clean, ds, datasets, dir_mode, migrate=True)
 
 
 def publish_view(clean: Path, versions: dict[str, str], datasets: list[str], file_mode: int, dir_mode: int) -> str:
@@ -420,7 +483,7 @@ def _collect_garbage(night: Path, keep: set[str | None]) -> None:
     """Remove versions that are neither current nor the one just replaced (kept for readers still reading
     it), and whatever a killed run left under a temporary name."""
     for entry in night.iterdir():
-        if entry.name == CURRENT or entry.name in keep:
+        if entry.name in (CURRENT, HELD) or entry.name in keep:
             continue
         remove_tree(entry)
 
@@ -463,15 +526,28 @@ def _root_lock(clean: Path, dir_mode: int) -> Iterator[None]:
         os.close(fd)
 
 
+_COMMITTING: set[str] = set()  # nights whose commit lock this process holds (a sign-off publishes under it)
+
+
 @contextmanager
-def _night_dir_lock(night: Path) -> Iterator[None]:
-    """Only one commit per night at a time, whatever staging folder each run used."""
+def night_commit_lock(clean_root: str | Path, ds: str) -> Iterator[None]:
+    """Only one commit per night at a time, whatever staging folder each run used; a sign-off holds it while
+    it records a decision and publishes what it approved, so no re-run replaces the version in between."""
+    night = nights_dir(clean_root, ds)
+    key = str(night.resolve())
+    if key in _COMMITTING:
+        yield
+        return
     fd = os.open(night, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise PublishError(f"another run is publishing {night.name} under this clean root; nothing published") from None
-        yield
+        _COMMITTING.add(key)
+        try:
+            yield
+        finally:
+            _COMMITTING.discard(key)
     finally:
         os.close(fd)

@@ -29,12 +29,15 @@ def build_report(
     signoff: dict[str, Any] | None = None,
     data_docs: list[str] | None = None,
     sample: list[dict[str, str]] | None = None,
+    held: bool = False,
 ) -> dict[str, Any]:
     """The night in counts: per source, per entity type, per dataset; never a value. `key` holds this run's
     key id and the one of the version it replaces; a change (also against the last earlier night) is flagged,
     as is a policy hash other than the last earlier night's. `signoff` is the night's latest reviewer decision
     (pipeline.signoff.status), or None; `data_docs` the names of the Data Docs pages beside the report;
-    `sample` published rows from `sample_rows`, or None when there is none to show (a night that failed)."""
+    `sample` published rows from `sample_rows`, or None when there is none to show (a night that failed);
+    `held`: the night passed its gates but is held out of readers' view until a reviewer approves it
+    (`output.publish: on_signoff`)."""
     sources = {}
     for name, c in per_source.items():
         primary = c["published"].get(c["primary"], 0) if c["primary"] else 0
@@ -61,7 +64,8 @@ def build_report(
     report = {
         "ds": ds,
         "pipeline_version": PIPELINE_VERSION,
-        "published": bool(gates.get("success")) and bool(manifests),
+        "published": bool(gates.get("success")) and bool(manifests) and not held,
+        "held": held,
         "sources": sources,
         "entities": dict(sorted(entity_totals.items(), key=lambda kv: -kv[1])),
         "performance": per_source.get("performance", {}).get("aggregates") or None,
@@ -259,8 +263,8 @@ def render_html(report: dict[str, Any], docs_links: bool = True) -> str:
 
 
 def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] | None = None) -> str:
-    """A terminal table of the last nights' key figures, with the latest sign-off per night (`signoffs`, by
-    ds, from pipeline.signoff.summary) and the flags each night's report raised."""
+    """A terminal table of the last nights' key figures, whether each is published (or held for sign-off), the
+    latest sign-off per night (`signoffs`, by ds, from pipeline.signoff.summary) and the flags its report raised."""
     names = ["rows_in", "text_rows", "quarantine_share", "PERSON_per_1k_text_rows", "CREDENTIAL_per_1k_text_rows"]
     lines = [f"{'ds':<12}{'published':>10}" + "".join(f"{n[:22]:>24}" for n in names) + f"  {'sign-off':<28}  flags"]
     for r in reports:
@@ -268,7 +272,8 @@ def format_trend_table(reports: list[dict[str, Any]], signoffs: dict[str, str] |
         flags = ", ".join(f"{t['metric']} {t['flag']}" for t in r.get("trends", []) if t["flag"])
         cells = "".join(f"{m.get(n, 0):>24}" for n in names)
         signed = (signoffs or {}).get(r["ds"], "unsigned")
-        lines.append(f"{r['ds']:<12}{'yes' if r['published'] else 'NO':>10}{cells}  {signed:<28}  {flags}")
+        published = "held" if r.get("held") else "yes" if r["published"] else "NO"
+        lines.append(f"{r['ds']:<12}{published:>10}{cells}  {signed:<28}  {flags}")
     return "\n".join(lines)
 
 

@@ -60,10 +60,12 @@ from pipeline.policy import Policy, load_policy
 from pipeline.progress import stage
 from pipeline.pseudonym import Pseudonymizer, load_key
 from pipeline.publish import (
+    HELD,
     REPORT_FOLDER,
     attempts_dir,
     commit_night,
     current_manifest,
+    held_version,
     link_night,
     nights_dir,
     public_dirs,
@@ -712,10 +714,13 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         folder = reset_private_dir(cfg.night / REPORT_FOLDER)
         write_json(folder / "inputs.json", inputs)
         copy_tree(cfg.staging / "data_docs", folder / "data_docs")
-        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False)
+        held = bool(gates.get("success")) and _holds(policy)
+        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False, held=held)
         for dataset in manifests:
             write_report(report, cfg.staged(dataset), prefix="_report")
-        if gates.get("success"):
+        if held:
+            where = held_report_dir(cfg.clean_root, cfg.ds)
+        elif gates.get("success"):
             where = reports_dir(cfg.clean_root, cfg.ds)
         else:
             output = policy.output
@@ -736,37 +741,62 @@ def _published_sample(cfg: NightConfig, count: int) -> list[dict[str, str]]:
     return sample_rows(cfg.ds, rows(), count) if count else []
 
 
-def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool) -> dict[str, Any]:
+def _holds(policy: Policy) -> bool:
+    """Whether a night that passed its gates waits for a reviewer before readers see it."""
+    return policy.output["publish"] == "on_signoff"
+
+
+def held_report_dir(clean_root: str | Path, ds: str) -> Path:
+    """The report of the night's version held for sign-off (through `_nights/ds=…/held`)."""
+    return nights_dir(clean_root, ds) / HELD / REPORT_FOLDER
+
+
+def _render_report(folder: Path, clean_root: str | Path, ds: str, of_published: bool, held: bool) -> dict[str, Any]:
     """Render report.{json,html} in `folder` from its counts, earlier nights' reports and the sign-off log
-    (`of_published`: the folder is the published night's own report, so its sign-off can be current)."""
+    (`of_published`: the folder is the committed night's own report, so its sign-off can be current; `held`:
+    that night waits for sign-off)."""
     inputs = read_json(folder / "inputs.json")
     history = load_history(Path(clean_root) / "_reports", ds)
     report = build_report(
         ds, inputs["per_source"], inputs["manifests"], inputs["gates"], reconcile(inputs["per_source"]), history,
         unknown_folders=inputs.get("unknown_source_folders", {}), key=inputs.get("key"),
         signoff=signoff.status(clean_root, ds, signoff.report_anchor(clean_root, ds), of_published),
-        data_docs=[p.name for p in (folder / "data_docs").glob("*.html")], sample=inputs.get("sample"),
+        data_docs=[p.name for p in (folder / "data_docs").glob("*.html")], sample=inputs.get("sample"), held=held,
     )
     write_report(report, folder)
     return report
 
 
 def report_folder(clean_root: str | Path, ds: str) -> Path:
-    """Where a night's report is: the published night's (`_reports/ds=…`), else the last failed attempt's."""
-    for folder in (reports_dir(clean_root, ds), attempts_dir(clean_root, ds)):
+    """Where a night's report is: the version held for sign-off's (the newest committed), else the published
+    night's (`_reports/ds=…`), else the last failed attempt's."""
+    held = [held_report_dir(clean_root, ds)] if held_version(clean_root, ds) else []
+    for folder in (*held, reports_dir(clean_root, ds), attempts_dir(clean_root, ds)):
         if (folder / "inputs.json").exists():
             return folder
     raise RunError(f"no report of ds={ds} under {clean_root}")
 
 
+def recent_reports(clean_root: str | Path, last: int) -> list[dict[str, Any]]:
+    """The reports of the last `last` nights that are published or held for sign-off (the held one when a
+    night has both), oldest first."""
+    clean = Path(clean_root)
+    nights = {p.parent.name: p for p in clean.glob("_reports/ds=*/report.json")}
+    for night in clean.glob("_nights/ds=*"):
+        if held_version(clean, night.name.removeprefix("ds=")):
+            nights[night.name] = night / HELD / REPORT_FOLDER / "report.json"
+    return [read_json(nights[name]) for name in sorted(nights)[-last:]]
+
+
 def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
-    """(Re)write a night's report from the counts kept beside it, with trends against earlier nights: the
-    published night's, else the last failed attempt's. Files keep their modes."""
+    """(Re)write a night's report from the counts kept beside it, with trends against earlier nights: the held
+    version's, else the published night's, else the last failed attempt's. Files keep their modes."""
     folder = report_folder(clean_root, ds)
     real = folder.resolve()
     modes = {p: p.stat().st_mode & 0o777 for p in real.parent.rglob("*") if p.is_file()}
-    report = _render_report(real, clean_root, ds, of_published=folder == reports_dir(clean_root, ds))
-    if folder == reports_dir(clean_root, ds):
+    committed = folder != attempts_dir(clean_root, ds)
+    report = _render_report(real, clean_root, ds, of_published=committed, held=folder == held_report_dir(clean_root, ds))
+    if committed:
         for dataset in DATASETS:
             if (real.parent / dataset / "_report.json").exists():
                 write_report(report, real.parent / dataset, prefix="_report")
@@ -778,17 +808,26 @@ def rebuild_report(clean_root: str | Path, ds: str) -> dict[str, Any]:
 
 def publish_night(cfg: NightConfig) -> dict[str, Any]:
     """Commit the staged night as the night's current version (pipeline.publish.commit_night): text, events
-    and report become visible together, in one rename."""
+    and report become visible together, in one rename; under `output.publish: on_signoff`, as the version held
+    for sign-off, which readers do not see (`held` in the result)."""
     with locks.night_lock(cfg.lock_file, cfg.ds):
         policy, _, _ = _context(cfg)
         validation_path = cfg.staging / "validation.json"
         if not validation_path.exists() or not read_json(validation_path).get("success"):
             raise RunError("validation did not pass; nothing published")
         output = policy.output
-        version = commit_night(cfg.night, cfg.clean_root, cfg.ds, DATASETS, output["file_mode"], output["dir_mode"])
+        version = commit_night(
+            cfg.night, cfg.clean_root, cfg.ds, DATASETS, output["file_mode"], output["dir_mode"], hold=_holds(policy)
+        )
         remove_tree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
+        if held_version(cfg.clean_root, cfg.ds) == version:  # not when it is what readers see already
+            log.info("committed ds=%s as version %s, held for sign-off", cfg.ds, version)
+            return {"published": {}, "held": True, "version": version}
         log.info("published ds=%s as version %s", cfg.ds, version)
-        return {"published": {d: str(published_dir(cfg.clean_root, d, cfg.ds)) for d in DATASETS}, "version": version}
+        return {
+            "published": {d: str(published_dir(cfg.clean_root, d, cfg.ds)) for d in DATASETS}, "held": False,
+            "version": version,
+        }
 
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:

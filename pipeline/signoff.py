@@ -1,4 +1,4 @@
-"""A reviewer's sign-off of a published night: an append-only, hash-chained log beside the reports.
+"""A reviewer's sign-off of a night: an append-only, hash-chained log beside the reports.
 
 `<clean>/_signoff/ds=D.jsonl` (outside every dataset folder, view and version, so publishing never replaces
 it) holds one JSON object per line, oldest first. Each entry records an
@@ -9,6 +9,10 @@ report.html are re-rendered, with trends and this sign-off, so their bytes chang
 sha256 of the previous entry and its own, so an edited, reordered or removed entry breaks the chain; a removed
 last entry is caught against the count and head hash the report records after each sign-off. No data value
 goes into the log: only counts' digests, a version id and what the reviewer typed.
+
+Under the policy `output.publish: on_signoff` a night is committed but held out of the readers' view
+(pipeline.publish, `_nights/ds=D/held`); a sign-off then signs the held version, and an approval publishes
+exactly the version whose manifest digest it signed (`sign`). A rejection keeps it held.
 
 What this does not stop: someone who can rewrite both the log and the report consistently. Keep the clean
 root on storage that only the pipeline's and reviewers' accounts can write (or object-lock the log).
@@ -26,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UserError
-from pipeline.publish import current_version, nights_dir, public_dirs, reports_dir
+from pipeline.publish import (
+    HELD,
+    current_version,
+    held_version,
+    night_commit_lock,
+    nights_dir,
+    public_dirs,
+    release_held,
+    reports_dir,
+)
 
 APPROVE, REJECT = "approve", "reject"
 GENESIS = "0" * 64
@@ -65,10 +78,11 @@ def _text(value: str | None, what: str, limit: int) -> str | None:
 
 
 def signed_subject(clean_root: str | Path, ds: str) -> dict[str, str]:
-    """What a sign-off of the night signs now: its current version and the digests of its manifest and counts."""
-    version = current_version(clean_root, ds)
+    """What a sign-off of the night signs now: its version held for sign-off, else its current version, and
+    the digests of that version's manifest and counts."""
+    version = held_version(clean_root, ds) or current_version(clean_root, ds)
     if version is None:
-        raise SignoffError(f"ds={ds} is not published under {clean_root}; there is nothing to sign")
+        raise SignoffError(f"ds={ds} is neither published nor held for sign-off under {clean_root}; there is nothing to sign")
     folder = nights_dir(clean_root, ds) / version
     return {
         "version": version,
@@ -114,8 +128,10 @@ def record(
     file_mode: int = 0o640,
     dir_mode: int = 0o750,
     now: datetime | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
-    """Append one decision on the night's current version; refuses to extend a log that was altered."""
+    """Append one decision on the night's version to sign (held, else current); refuses to extend a log that
+    was altered, and, given the `version` the reviewer read, to sign another one (a re-run replaced it)."""
     if decision not in (APPROVE, REJECT):
         raise SignoffError(f"decision must be {APPROVE} or {REJECT}")
     if decision == REJECT and not reason:
@@ -128,6 +144,9 @@ def record(
         "note": _text(note, "the note", MAX_TEXT),
     }
     subject = signed_subject(clean_root, ds)
+    if version is not None and subject["version"] != version:
+        raise SignoffError(f"ds={ds}: the version to sign is {subject['version']}, not {version} (a re-run replaced it); "
+                           "nothing recorded")
     path = log_path(clean_root, ds)
     public_dirs(Path(clean_root), path.parent, dir_mode)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, file_mode)
@@ -150,6 +169,30 @@ def record(
     finally:
         os.close(fd)
     return entry
+
+
+def sign(
+    clean_root: str | Path,
+    ds: str,
+    reviewer: str,
+    decision: str,
+    datasets: list[str],
+    reason: str | None = None,
+    note: str | None = None,
+    anchor: dict[str, Any] | None = None,
+    file_mode: int = 0o640,
+    dir_mode: int = 0o750,
+    now: datetime | None = None,
+    version: str | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Record the decision; an approval of the held version publishes it. Both happen under the night's commit
+    lock, so a re-run cannot put another version in between. Returns the entry and the version published, if any."""
+    signed_subject(clean_root, ds)  # a night with nothing to sign has no folder to lock
+    with night_commit_lock(clean_root, ds):
+        entry = record(clean_root, ds, reviewer, decision, reason, note, anchor, file_mode, dir_mode, now, version)
+        if decision != APPROVE or entry["version"] != held_version(clean_root, ds):
+            return entry, None
+        return entry, release_held(clean_root, ds, datasets, entry["manifest_sha256"], file_mode, dir_mode)
 
 
 def status(
@@ -185,12 +228,15 @@ def status(
 
 
 def report_anchor(clean_root: str | Path, ds: str) -> dict[str, Any] | None:
-    """The entry count and head hash the published report recorded at its last rendering, if any."""
-    path = reports_dir(clean_root, ds) / "report.json"
-    if not path.exists():
-        return None
-    recorded = json.loads(path.read_text(encoding="utf-8")).get("signoff") or {}
-    return {k: recorded[k] for k in ("entries", "head_sha256") if k in recorded} or None
+    """The entry count and head hash the night's reports (published and held) recorded at their last
+    rendering, the one that saw more entries (the log only grows), if any."""
+    anchors = []
+    for folder in (reports_dir(clean_root, ds), nights_dir(clean_root, ds) / HELD / "report"):
+        path = folder / "report.json"
+        if path.exists():
+            recorded = json.loads(path.read_text(encoding="utf-8")).get("signoff") or {}
+            anchors.append({k: recorded[k] for k in ("entries", "head_sha256") if k in recorded})
+    return max((a for a in anchors if a), key=lambda a: int(a.get("entries") or 0), default=None)
 
 
 def summary(state: dict[str, Any] | None) -> str:

@@ -52,7 +52,8 @@ def _rows(dataset: str, ds: str, n: int) -> pa.Table:
     return with_night(pa.table(columns, schema=pa.schema(list(schema)[:-1])), ds)
 
 
-def _publish(root: Path, clean: Path, ds: str, n: int) -> None:
+def _publish(root: Path, clean: Path, ds: str, n: int, hold: bool = False) -> str:
+    """Commit a night of `n` rows per dataset (held for sign-off with `hold`); returns its version."""
     staged = root / f"staged-{ds}"
     for dataset in DATASETS:
         table = _rows(dataset, ds, n)
@@ -63,7 +64,8 @@ def _publish(root: Path, clean: Path, ds: str, n: int) -> None:
             "splits": dict(Counter(table["split"].to_pylist())),
         })
     write_json(staged / "report" / "report.json", {"ds": ds})
-    commit_night(staged, clean, ds, DATASETS, 0o640, 0o750)
+    write_json(staged / "report" / "inputs.json", {"rows": n})  # the counts a sign-off signs
+    return commit_night(staged, clean, ds, DATASETS, 0o640, 0o750, hold=hold)
 
 
 @pytest.fixture(scope="module")

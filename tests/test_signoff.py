@@ -122,7 +122,7 @@ def test_bad_decisions_are_refused_in_one_line(clean: Path, arguments: dict, mes
 
 
 def test_an_unpublished_night_cannot_be_signed(clean: Path) -> None:
-    with pytest.raises(SignoffError, match="not published"):
+    with pytest.raises(SignoffError, match="neither published nor held for sign-off"):
         signoff.record(clean, "2026-12-03", "Dana Reviewer", APPROVE)
 
 
