@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -159,7 +159,7 @@ def night_canaries(ds: str, per_class: int, employees: tuple[Employee, ...]) -> 
     for label, spec in templates()["values"].items():
         make = MAKERS[spec["maker"]]
         for template in _cycle(spec["templates"], per_class, rng):
-            records.append((template, label, _unique(lambda: make(fake, rng, employees), used)))
+            records.append((template, label, _unique(partial(make, fake, rng, employees), used)))
     for label in DISCLOSURE_FRAMES:
         for phrase in _cycle(list(DISCLOSURE_PHRASES[label]), per_class, rng):
             template, value = disclosure_canary(label, rng, phrase)
@@ -193,7 +193,7 @@ def typed_canary(ds: str, employee: Employee, count: int) -> TypedCanary:
     for n in range(count):
         shape = shapes[n % len(shapes)]
         make = MAKERS[shape["maker"]]
-        secret = _unique(lambda: make(fake, rng, (employee,)), used)
+        secret = _unique(partial(make, fake, rng, (employee,)), used)
         text = shape["text"].replace("{v}", secret)
         field = f"{CANARY_PREFIX}field{n}"
         keys = list(text) + (["Backspace"] * len(text) if shape.get("delete") else []) + ["Enter"]

@@ -417,9 +417,9 @@ def _scrubbed_batches(
     quarantine: QuarantineWriter,
 ) -> Iterator[tuple[pa.Table, dict[str, Any], int]]:
     """(table, counts, input rows) of each batch, in read order; the chunk's canary share (if the plan gave it one)
-    rides in the first batch. In a worker
-    pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and the pieces of one batch are
-    collected while the next batch is read and handed out, so at most two batches are in memory here too."""
+    rides in the first batch. In a worker pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and
+    the pieces of one batch are collected while the next batch is read and handed out, so at most two batches are
+    in memory here too."""
     pool = _RUNTIME.pool if _RUNTIME is not None else None
     source = work.source
     pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)

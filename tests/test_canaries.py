@@ -13,8 +13,15 @@ import yaml
 
 from pipeline import canaries
 from pipeline.canaries import (
-    DISCLOSURE_PHRASES, TEXT_LABELS, TYPED_SECRET, canary_employees, canary_records, night_canaries, templates,
-    typed_canary, wilson_interval,
+    DISCLOSURE_PHRASES,
+    TEXT_LABELS,
+    TYPED_SECRET,
+    canary_employees,
+    canary_records,
+    night_canaries,
+    templates,
+    typed_canary,
+    wilson_interval,
 )
 from pipeline.chunks import plan_chunks, share_canaries
 from pipeline.policy import CANARY_LABELS, Policy, load_policy
