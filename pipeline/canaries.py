@@ -2,17 +2,24 @@
 
 They prove, every night, that the detectors the policy relies on are alive: a model that failed to load,
 a recognizer switched off by mistake or a broken pattern lowers canary recall, and the run fails before
-anything is published. Values come from Faker seeded by the night, so a re-run plants the same canaries.
+anything is published. Each class gets `canaries.per_class` canaries a night in all, so its recall rests on
+enough of them to mean something; the night's set is drawn once from the ds (Faker and a Random seeded by it,
+so a re-run plants the same canaries) and shared out among the night's text partitions. The phrasings are data
+(`canaries.yaml`), for a reviewer to read.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache, partial
+from importlib import resources
 from typing import Any
 
+import yaml
 from faker import Faker
 
 from pipeline.evaluate import score
@@ -20,6 +27,17 @@ from pipeline.roster import Employee
 
 CANARY_PREFIX = "__scrubline_canary__:"  # marks canary employees and sessions; never a real id
 TYPED_SECRET = "TYPED_SECRET"
+
+
+@cache
+def templates() -> dict[str, Any]:
+    """The phrasings of every class (pipeline/canaries.yaml, package data)."""
+    return yaml.safe_load(resources.files("pipeline").joinpath("canaries.yaml").read_text(encoding="utf-8"))
+
+
+DISCLOSURE_FRAMES: dict[str, tuple[str, ...]] = {k: tuple(v["frames"]) for k, v in templates()["disclosures"].items()}
+DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {k: tuple(v["phrases"]) for k, v in templates()["disclosures"].items()}
+TEXT_LABELS = (*templates()["values"], *DISCLOSURE_FRAMES)
 
 
 @dataclass(frozen=True)
@@ -37,7 +55,7 @@ def _faker(ds: str, salt: str) -> tuple[Faker, random.Random]:
     return fake, random.Random(seed)
 
 
-def canary_employees(ds: str, count: int = 4) -> tuple[Employee, ...]:
+def canary_employees(ds: str, count: int = 12) -> tuple[Employee, ...]:
     """A fake roster whose names the roster recognizer must catch like any colleague's."""
     fake, _ = _faker(ds, "roster")
     out = []
@@ -52,67 +70,74 @@ def canary_employees(ds: str, count: int = 4) -> tuple[Employee, ...]:
     return tuple(out)
 
 
-def _aws_key(rng: random.Random) -> str:
-    return "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+# --- value makers: each draws one fake value; "fake" means a reserved range wherever one exists -------------
+
+Maker = Callable[[Faker, random.Random, tuple[Employee, ...]], str]
 
 
-def _github_token(rng: random.Random) -> str:
-    return "ghp_" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(36))
-
-
-def _password(rng: random.Random) -> str:
+def _password(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
     words = ["Maple", "Orbit", "Tundra", "Velvet", "Cobalt", "Harbor", "Quartz", "Saffron"]
     return f"{rng.choice(words)}{rng.randint(10, 99)}{rng.choice('!#$%&*')}{rng.choice(words).lower()}"
 
 
-# Disclosures have no one shape, so each night's canaries for them are drawn from many phrasings: a frame ("{v}"
-# is the disclosing phrase, the span to catch) and a phrase, both picked per canary by the night's seed. The
-# phrasings are written here for the canaries, apart from the model's training corpus and every evaluation set.
-DISCLOSURE_FRAMES: dict[str, tuple[str, ...]] = {
-    "PERFORMANCE": (
-        "between us, {v}", "{v}, keep it quiet", "heard that {v}", "fyi {v}", "Speaker 2: so um {v}",
-        "{v} apparently", "Re: {v}",
-    ),
-    "HEALTH": (
-        "sorry, {v} so I'm out", "between us, {v}", "{v}, back tomorrow", "fyi {v}",
-        "Speaker 1: uh {v}", "{v} - can we move the 1:1?", "heads up, {v}",
-    ),
-    "PRIVATE": (
-        "between us, {v}", "{v}, don't tell anyone", "fyi {v}", "Speaker 1: yeah so {v}",
-        "{v}, so I need friday off", "heads up, {v}", "{v} tbh",
-    ),
-}
-# In each phrase the part in [[...]] is the canary's value: what the detectors must remove. Canaries prove the
-# detectors alive, not that they generalise (docs/detection.md measures that): each phrasing here is one the
-# shipped rules and model catch, checked by tests/test_disclosures.py.
-DISCLOSURE_PHRASES: dict[str, tuple[str, ...]] = {
-    "PERFORMANCE": (
-        "he is [[on a PIP]]", "my bonus was [[{pct}%]]", "my salary is [[${k},000]]",
-        "she got a [[{r} out of 5]] on her review", "he was [[let go]] last week", "my raise was [[{pct}%]]",
-        "I got a [[written warning]]", "her [[role was eliminated]]", "they [[calibrated him down]]",
-        "my sign-on bonus is [[€{k},000]]", "I was rated [[Needs Improvement]]",
-        "he was [[passed over for promotion]]",
-    ),
-    "HEALTH": (
-        "I have [[type 1 diabetes]]", "I'm off [[sick with the flu]]", "I have a [[psychiatrist appointment]]",
-        "I'm starting [[chemo]] next week", "I get [[migraines]]", "I'm on [[antidepressants]]",
-        "I have [[asthma]]", "I'm recovering from [[covid]]", "I'm on [[medical leave for back surgery]]",
-        "I have an [[oncologist appointment]]", "I need [[a private room for insulin injections]]",
-        "I'm out with [[a kidney stone]]",
-    ),
-    "PRIVATE": (
-        "my partner and I [[broke up]]", "I'm [[going through a divorce]]", "I'm [[pregnant]]",
-        "I'm [[in a final round with another company]]", "I'm [[interviewing at a competitor]]",
-        "I went to the [[union meeting]]", "[[my visa expires]] next month", "I'm [[fasting for Ramadan]]",
-        "[[my mom passed away]]", "I'm [[drowning in credit card debt]]", "I [[signed a union card]]",
-        "I'm [[waiting on my green card]]",
-    ),
+def _api_key(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
+    """An AWS access key id or a GitHub token shape, random characters."""
+    if rng.random() < 0.5:
+        return "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    return "ghp_" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(36))
+
+
+def _email(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
+    """At a reserved example domain (RFC 2606), so no mailbox is anyone's."""
+    domain = rng.choice(["example.com", "example.org", "example.net"])
+    return f"{fake.first_name()}.{fake.last_name()}{rng.randint(1, 99)}@{domain}".lower()
+
+
+def _phone(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
+    """North American 555-01xx or UK 020 7946 0xxx: the ranges set aside for fiction."""
+    area, line = rng.randint(201, 989), rng.randint(0, 99)
+    return rng.choice([
+        f"({area}) 555-01{line:02d}", f"+1 {area} 555 01{line:02d}",
+        f"+44 20 7946 0{rng.randint(0, 999):03d}", f"020 7946 0{rng.randint(0, 999):03d}",
+    ])
+
+
+def _card(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
+    """Luhn-valid random digits of a card brand's shape (nobody's card but by chance), plain or in groups."""
+    number = fake.credit_card_number(card_type=rng.choice(["visa16", "mastercard"]))
+    return " ".join(number[i : i + 4] for i in range(0, 16, 4)) if rng.random() < 0.5 else number
+
+
+def _ssn(fake: Faker, rng: random.Random, employees: tuple[Employee, ...] = ()) -> str:
+    """Area 900-999, which the SSA never issues."""
+    return f"{rng.randint(900, 999)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
+
+
+def _roster_name(fake: Faker, rng: random.Random, employees: tuple[Employee, ...]) -> str:
+    """A canary colleague (canary_employees) by full name or by @handle."""
+    employee = rng.choice(employees)
+    return employee.full_name if rng.random() < 0.5 else "@" + employee.handle
+
+
+MAKERS: dict[str, Maker] = {
+    "password": _password, "api_key": _api_key, "email": _email, "phone": _phone, "card": _card, "ssn": _ssn,
+    "roster_name": _roster_name,
 }
 
 
-def disclosure_canary(label: str, rng: random.Random) -> tuple[str, str]:
+def _unique(make: Callable[[], str], used: set[str]) -> str:
+    """A value not planted yet tonight: a few draws at most, the makers' spaces being large, except roster names
+    (two per canary colleague), which repeat once a policy's per_class outgrows them."""
+    for _ in range(100):
+        if (value := make()) not in used:
+            break
+    used.add(value)
+    return value
+
+
+def disclosure_canary(label: str, rng: random.Random, phrase: str | None = None) -> tuple[str, str]:
     """A (template, value) pair for one disclosure canary: the template holds "{v}" where the value goes."""
-    phrase = rng.choice(DISCLOSURE_PHRASES[label]).format(
+    phrase = (phrase or rng.choice(DISCLOSURE_PHRASES[label])).format(
         pct=rng.randint(3, 25), k=rng.randint(60, 190), r=rng.randint(1, 5)
     )
     head, rest = phrase.split("[[", 1)
@@ -120,70 +145,70 @@ def disclosure_canary(label: str, rng: random.Random) -> tuple[str, str]:
     return rng.choice(DISCLOSURE_FRAMES[label]).replace("{v}", head.replace("{", "{{") + "{v}" + tail), value
 
 
-def canary_records(ds: str, source: str, count: int, employees: tuple[Employee, ...]) -> list[dict[str, Any]]:
-    """Labelled texts (the evaluation shape) covering every sensitive class, `count` of them."""
-    fake, rng = _faker(ds, source)
-    makers = [
-        lambda: ("my new password is {v}, don't share it", "CREDENTIAL", _password(rng)),
-        lambda: ("pw: {v}", "CREDENTIAL", _password(rng)),
-        lambda: ("deploy with key {v} until rotation", "API_KEY", _aws_key(rng)),
-        lambda: ("CI token is {v}", "API_KEY", _github_token(rng)),
-        lambda: ("send it to {v} please", "EMAIL", fake.free_email()),
-        lambda: ("call me on {v} after lunch", "PHONE", f"({rng.randint(201, 989)}) {rng.randint(201, 989)}-{rng.randint(1000, 9999)}"),
-        lambda: ("card number {v} for the offsite", "CARD", fake.credit_card_number(card_type="visa16")),
-        lambda: ("her SSN is {v}", "SSN", fake.ssn()),
-        lambda: ("ask {v} about the rollout", "ROSTER_NAME", rng.choice(employees).full_name),
-        lambda: ("ping {v} when it's merged", "ROSTER_NAME", "@" + rng.choice(employees).handle),
-        *(_disclosure_maker(label, rng) for label in DISCLOSURE_FRAMES),
-    ]
-    records = []
-    for i in range(count):
-        template, label, value = makers[i % len(makers)]()
+def _cycle(items: list[str], count: int, rng: random.Random) -> list[str]:
+    """`count` items, every one of them before any repeats, in an order the night shuffles."""
+    order = rng.sample(items, len(items))
+    return [order[i % len(order)] for i in range(count)]
+
+
+def night_canaries(ds: str, per_class: int, employees: tuple[Employee, ...]) -> list[dict[str, Any]]:
+    """Tonight's labelled texts (the evaluation shape): `per_class` of every text class, in a fixed order."""
+    fake, rng = _faker(ds, "text")
+    records: list[tuple[str, str, str]] = []  # (template, label, value)
+    used: set[str] = set()
+    for label, spec in templates()["values"].items():
+        make = MAKERS[spec["maker"]]
+        for template in _cycle(spec["templates"], per_class, rng):
+            records.append((template, label, _unique(partial(make, fake, rng, employees), used)))
+    for label in DISCLOSURE_FRAMES:
+        for phrase in _cycle(list(DISCLOSURE_PHRASES[label]), per_class, rng):
+            template, value = disclosure_canary(label, rng, phrase)
+            records.append((template, label, value))
+    out = []
+    for i, (template, label, value) in enumerate(records):
         start = template.index("{v}")
-        text = template.replace("{v}", value)
-        records.append({
-            "id": f"{CANARY_PREFIX}{source}:{i}",
-            "text": text,
+        out.append({
+            "id": f"{CANARY_PREFIX}{label}:{i}",
+            "text": template.replace("{v}", value),
             "spans": [{"start": start, "end": start + len(value), "label": label}],
         })
-    return records
+    return out
 
 
-def _disclosure_maker(label: str, rng: random.Random) -> Callable[[], tuple[str, str, str]]:
-    def make() -> tuple[str, str, str]:
-        frame, phrase = disclosure_canary(label, rng)
-        return frame, label, phrase
-
-    return make
+def canary_records(ds: str, share: int, shares: int, per_class: int, employees: tuple[Employee, ...]) -> list[dict[str, Any]]:
+    """A text partition's share of tonight's canaries: every `shares`-th record from `share` (0-based) on, so
+    the night's partitions together plant each one once (shares: the night's text partitions, run.plan)."""
+    return night_canaries(ds, per_class, employees)[share::shares]
 
 
-def typed_canary(ds: str, employee: Employee) -> TypedCanary:
-    """A session that types a password into a password field and a key into a chat box, then deletes a card."""
+def typed_canary(ds: str, employee: Employee, count: int) -> TypedCanary:
+    """A session typing `count` secrets, each in a field of its own, cycling through canaries.yaml's `typed`
+    shapes: into password fields, into chat boxes and terminals, some typed then deleted."""
     fake, rng = _faker(ds, "keystrokes")
     start = datetime.strptime(ds, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(hours=3)
     rows: list[dict[str, Any]] = []
     secrets: dict[str, list[str]] = {}
-
-    def type_text(text: str, field: str, kind: str, secret: str | None = None, then_delete: bool = False) -> None:
-        keys = list(text) + (["Backspace"] * len(text) if then_delete else []) + ["Enter"]
-        secret_at = text.index(secret) if secret else -1
+    used: set[str] = set()
+    shapes = templates()["typed"]
+    for n in range(count):
+        shape = shapes[n % len(shapes)]
+        make = MAKERS[shape["maker"]]
+        secret = _unique(partial(make, fake, rng, (employee,)), used)
+        text = shape["text"].replace("{v}", secret)
+        field = f"{CANARY_PREFIX}field{n}"
+        keys = list(text) + (["Backspace"] * len(text) if shape.get("delete") else []) + ["Enter"]
+        secret_at = text.index(secret)
         for i, key in enumerate(keys):
-            event_id = f"{CANARY_PREFIX}{field}:{i}"
-            if secret and secret_at <= i < secret_at + len(secret):
+            event_id = f"{field}:{i}"
+            if secret_at <= i < secret_at + len(secret):
                 secrets.setdefault(field, []).append(event_id)
             rows.append({
                 "event_id": event_id, "ts": start + timedelta(milliseconds=150 * len(rows)),
                 "employee_id": employee.employee_id, "device_id": f"{CANARY_PREFIX}device",
                 "session_id": f"{CANARY_PREFIX}session", "app": "Slack", "window_title": "Slack",
-                "field_id": field, "field_kind": kind, "key": key, "action": "down", "modifiers": [], "text": None,
+                "field_id": field, "field_kind": shape["field_kind"], "key": key, "action": "down", "modifiers": [],
+                "text": None,
             })
-
-    password = _password(rng)
-    type_text(password, "login", "password", secret=password)
-    token = _github_token(rng)
-    type_text(f"the token is {token}", "composer", "text", secret=token)
-    card = fake.credit_card_number(card_type="visa16")
-    type_text(f"card {card}", "draft", "text", secret=card, then_delete=True)
     return TypedCanary(rows=rows, secret_events=secrets)
 
 
@@ -208,6 +233,18 @@ def merge(*scores: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
             total["planted"] += s["planted"]
             total["caught"] += s["caught"]
     return out
+
+
+def wilson_interval(caught: int, planted: int, z: float = 1.959964) -> tuple[float, float]:
+    """The 95% Wilson score interval of caught/planted: unlike p ± z·se it stays inside [0, 1] and is not
+    [1, 1] when every canary of a small class was caught. (0, 1) when nothing was planted."""
+    if planted <= 0:
+        return (0.0, 1.0)
+    p = caught / planted
+    centre = p + z * z / (2 * planted)
+    spread = z * math.sqrt(p * (1 - p) / planted + z * z / (4 * planted * planted))
+    denominator = 1 + z * z / planted
+    return (max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator))
 
 
 def is_canary(value: str | None) -> bool:

@@ -11,7 +11,7 @@ Performance records (not published; their k-suppressed summary is night-wide) st
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +32,8 @@ class Chunk:
     cut: Cut
     start: int  # the partition's files this chunk reads rows from, [start, stop) in name order
     stop: int
+    canary_share: int = 0  # a text partition's first chunk plants share `canary_share` of `canary_shares`
+    canary_shares: int = 0  # of the night's text canaries (0: it plants none; share_canaries)
 
     @property
     def id(self) -> str:
@@ -44,7 +46,8 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "index": self.index, "count": self.count, "cut": self.cut,
-                "start": self.start, "stop": self.stop}
+                "start": self.start, "stop": self.stop, "canary_share": self.canary_share,
+                "canary_shares": self.canary_shares}
 
 
 def plan_chunks(source: str, files: int, cut: Cut, chunk_files: int) -> list[Chunk]:
@@ -53,6 +56,15 @@ def plan_chunks(source: str, files: int, cut: Cut, chunk_files: int) -> list[Chu
     if cut == "files":
         return [Chunk(source, i, count, cut, i * chunk_files, min(files, (i + 1) * chunk_files)) for i in range(count)]
     return [Chunk(source, i, count, cut, 0, files) for i in range(count)]
+
+
+def share_canaries(chunks: list[Chunk]) -> list[Chunk]:
+    """The night's text canaries shared out among its text partitions: the first chunk of each (cut by files)
+    plants one share, so each canary is planted once a night, however many partitions and chunks there are."""
+    firsts = [c.id for c in chunks if c.cut == "files" and c.index == 0]
+    return [
+        replace(c, canary_share=firsts.index(c.id), canary_shares=len(firsts)) if c.id in firsts else c for c in chunks
+    ]
 
 
 def session_chunks(table: pa.Table, count: int) -> np.ndarray:

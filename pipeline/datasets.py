@@ -87,18 +87,21 @@ def scrub_text_rows(
     keys: Pseudonymizer,
     roster: Roster,
     counts: dict[str, Any],
-    plant_canaries: bool = True,
+    canary_share: tuple[int, int] | None = None,
 ) -> pa.Table:
     """One batch of a text partition → its `text` rows; `counts` gets this batch's counts (the caller adds
-    batches up). Canaries are planted once per partition: in the batch called with `plant_canaries`."""
+    batches up). The batch called with `canary_share` (share, shares) plants that share of the night's canaries
+    (the partition's first: run.plan shares them out)."""
     utterances = to_utterances(source, rows, roster)
     kept = [u for u in utterances if u.text.strip()]
     # Canaries go through the very same call as the real rows, then are split off and scored.
-    per_partition = int(policy.canaries["per_partition"]) if plant_canaries else 0
-    planted = canaries.canary_records(ds, source, per_partition, canaries.canary_employees(ds)) if per_partition else []
+    per_class = int(policy.canaries["per_class"])
+    planted = (
+        canaries.canary_records(ds, *canary_share, per_class, canaries.canary_employees(ds)) if canary_share else []
+    )
     everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
     scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
-    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries]) if plant_canaries else {}
+    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries])
     dropped = Counter({"empty_text": len(utterances) - len(kept)})
     dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
     published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]
@@ -120,14 +123,15 @@ def scrub_keystrokes(
 
     `events` is the partition's checked rows (`read_columnar`), or a chunk's whole sessions of them. Every
     event is published (masked) in `events`; each non-password segment's final text also joins `text` as a
-    derived row. A segment whose whole text is a credential is treated as a password field. The typed canary
-    rides in the call with `plant_canaries` (a partition's first chunk); `staged` leaves the timing draws to
-    the night (behaviour.build_events).
+    derived row. A segment whose whole text is a credential is treated as a password field. The typed canaries
+    (`canaries.per_class` secrets) ride in the call with `plant_canaries` (a partition's first chunk); `staged`
+    leaves the timing draws to the night (behaviour.build_events).
     """
     settings = policy.events
-    planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0])
+    per_class = int(policy.canaries["per_class"])
+    planted = canaries.typed_canary(ds, canaries.canary_employees(ds)[0], per_class)
     real = events.num_rows
-    plant = plant_canaries and int(policy.canaries["per_partition"]) > 0
+    plant = plant_canaries and per_class > 0
     if plant:
         events = pa.concat_tables([events, rows_table(KEYSTROKES, planted.rows)])
     replayed = replay(events, idle_gap_ms=int(settings["idle_gap_ms"]))

@@ -182,7 +182,7 @@ class Reid(Section):
 
 
 class Canaries(Section):
-    per_partition: Annotated[int, Field(ge=0)] = 15
+    per_class: Annotated[int, Field(ge=0)] = 20  # a night's canaries of each class, over all its partitions
     min_recall: dict[CanaryLabel, Share] = Field(default_factory=lambda: {"default": 1.0})
 
 

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from pipeline import canaries, locks, reid, residual, signoff
 from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
-from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks
+from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks, share_canaries
 from pipeline.contracts import (
     DATASET_SCHEMAS,
     EVENTS_DATASET,
@@ -247,7 +247,7 @@ def plan(cfg: NightConfig) -> list[str]:
         reset_private_dir(cfg.staging)
         files = {source: _file_names(cfg, source) for source in layout.sources}
         size = cfg.chunk_files or policy.chunk_files
-        chunks = [c for s in layout.sources for c in plan_chunks(s, len(files[s]), _cut(policy, s), size)]
+        chunks = share_canaries([c for s in layout.sources for c in plan_chunks(s, len(files[s]), _cut(policy, s), size)])
         write_json(cfg.staging / "plan.json", {
             "ds": cfg.ds,
             "sources": layout.sources,
@@ -411,9 +411,10 @@ def _scrubbed_batches(
     counts: dict[str, Any],
     quarantine: QuarantineWriter,
 ) -> Iterator[tuple[pa.Table, dict[str, Any], int]]:
-    """(table, counts, input rows) of each batch, in read order; canaries ride in the partition's first. In a worker
-    pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and the pieces of one batch are
-    collected while the next batch is read and handed out, so at most two batches are in memory here too."""
+    """(table, counts, input rows) of each batch, in read order; the chunk's canary share (if the plan gave it one)
+    rides in the first batch. In a worker pool each batch is cut into pieces (`_pieces`) scrubbed in parallel, and
+    the pieces of one batch are collected while the next batch is read and handed out, so at most two batches are
+    in memory here too."""
     pool = _RUNTIME.pool if _RUNTIME is not None else None
     source = work.source
     pending: deque[tuple[int, Future, int]] = deque()  # (batch number, task, input rows)
@@ -422,17 +423,18 @@ def _scrubbed_batches(
             cfg.raw_root, source, cfg.ds, policy.batch_rows, follow_symlinks=cfg.follow_symlinks, files=work.files
         )
         for i, batch in enumerate(batches):
-            first = i == 0 and work.index == 0
+            share = (work.canary_share, work.canary_shares) if i == 0 and work.canary_shares else None
             _add_read_counts(counts, batch)
             quarantine.write(batch.quarantine)
             rows, bad_rows = batch.rows, len(batch.quarantine)
             del batch  # the next batch is read while this name would still hold this one
             if pool is None:
-                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, first), len(rows) + bad_rows)
+                yield (*_scrub_text_batch(cfg.ds, source, rows, policy, keys, roster, share), len(rows) + bad_rows)
             else:
                 for j, piece in enumerate(_pieces(rows, SOURCES[source].text_field, _RUNTIME.workers)):
-                    plant = first and j == 0
-                    task = pool.submit(_scrub_text_batch_in_worker, source, piece, plant, policy.sha256, keys.key_id)
+                    task = pool.submit(
+                        _scrub_text_batch_in_worker, source, piece, share if j == 0 else None, policy.sha256, keys.key_id
+                    )
                     pending.append((i, task, len(piece) + (bad_rows if j == 0 else 0)))
                 del piece
                 while pending[0][0] < i:
@@ -465,10 +467,11 @@ def _pieces(rows: list[dict[str, Any]], text_field: str | None, workers: int) ->
 
 
 def _scrub_text_batch(
-    ds: str, source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster, plant: bool
+    ds: str, source: str, rows: list[dict[str, Any]], policy: Policy, keys: Pseudonymizer, roster: Roster,
+    canary_share: tuple[int, int] | None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     batch_counts: dict[str, Any] = {}
-    table = scrub_text_rows(ds, source, rows, policy, keys, roster, batch_counts, plant_canaries=plant)
+    table = scrub_text_rows(ds, source, rows, policy, keys, roster, batch_counts, canary_share=canary_share)
     return table, batch_counts
 
 
@@ -592,7 +595,8 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
                          "significance": settings.significance, "success": not reid_problems}
         problems = [f"{d}: {o['failed']} of {o['evaluated']} expectations failed" for d, o in outcomes.items() if not o["success"]]
         problems += [
-            f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}"
+            f"canary recall for {label} is {c['recall']:.2f}, below {c['threshold']:.2f}" if c["recall"] < c["threshold"]
+            else f"only {c['planted']} {label} canaries were planted, fewer than {policy.canaries['per_class']}"
             for label, c in gates["canaries"]["labels"].items()
             if not c["ok"]
         ]
@@ -610,13 +614,19 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
 
 
 def canary_outcome(policy: Policy, per_source: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Canary recall per label across tonight's partitions, against the policy's thresholds."""
+    """Canary recall per label across tonight's partitions, with its 95% Wilson interval, against the policy's
+    thresholds; a label with fewer canaries than `canaries.per_class` fails too (some were lost on the way)."""
     merged = canaries.merge(*(c.get("canaries", {}) for c in per_source.values()))
+    per_class = int(policy.canaries["per_class"])
     labels = {}
     for label, c in sorted(merged.items()):
         recall = c["caught"] / c["planted"] if c["planted"] else 1.0
         threshold = policy.canary_threshold(label)
-        labels[label] = {**c, "recall": round(recall, 4), "threshold": threshold, "ok": recall >= threshold}
+        low, high = canaries.wilson_interval(c["caught"], c["planted"])
+        labels[label] = {
+            **c, "recall": round(recall, 4), "interval": [round(low, 4), round(high, 4)], "threshold": threshold,
+            "ok": recall >= threshold and c["planted"] >= per_class,
+        }
     return {"labels": labels, "success": all(c["ok"] for c in labels.values())}
 
 
@@ -996,9 +1006,9 @@ def _init_worker(cfg: NightConfig, log_level: int) -> None:
 
 
 def _scrub_text_batch_in_worker(
-    source: str, rows: list[dict[str, Any]], plant: bool, policy_sha256: str, key_id: str
+    source: str, rows: list[dict[str, Any]], canary_share: tuple[int, int] | None, policy_sha256: str, key_id: str
 ) -> tuple[pa.Table, dict[str, Any]]:
     w = _WORKER
     if (w["policy"].sha256, w["keys"].key_id) != (policy_sha256, key_id):
         raise RunError("the policy or the key changed during the run")
-    return _scrub_text_batch(w["cfg"].ds, source, rows, w["policy"], w["keys"], w["roster"], plant)
+    return _scrub_text_batch(w["cfg"].ds, source, rows, w["policy"], w["keys"], w["roster"], canary_share)

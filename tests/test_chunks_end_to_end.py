@@ -7,6 +7,7 @@ across chunks, and the DAG, one mapped scrub task per chunk, publishes exactly w
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from support import DS, Night, manifest, published_bytes, quarantine_bytes, run_night
 
 from pipeline.airflow_local import run_dag
+from pipeline.policy import CANARY_LABELS
 
 pytestmark = pytest.mark.e2e
 SPLIT_INTO = 8
@@ -59,6 +61,14 @@ def test_the_number_of_chunks_does_not_change_a_published_byte(cli_runs: dict[in
     for chunk_files, clean in cli_runs.items():
         assert published_bytes(clean) == whole, f"{chunk_files} file(s) per chunk"
         assert quarantine_bytes(clean) == quarantine_bytes(cli_runs[SPLIT_INTO]), f"{chunk_files} file(s) per chunk"
+
+
+def test_every_canary_class_is_planted_per_class_times_whatever_the_chunks(cli_runs: dict[int, Path]) -> None:
+    """Each class's canaries are planted once a night (the plan shares them out), not once per chunk."""
+    for chunk_files, clean in cli_runs.items():
+        report = json.loads((clean / "_reports" / f"ds={DS}" / "report.json").read_text())
+        planted = {label: c["planted"] for label, c in report["canaries"]["labels"].items()}
+        assert planted == dict.fromkeys(CANARY_LABELS, 20), f"{chunk_files} file(s) per chunk"
 
 
 def test_every_input_row_is_accounted_for_across_chunks(many_files: Night, cli_runs: dict[int, Path]) -> None:

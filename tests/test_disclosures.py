@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.canaries import DISCLOSURE_FRAMES, canary_employees, canary_records
+from pipeline.canaries import DISCLOSURE_FRAMES, canary_employees, night_canaries
 from pipeline.detect import Finding
 from pipeline.detect.disclosures import SHIPPED_MODEL, DisclosureRecognizer, worth_reading
 from pipeline.detect.casual_ner import load_casual_model
@@ -118,7 +118,7 @@ def test_canaries_draw_disclosures_from_many_phrasings() -> None:
     texts: dict[str, set[str]] = {label: set() for label in DISCLOSURE_FRAMES}
     for day in range(1, 29):
         ds = f"2026-02-{day:02d}"
-        for record in canary_records(ds, "chat", 15, canary_employees(ds)):
+        for record in night_canaries(ds, 20, canary_employees(ds)):
             label = record["spans"][0]["label"]
             if label in texts:
                 span = record["spans"][0]
@@ -128,15 +128,15 @@ def test_canaries_draw_disclosures_from_many_phrasings() -> None:
 
 
 def test_the_nightly_disclosure_canaries_clear_their_thresholds() -> None:
-    """A fortnight of nights' PERFORMANCE, HEALTH and PRIVATE canaries through the real text path: each class's
+    """Four nights' PERFORMANCE, HEALTH and PRIVATE canaries (20 a class a night) through the real text path: each class's
     recall reaches the default policy's min_recall, so a healthy night passes and a dead model would not."""
     from pipeline import scrub_texts
     from pipeline.canaries import score_texts
 
     records = []
-    for day in range(1, 15):
+    for day in range(1, 5):
         ds = f"2026-03-{day:02d}"
-        records += [r for r in canary_records(ds, "chat", 15, canary_employees(ds))
+        records += [r for r in night_canaries(ds, 20, canary_employees(ds))
                     if r["spans"][0]["label"] in DISCLOSURE_FRAMES]
     scores = score_texts(records, scrub_texts([r["text"] for r in records]))
     thresholds = load_policy().canaries["min_recall"]

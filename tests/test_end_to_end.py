@@ -216,6 +216,14 @@ def test_reports_data_docs_and_gates_are_written(clean: Path) -> None:
     assert {"text.html", "text.suite.html", "events.html", "events.suite.html"} <= {p.name for p in (folder / "data_docs").iterdir()}
     report = json.loads((folder / "report.json").read_text())
     assert report["canaries"]["success"] and report["canaries"]["labels"]["TYPED_SECRET"]["planted"] > 0
+    from pipeline.policy import CANARY_LABELS
+
+    labels = report["canaries"]["labels"]
+    assert set(labels) == set(CANARY_LABELS), "every class is planted on a night with every source"
+    for label, c in labels.items():  # 20 or more a class over the night's chat and transcripts, or its keystrokes
+        assert c["planted"] >= 20 and c["caught"] <= c["planted"], label
+        low, high = c["interval"]
+        assert 0.0 <= low <= c["recall"] <= high <= 1.0, label
     assert report["residual"] == {"hits": {}, "success": True}
     assert set(report["validation"]) == {"text", "events"}
 

@@ -164,7 +164,7 @@ def test_the_text_path_publishes_or_drops_every_checked_row_in_the_text_schema(d
         write_partition(Path(tmp), "chat", lines)
         rows = read_partition(tmp, "chat", DS).rows
     counts: dict[str, Any] = {}
-    table = scrub_text_rows(DS, "chat", rows, POLICY, KEYS, Roster(), counts, plant_canaries=False)
+    table = scrub_text_rows(DS, "chat", rows, POLICY, KEYS, Roster(), counts)
     assert table.schema.equals(STAGED_SCHEMAS["text"])
     assert table.num_rows + sum(counts["dropped"].values()) == len(rows)
     assert set(table["context"].to_pylist()) <= {"dm", "group", "public"}

@@ -137,7 +137,7 @@ def test_quarantine_is_streamed_into_a_private_file(tmp_path: Path) -> None:
 # --- _stage_text, with the scrub step faked (the real one is covered end to end) ------------------
 
 
-def fake_scrub_text_rows(ds, source, rows, policy, keys, roster, counts, plant_canaries=True) -> pa.Table:
+def fake_scrub_text_rows(ds, source, rows, policy, keys, roster, counts, canary_share=None) -> pa.Table:
     """Publishes every row as is, drops texts that say "drop", plants one canary in the planting batch."""
     from pipeline.datasets import text_table
     from pipeline.utterances import to_utterances
@@ -146,7 +146,7 @@ def fake_scrub_text_rows(ds, source, rows, policy, keys, roster, counts, plant_c
     counts["dropped"] = {"entity_action_drop_row": len(rows) - len(utterances)} if len(rows) > len(utterances) else {}
     counts["entities"] = {"PERSON": len(utterances)}
     counts["rows_touched"] = len(utterances)
-    counts["canaries"] = {"EMAIL": {"planted": 1, "caught": 1}} if plant_canaries else {}
+    counts["canaries"] = {"EMAIL": {"planted": 1, "caught": 1}} if canary_share == (0, 1) else {}
     return text_table(source, utterances, [Redacted(u.text) for u in utterances], keys, (0.1, 0.1))
 
 
