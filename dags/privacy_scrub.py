@@ -4,7 +4,7 @@ A run scrubs the day that just ended (UTC): the run that fires at midnight start
 ds=2026-11-26, whatever its logical date, and a run with no logical date (a manual trigger) scrubs yesterday.
 The param `ds` (YYYY-MM-DD) names another night for a manual run or a re-run (pipeline.schedule).
 
-plan → scrub (mapped) → validate → report → publish → retention. `plan` cuts each (source, ds) partition into
+plan → scrub (mapped) → validate → report → publish → announce and retention. `plan` cuts each (source, ds) partition into
 chunks (policy `run.chunk_files`, or the param / SCRUBLINE_CHUNK_FILES) and `scrub` runs once per chunk; at most SCRUBLINE_MAX_ACTIVE_CHUNKS (default
 2) chunks of one run scrub at once, so the NLP memory stays bounded (each scrub task loads its own Detector: the
 spaCy model and the recognizers). Tasks pass only paths, chunk ids and counts through XCom. Heavy imports happen inside tasks, so parsing this file stays cheap. Configure the roots with DAG params
@@ -12,10 +12,10 @@ or SCRUBLINE_RAW_ROOT / SCRUBLINE_CLEAN_ROOT (and optionally SCRUBLINE_QUARANTIN
 SCRUBLINE_ROSTER, SCRUBLINE_POLICY, SCRUBLINE_KEY_FILE); the HMAC key comes from $SCRUBLINE_HMAC_KEY,
 SCRUBLINE_KEY_FILE, or the Airflow Variable `scrubline_hmac_secret` (its name contains "secret", so Airflow
 masks it in logs). The param `rekey` lets a run replace a night published under another key (key rotation).
-`publish` updates one Asset per published dataset (`scrubline.text`, `scrubline.events`). Under the policy
-`output.publish: on_signoff` the task succeeds with the night committed but held for sign-off: readers do not see
-it and no Asset event is recorded (training DAGs do not run on it); the reviewer's approval (`scrubline signoff`)
-publishes the night outside Airflow.
+`announce`, after `publish`, updates one Asset per published dataset (`scrubline.text`, `scrubline.events`). Under
+the policy `output.publish: on_signoff`, `publish` succeeds with the night committed but held for sign-off: readers
+do not see it, `announce` is skipped, so no Asset event is recorded and no training DAG runs on it; the reviewer's
+approval (`scrubline signoff`) publishes the night outside Airflow.
 
 Every task has an execution timeout and retries with exponential backoff (SCRUBLINE_RETRIES, default 2, from
 SCRUBLINE_RETRY_DELAY_S, default 60 s, doubling up to 30 min): a lost worker, a full disk or a busy night
@@ -32,8 +32,8 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.contracts import DATASET_SCHEMAS
 from pipeline.errors import UserError
@@ -45,8 +45,6 @@ MAX_ACTIVE_CHUNKS = int(os.environ.get("SCRUBLINE_MAX_ACTIVE_CHUNKS", "2"))
 # One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
 # addressed (the clean root is a run-time setting); each event's extra says which night, version and folder.
 ASSETS = {dataset: Asset(name=f"scrubline.{dataset}") for dataset in DATASET_SCHEMAS}
-# The publish task's outlet: through an alias, so a night held for sign-off records no event at all.
-PUBLISHED = AssetAlias(name="scrubline.published")
 RETRIES = {
     "retries": int(os.environ.get("SCRUBLINE_RETRIES", "2")),
     "retry_delay": timedelta(seconds=float(os.environ.get("SCRUBLINE_RETRY_DELAY_S", "60"))),
@@ -58,7 +56,7 @@ RETRIES = {
 TIMEOUTS = {
     "night_config": timedelta(minutes=5), "plan": timedelta(minutes=30), "scrub": timedelta(hours=3),
     "validate": timedelta(hours=3), "report": timedelta(hours=1), "publish": timedelta(hours=1),
-    "retention": timedelta(hours=1),
+    "announce": timedelta(minutes=5), "retention": timedelta(hours=1),
 }
 SETTINGS = {
     "raw_root": "SCRUBLINE_RAW_ROOT",
@@ -167,18 +165,21 @@ def privacy_scrub():
 
         return report_night(_night(config))
 
-    @task(outlets=[PUBLISHED], execution_timeout=TIMEOUTS["publish"])
+    @task(execution_timeout=TIMEOUTS["publish"])
     @fail_fast
     def publish(config: dict[str, Any], reported: dict[str, str]) -> dict[str, Any]:
         from pipeline.run import publish_night
 
-        published = publish_night(_night(config))
-        if not published["held"]:
-            events = get_current_context()["outlet_events"][PUBLISHED]
-            for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
-                events.add(asset, extra={"ds": config["ds"], "version": published["version"],
-                                         "path": published["published"][dataset]})
-        return published
+        return publish_night(_night(config))
+
+    @task(outlets=list(ASSETS.values()), execution_timeout=TIMEOUTS["announce"])
+    def announce(config: dict[str, Any], published: dict[str, Any]) -> None:
+        """One Asset event per dataset for a night readers can now see; skipped (so no event) while it is held."""
+        if published["held"]:
+            raise AirflowSkipException("the night is held for sign-off: readers do not see it yet")
+        events = get_current_context()["outlet_events"]
+        for dataset, asset in ASSETS.items():  # paths and ids only, like every XCom of this DAG
+            events[asset].extra = {"ds": config["ds"], "version": published["version"], "path": published["published"][dataset]}
 
     @task(execution_timeout=TIMEOUTS["retention"])
     @fail_fast
@@ -197,7 +198,9 @@ def privacy_scrub():
     config = night_config()
     scrubbed = scrub.partial(config=config).expand(chunk=plan(config))
     validated = validate(config, scrubbed)
-    retention(config, publish(config, report(config, validated)))
+    published = publish(config, report(config, validated))
+    announce(config, published)
+    retention(config, published)
 
 
 privacy_scrub()

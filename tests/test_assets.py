@@ -171,7 +171,7 @@ def test_publish_records_one_asset_event_per_dataset(scheduled: tuple[Path, Path
     version = current_version(clean, night)
     for name, extra, task in events:
         dataset = name.removeprefix("scrubline.")
-        assert task == "publish"
+        assert task == "announce"
         assert json.loads(extra) == {"ds": night, "version": version, "path": str(clean / dataset / f"ds={night}")}
 
 
