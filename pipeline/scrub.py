@@ -19,6 +19,7 @@ from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.redact import Redacted, redact_text
 from pipeline.roster import Roster
+from pipeline.surrogates import Surrogates
 
 _DETECTORS: dict[tuple[str, int], Detector] = {}
 SNAP_CHARS = 100  # a window edge moves to a nearby space, so fewer words are cut in two
@@ -73,7 +74,11 @@ def detect_long(detector: Detector, texts: Sequence[str], size: int, overlap: in
 def scrub_batch(texts: Sequence[str], policy: Policy, roster: Roster, keys: Pseudonymizer) -> list[Redacted]:
     size, overlap = policy.window_chars
     findings = detect_long(detector_for(policy, roster), texts, size, overlap)
-    return [redact_text(t, f, policy, keys) for t, f in zip(texts, findings, strict=True)]
+    surrogates = None
+    if policy.uses_surrogates:  # no surrogate may equal a value detected anywhere in the batch
+        seen = {t[f.start : f.end] for t, found in zip(texts, findings, strict=True) for f in found}
+        surrogates = Surrogates(keys, roster, seen)
+    return [redact_text(t, f, policy, keys, surrogates) for t, f in zip(texts, findings, strict=True)]
 
 
 def scrub_texts(

@@ -1,0 +1,197 @@
+"""Realistic fake values for the `surrogate` action: text that still reads like text, and never a real value.
+
+A person's surrogate is a first and a last name from Faker's en_US name lists (MIT), each picked by the keyed
+HMAC of (entity, part, subject, counter) (`Pseudonymizer.seed`), never by Faker's random generator: the same
+subject gets the same fake name in every text, batch and night while the key holds, a rekey changes them all,
+and without the key the fake name says nothing about the subject. A draw is refused and drawn again (the
+counter goes up) when the name is a roster name or an equal of a value detected in the same batch, so only the
+subjects whose draw collided change when the roster does. E-mails go to the reserved example.com/.net/.org
+(RFC 2606) and phones to the NANP's fictional 555-0100..0199 lines, so no surrogate is anyone's real contact;
+pipeline/residual.py knows both ranges on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from faker.providers.person.en_US import Provider as _Names
+
+from pipeline.pseudonym import Pseudonymizer
+from pipeline.roster import Roster
+
+# Sorted and de-duplicated, so the draw depends on the lists' content alone (a Faker upgrade that changes them
+# changes every surrogate, like a rekey: tests/test_surrogates.py pins their digest).
+FIRST_NAMES = tuple(sorted(set(_Names.first_names)))
+LAST_NAMES = tuple(sorted(set(_Names.last_names)))
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+FICTIONAL = "55501"  # after the area code: exchange 555, lines 0100 to 0199, fictional by the NANP
+MAX_DRAWS = 64  # draws before the part is taken from the list with every refused name left out
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
+_PARTS = re.compile(r"[\s'._+-]+")
+
+
+def name_tokens(value: str) -> set[str]:
+    """The casefolded name parts of a value (split at spaces, apostrophes, dots, dashes, underscores, pluses;
+    digits dropped): what "is a roster name" is tested on."""
+    return {t for t in _PARTS.split(re.sub(r"\d+", " ", value.casefold())) if t}
+
+
+@lru_cache(maxsize=4)
+def roster_tokens(roster: Roster) -> frozenset[str]:
+    """Every name part, handle and e-mail local part of the roster: no surrogate part may equal one."""
+    tokens: set[str] = set()
+    for e in roster.employees:
+        for value in (e.full_name, e.preferred_name, e.handle, (e.email or "").split("@", 1)[0]):
+            if value:
+                tokens |= name_tokens(value.lstrip("@"))
+                tokens.add(value.lstrip("@").casefold())
+    return frozenset(tokens)
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+@dataclass
+class Surrogates:
+    """The surrogates of one batch: `seen` holds the values detected in it, which no surrogate may equal."""
+
+    keys: Pseudonymizer
+    roster: Roster
+    seen: Iterable[str] = ()
+    _names: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._seen = frozenset(_norm(v) for v in self.seen)
+        self._seen_digits = frozenset(d for v in self._seen if len(d := _digits(v)) >= 7)
+        self._refused = roster_tokens(self.roster)
+        self._people = {e.employee_id: e for e in self.roster.employees}
+        # A colleague's e-mail gets the fake names of its owner (the roster recognizer tags names, not e-mails).
+        self._owners = {e.email.casefold(): e.employee_id for e in self.roster.employees if e.email}
+
+    def value(self, entity: str, subject: str | None, mention: str) -> str | None:
+        """The surrogate of a mention, or None when this entity has none (the caller writes a placeholder)."""
+        if entity == "PERSON":
+            return self.person(subject or _norm(mention), mention)
+        if entity == "EMAIL_ADDRESS":
+            return self.email(subject or self._owners.get(_norm(mention)) or _norm(mention), mention)
+        if entity == "PHONE_NUMBER":  # one number in any layout: its last ten digits
+            return self.phone(subject or _digits(mention)[-10:] or _norm(mention), mention)
+        return None
+
+    # --- people ---------------------------------------------------------------------------------------------
+
+    def names(self, subject: str) -> tuple[str, str]:
+        """The subject's fake (first, last) for this batch: the same for every form of the same subject."""
+        if subject not in self._names:
+            first = self._part("first", subject, FIRST_NAMES, lambda f: True)
+            last = self._part("last", subject, LAST_NAMES, lambda s: _norm(f"{first} {s}") not in self._seen)
+            self._names[subject] = (first, last)
+        return self._names[subject]
+
+    def _draw(self, what: str, subject: str) -> int:
+        return self.keys.seed(f"surrogate\x1f{what}", subject)
+
+    def _part(self, part: str, subject: str, names: tuple[str, ...], also: Callable[[str], bool]) -> str:
+        def allowed(name: str) -> bool:
+            return not (name_tokens(name) & self._refused) and _norm(name) not in self._seen and also(name)
+
+        for counter in range(MAX_DRAWS):
+            name = names[self._draw(f"PERSON\x1f{part}\x1f{counter}", subject) % len(names)]
+            if allowed(name):
+                return name
+        left = [n for n in names if allowed(n)]  # a roster (or batch) holding most of the list: rare, still keyed
+        if not left:
+            raise SurrogateError(f"every {part} name is a roster name or a value of the batch")
+        return left[self._draw(f"PERSON\x1f{part}\x1fleft", subject) % len(left)]
+
+    def person(self, subject: str, mention: str) -> str:
+        """A fake name in the mention's form: first name alone, last name (after a title, or a roster surname),
+        full name, or @handle; its case and a possessive 's kept."""
+        core, suffix = _split_possessive(mention.strip())
+        first, last = self.names(subject)
+        words = core.split()
+        if any(w.startswith("@") for w in words):  # "@dlee", or an over-long span around one ("ping @dlee")
+            return "@" + self._handle(first, last) + suffix
+        title = words[0] if len(words) > 1 and words[0].casefold().rstrip(".") in TITLES else None
+        rest = words[1:] if title else words
+        employee = self._people.get(subject)
+        surname = employee and rest and _norm(" ".join(rest)) == _norm(employee.full_name.split()[-1])
+        if len(rest) > 1:
+            fake = f"{first} {last}"
+        elif title or surname:
+            fake = last
+        else:
+            fake = first
+        fake = _case(" ".join(rest), fake)
+        return (f"{title} {fake}" if title else fake) + suffix
+
+    def _handle(self, first: str, last: str, sep: str = "") -> str:
+        """Initial and surname ("jdoe"), or the whole names when that one is a roster handle or e-mail name."""
+        handle = f"{first[0]}{last}".casefold()
+        return handle if handle not in self._refused else f"{first}{sep}{last}".casefold()
+
+    # --- contact ---------------------------------------------------------------------------------------------
+
+    def email(self, subject: str, mention: str) -> str:
+        """first.last@example.org and the like: the local part takes the mention's shape (separator, initial,
+        trailing digits), the names are the subject's fake names, the domain a reserved one."""
+        local = mention.strip().split("@", 1)[0]
+        first, last = (n.casefold() for n in self.names(subject))
+        sep = next((c for c in "._-" if c in local), None)
+        fake = f"{first}{sep}{last}" if sep else self._handle(first, last, ".") if len(local) <= 8 else f"{first}{last}"
+        if re.search(r"\d$", local):
+            fake += str(self._draw("EMAIL_ADDRESS\x1fdigits", subject) % 90 + 10)
+        domain = EMAIL_DOMAINS[self._draw("EMAIL_ADDRESS\x1fdomain", subject) % len(EMAIL_DOMAINS)]
+        address = f"{fake}@{domain}"
+        if _norm(address) in self._seen:  # only when the batch itself holds this reserved address
+            address = f"{fake}.{self._draw('EMAIL_ADDRESS' + chr(31) + 'again', subject) % 900 + 100}@{domain}"
+        return address
+
+    def phone(self, subject: str, mention: str) -> str:
+        """A fictional US number (area code, 555, 01xx) written in the mention's layout when it has 10 digits
+        (11 with a leading 1), else as (AAA) 555-01xx, +1 first when the mention began with '+'."""
+        for counter in range(MAX_DRAWS):
+            n = self._draw(f"PHONE_NUMBER\x1f{counter}", subject)
+            middle, last = n // 8 % 9, n // 72 % 10
+            area = f"{2 + n % 8}{middle}{0 if middle == last == 1 else last}"  # N11 codes are service numbers
+            digits = f"{area}{FICTIONAL}{n // 720 % 100:02d}"
+            if digits not in self._seen_digits:
+                break
+        mention = mention.strip()
+        have = _digits(mention)
+        if len(have) == 11 and have[0] == "1":
+            digits = "1" + digits
+        elif len(have) != 10:
+            local = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+            return f"+1 {local}" if mention.startswith("+") else local
+        out = iter(digits)
+        return "".join(next(out) if c.isdigit() else c for c in mention)
+
+
+class SurrogateError(ValueError):
+    """No surrogate can be drawn (the roster holds nearly every name of the list); names no value."""
+
+
+def _split_possessive(value: str) -> tuple[str, str]:
+    for suffix in ("'s", "’s", "'", "’"):
+        if value.endswith(suffix) and len(value) > len(suffix) + 1:
+            return value[: -len(suffix)], suffix
+    return value, ""
+
+
+def _case(original: str, fake: str) -> str:
+    """The fake in the original's case: all lowercase, all capitals, or as the list writes it."""
+    letters = [c for c in original if c.isalpha()]
+    if letters and all(c.islower() for c in letters):
+        return fake.casefold()
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return fake.upper()
+    return fake
