@@ -74,8 +74,16 @@ def detect_long(detector: Detector, texts: Sequence[str], size: int, overlap: in
 def scrub_batch(texts: Sequence[str], policy: Policy, roster: Roster, keys: Pseudonymizer) -> list[Redacted]:
     size, overlap = policy.window_chars
     findings = detect_long(detector_for(policy, roster), texts, size, overlap)
+    return redact_batch(texts, findings, policy, roster, keys)
+
+
+def redact_batch(
+    texts: Sequence[str], findings: Sequence[list[Finding]], policy: Policy, roster: Roster, keys: Pseudonymizer
+) -> list[Redacted]:
+    """The policy applied to a batch's findings; surrogates are drawn for the whole batch, so none of them
+    equals a value detected anywhere in it."""
     surrogates = None
-    if policy.uses_surrogates:  # no surrogate may equal a value detected anywhere in the batch
+    if policy.uses_surrogates:
         seen = {t[f.start : f.end] for t, found in zip(texts, findings, strict=True) for f in found}
         surrogates = Surrogates(keys, roster, seen)
     return [redact_text(t, f, policy, keys, surrogates) for t, f in zip(texts, findings, strict=True)]

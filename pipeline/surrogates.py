@@ -77,22 +77,29 @@ class Surrogates:
         self._owners = {e.email.casefold(): e.employee_id for e in self.roster.employees if e.email}
 
     def value(self, entity: str, subject: str | None, mention: str) -> str | None:
-        """The surrogate of a mention, or None when this entity has none (the caller writes a placeholder)."""
+        """The surrogate of a mention, or None (the caller writes a placeholder) when this entity has none or
+        the only fakes at hand would keep a token of the mention: a surrogate never keeps a word or a group
+        of digits of what it replaces (beside titles and the possessive), which is also the evaluation's leak rule."""
+        fake: str | None = None
         if entity == "PERSON":
-            return self.person(subject or _norm(mention), mention)
-        if entity == "EMAIL_ADDRESS":
-            return self.email(subject or self._owners.get(_norm(mention)) or _norm(mention), mention)
-        if entity == "PHONE_NUMBER":  # one number in any layout: its last ten digits
-            return self.phone(subject or _digits(mention)[-10:] or _norm(mention), mention)
-        return None
+            fake = self.person(subject or _norm(mention), mention)
+        elif entity == "EMAIL_ADDRESS":
+            fake = self.email(subject or self._owners.get(_norm(mention)) or _norm(mention), mention)
+        elif entity == "PHONE_NUMBER":  # one number in any layout: its last ten digits
+            fake = self.phone(subject or _digits(mention)[-10:] or _norm(mention), mention)
+        return fake if fake is not None and not identifying_tokens(fake) & identifying_tokens(mention) else None
 
     # --- people ---------------------------------------------------------------------------------------------
 
     def names(self, subject: str) -> tuple[str, str]:
-        """The subject's fake (first, last) for this batch: the same for every form of the same subject."""
+        """The subject's fake (first, last) for this batch: the same for every form of the same subject. A
+        subject that is a value (no roster id) refuses its own words too: "ann lee" never becomes "Ann Barrera"."""
         if subject not in self._names:
-            first = self._part("first", subject, FIRST_NAMES, lambda f: True)
-            last = self._part("last", subject, LAST_NAMES, lambda s: _norm(f"{first} {s}") not in self._seen)
+            own = name_tokens(subject)
+            first = self._part("first", subject, FIRST_NAMES, lambda f: not name_tokens(f) & own)
+            last = self._part(
+                "last", subject, LAST_NAMES, lambda s: not name_tokens(s) & own and _norm(f"{first} {s}") not in self._seen
+            )
             self._names[subject] = (first, last)
         return self._names[subject]
 
@@ -140,7 +147,7 @@ class Surrogates:
 
     # --- contact ---------------------------------------------------------------------------------------------
 
-    def email(self, subject: str, mention: str) -> str:
+    def email(self, subject: str, mention: str) -> str | None:
         """first.last@example.org and the like: the local part takes the mention's shape (separator, initial,
         trailing digits), the names are the subject's fake names, the domain a reserved one."""
         local = mention.strip().split("@", 1)[0]
@@ -149,27 +156,34 @@ class Surrogates:
         fake = f"{first}{sep}{last}" if sep else self._handle(first, last, ".") if len(local) <= 8 else f"{first}{last}"
         if re.search(r"\d$", local):
             fake += str(self._draw("EMAIL_ADDRESS\x1fdigits", subject) % 90 + 10)
-        domain = EMAIL_DOMAINS[self._draw("EMAIL_ADDRESS\x1fdomain", subject) % len(EMAIL_DOMAINS)]
+        domains = [d for d in EMAIL_DOMAINS if not name_tokens(d) & name_tokens(mention)]  # "x@y.com" -> .net or .org
+        if not domains:
+            return None
+        domain = domains[self._draw("EMAIL_ADDRESS\x1fdomain", subject) % len(domains)]
         address = f"{fake}@{domain}"
         if _norm(address) in self._seen:  # only when the batch itself holds this reserved address
             address = f"{fake}.{self._draw('EMAIL_ADDRESS' + chr(31) + 'again', subject) % 900 + 100}@{domain}"
         return address
 
-    def phone(self, subject: str, mention: str) -> str:
+    def phone(self, subject: str, mention: str) -> str | None:
         """A fictional US number (area code, 555, 01xx) written in the mention's layout when it has 10 digits
-        (11 with a leading 1), else as (AAA) 555-01xx, +1 first when the mention began with '+'."""
+        (a leading country code 1 dropped), else as (AAA) 555-01xx, +1 first when the mention began with '+'. None when
+        every draw keeps a group of the mention's digits (a real 555 exchange, say)."""
+        groups = set(re.findall(r"\d+", mention))
         for counter in range(MAX_DRAWS):
             n = self._draw(f"PHONE_NUMBER\x1f{counter}", subject)
             middle, last = n // 8 % 9, n // 72 % 10
             area = f"{2 + n % 8}{middle}{0 if middle == last == 1 else last}"  # N11 codes are service numbers
             digits = f"{area}{FICTIONAL}{n // 720 % 100:02d}"
-            if digits not in self._seen_digits:
+            line = digits[6:]
+            if digits not in self._seen_digits and not {area, "555", line, digits} & groups:
                 break
+        else:
+            return None
         mention = mention.strip()
-        have = _digits(mention)
-        if len(have) == 11 and have[0] == "1":
-            digits = "1" + digits
-        elif len(have) != 10:
+        if len(_digits(mention)) == 11:  # +1 415-867-5309: the country code goes (a kept "1" is a kept token)
+            mention = re.sub(r"^\+?1[ .-]?", "", mention)
+        if len(_digits(mention)) != 10:
             local = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
             return f"+1 {local}" if mention.startswith("+") else local
         out = iter(digits)
@@ -178,6 +192,12 @@ class Surrogates:
 
 class SurrogateError(ValueError):
     """No surrogate can be drawn (the roster holds nearly every name of the list); names no value."""
+
+
+def identifying_tokens(value: str) -> set[str]:
+    """Casefolded runs of letters or digits that could identify: three or more characters, or any digit;
+    titles (Dr, Prof) are not."""
+    return {t for t in re.findall(r"[^\W_]+", value.casefold()) if (len(t) >= 3 or any(c.isdigit() for c in t)) and t not in TITLES}
 
 
 def _split_possessive(value: str) -> tuple[str, str]:
