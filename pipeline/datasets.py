@@ -98,7 +98,8 @@ def scrub_text_rows(
     planted = canaries.canary_records(ds, source, per_partition, canaries.canary_employees(ds)) if per_partition else []
     everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
     scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
-    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries]) if plant_canaries else {}
+    scored = [r.text for r in scrubbed_canaries]
+    counts["canaries"] = canaries.score_texts(planted, scored, policy.uses_surrogates) if plant_canaries else {}
     dropped = Counter({"empty_text": len(utterances) - len(kept)})
     dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
     published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]

@@ -80,12 +80,8 @@ def scrub_batch(texts: Sequence[str], policy: Policy, roster: Roster, keys: Pseu
 def redact_batch(
     texts: Sequence[str], findings: Sequence[list[Finding]], policy: Policy, roster: Roster, keys: Pseudonymizer
 ) -> list[Redacted]:
-    """The policy applied to a batch's findings; surrogates are drawn for the whole batch, so none of them
-    equals a value detected anywhere in it."""
-    surrogates = None
-    if policy.uses_surrogates:
-        seen = {t[f.start : f.end] for t, found in zip(texts, findings, strict=True) for f in found}
-        surrogates = Surrogates(keys, roster, seen)
+    """The policy applied to a batch's findings (text by text: the output never depends on the batch)."""
+    surrogates = Surrogates(keys, roster) if policy.uses_surrogates else None
     return [redact_text(t, f, policy, keys, surrogates) for t, f in zip(texts, findings, strict=True)]
 
 

@@ -4,10 +4,15 @@ A person's surrogate is a first and a last name from Faker's en_US name lists (M
 HMAC of (entity, part, subject, counter) (`Pseudonymizer.seed`), never by Faker's random generator: the same
 subject gets the same fake name in every text, batch and night while the key holds, a rekey changes them all,
 and without the key the fake name says nothing about the subject. A draw is refused and drawn again (the
-counter goes up) when the name is a roster name or an equal of a value detected in the same batch, so only the
-subjects whose draw collided change when the roster does. E-mails go to the reserved example.com/.net/.org
-(RFC 2606) and phones to the NANP's fictional 555-0100..0199 lines, so no surrogate is anyone's real contact;
-pipeline/residual.py knows both ranges on its own.
+counter goes up) when a part of it is a roster name (so only the subjects whose draw collided change when the
+roster does), and, for one text, when it equals a value detected in that text. A surrogate never keeps a word
+or a group of digits of the value it replaces; where no draw can avoid that, the typed placeholder is written.
+E-mails go to the reserved example.com/.net/.org (RFC 2606) and phones to the NANP's fictional 555-0100..0199
+lines, so no surrogate is anyone's real contact; pipeline/residual.py knows both ranges on its own.
+
+Not guaranteed: that a surrogate differs from a real name of someone off the roster mentioned in another text
+(it may, by chance, be any name of the list), and that two subjects never share a fake name (690 x 1,000
+names: expect a few pairs among thousands of people, so a fake name is no join key; `pseudonym` is).
 """
 
 from __future__ import annotations
@@ -59,71 +64,83 @@ def _digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
+def seen_values(values: Iterable[str]) -> frozenset[str]:
+    """The values detected in a text, in the form `Surrogates` compares them: no surrogate may equal one."""
+    return frozenset(_norm(v) for v in values)
+
+
 @dataclass
 class Surrogates:
-    """The surrogates of one batch: `seen` holds the values detected in it, which no surrogate may equal."""
+    """The surrogates of one batch of texts under one key and roster. `seen` (per call) holds the values
+    detected in the text at hand: per text rather than per batch, so the output never depends on how a night
+    is cut into batches and pieces for the workers."""
 
     keys: Pseudonymizer
     roster: Roster
-    seen: Iterable[str] = ()
     _names: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._seen = frozenset(_norm(v) for v in self.seen)
-        self._seen_digits = frozenset(d for v in self._seen if len(d := _digits(v)) >= 7)
         self._refused = roster_tokens(self.roster)
         self._people = {e.employee_id: e for e in self.roster.employees}
         # A colleague's e-mail gets the fake names of its owner (the roster recognizer tags names, not e-mails).
         self._owners = {e.email.casefold(): e.employee_id for e in self.roster.employees if e.email}
 
-    def value(self, entity: str, subject: str | None, mention: str) -> str | None:
+    def value(self, entity: str, subject: str | None, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """The surrogate of a mention, or None (the caller writes a placeholder) when this entity has none or
         the only fakes at hand would keep a token of the mention: a surrogate never keeps a word or a group
         of digits of what it replaces (beside titles and the possessive), which is also the evaluation's leak rule."""
         fake: str | None = None
         if entity == "PERSON":
-            fake = self.person(subject or _norm(mention), mention)
+            fake = self.person(subject or _norm(mention), mention, seen)
         elif entity == "EMAIL_ADDRESS":
-            fake = self.email(subject or self._owners.get(_norm(mention)) or _norm(mention), mention)
+            fake = self.email(subject or self._owners.get(_norm(mention)) or _norm(mention), mention, seen)
         elif entity == "PHONE_NUMBER":  # one number in any layout: its last ten digits
-            fake = self.phone(subject or _digits(mention)[-10:] or _norm(mention), mention)
+            fake = self.phone(subject or _digits(mention)[-10:] or _norm(mention), mention, seen)
         return fake if fake is not None and not identifying_tokens(fake) & identifying_tokens(mention) else None
 
     # --- people ---------------------------------------------------------------------------------------------
 
-    def names(self, subject: str) -> tuple[str, str]:
-        """The subject's fake (first, last) for this batch: the same for every form of the same subject. A
-        subject that is a value (no roster id) refuses its own words too: "ann lee" never becomes "Ann Barrera"."""
-        if subject not in self._names:
-            own = name_tokens(subject)
-            first = self._part("first", subject, FIRST_NAMES, lambda f: not name_tokens(f) & own)
-            last = self._part(
-                "last", subject, LAST_NAMES, lambda s: not name_tokens(s) & own and _norm(f"{first} {s}") not in self._seen
-            )
-            self._names[subject] = (first, last)
-        return self._names[subject]
+    def names(self, subject: str, seen: frozenset[str] = frozenset()) -> tuple[str, str]:
+        """The subject's fake (first, last): the same for every form of the subject, in every text, while the
+        key and the roster hold; drawn again (keyed too) for a text where it equals a value detected there."""
+        pair = self._names.get(subject)
+        if pair is None:
+            pair = self._names[subject] = self._pair(subject, frozenset())
+        if seen and {_norm(pair[0]), _norm(pair[1]), _norm(" ".join(pair))} & seen:
+            return self._pair(subject, seen)
+        return pair
+
+    def _pair(self, subject: str, seen: frozenset[str]) -> tuple[str, str]:
+        """A subject that is a value (no roster id) refuses its own words too: "ann lee" never becomes "Ann Barrera"."""
+        own = name_tokens(subject)
+        first = self._part("first", subject, FIRST_NAMES, lambda f: not name_tokens(f) & own and _norm(f) not in seen)
+        last = self._part(
+            "last", subject, LAST_NAMES,
+            lambda s: not name_tokens(s) & own and _norm(s) not in seen and _norm(f"{first} {s}") not in seen,
+        )
+        return first, last
 
     def _draw(self, what: str, subject: str) -> int:
         return self.keys.seed(f"surrogate\x1f{what}", subject)
 
     def _part(self, part: str, subject: str, names: tuple[str, ...], also: Callable[[str], bool]) -> str:
         def allowed(name: str) -> bool:
-            return not (name_tokens(name) & self._refused) and _norm(name) not in self._seen and also(name)
+            return not (name_tokens(name) & self._refused) and also(name)
 
         for counter in range(MAX_DRAWS):
             name = names[self._draw(f"PERSON\x1f{part}\x1f{counter}", subject) % len(names)]
             if allowed(name):
                 return name
-        left = [n for n in names if allowed(n)]  # a roster (or batch) holding most of the list: rare, still keyed
+        left = [n for n in names if allowed(n)]  # a roster holding most of the list: rare, still keyed
         if not left:
-            raise SurrogateError(f"every {part} name is a roster name or a value of the batch")
+            raise SurrogateError(f"every {part} name is a roster name or a value of the text")
         return left[self._draw(f"PERSON\x1f{part}\x1fleft", subject) % len(left)]
 
-    def person(self, subject: str, mention: str) -> str:
+    def person(self, subject: str, mention: str, seen: frozenset[str] = frozenset()) -> str:
         """A fake name in the mention's form: first name alone, last name (after a title, or a roster surname),
         full name, or @handle; its case and a possessive 's kept."""
         core, suffix = _split_possessive(mention.strip())
-        first, last = self.names(subject)
+        first, last = self.names(subject, seen)
         words = core.split()
         if any(w.startswith("@") for w in words):  # "@dlee", or an over-long span around one ("ping @dlee")
             return "@" + self._handle(first, last) + suffix
@@ -147,11 +164,11 @@ class Surrogates:
 
     # --- contact ---------------------------------------------------------------------------------------------
 
-    def email(self, subject: str, mention: str) -> str | None:
+    def email(self, subject: str, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """first.last@example.org and the like: the local part takes the mention's shape (separator, initial,
         trailing digits), the names are the subject's fake names, the domain a reserved one."""
         local = mention.strip().split("@", 1)[0]
-        first, last = (n.casefold() for n in self.names(subject))
+        first, last = (n.casefold() for n in self.names(subject, seen))
         sep = next((c for c in "._-" if c in local), None)
         fake = f"{first}{sep}{last}" if sep else self._handle(first, last, ".") if len(local) <= 8 else f"{first}{last}"
         if re.search(r"\d$", local):
@@ -161,22 +178,23 @@ class Surrogates:
             return None
         domain = domains[self._draw("EMAIL_ADDRESS\x1fdomain", subject) % len(domains)]
         address = f"{fake}@{domain}"
-        if _norm(address) in self._seen:  # only when the batch itself holds this reserved address
+        if address in seen:  # only when the text itself holds this reserved address
             address = f"{fake}.{self._draw('EMAIL_ADDRESS' + chr(31) + 'again', subject) % 900 + 100}@{domain}"
         return address
 
-    def phone(self, subject: str, mention: str) -> str | None:
+    def phone(self, subject: str, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """A fictional US number (area code, 555, 01xx) written in the mention's layout when it has 10 digits
         (a leading country code 1 dropped), else as (AAA) 555-01xx, +1 first when the mention began with '+'. None when
         every draw keeps a group of the mention's digits (a real 555 exchange, say)."""
         groups = set(re.findall(r"\d+", mention))
+        numbers = {d[-10:] for v in seen if len(d := _digits(v)) >= 7}
         for counter in range(MAX_DRAWS):
             n = self._draw(f"PHONE_NUMBER\x1f{counter}", subject)
             middle, last = n // 8 % 9, n // 72 % 10
             area = f"{2 + n % 8}{middle}{0 if middle == last == 1 else last}"  # N11 codes are service numbers
             digits = f"{area}{FICTIONAL}{n // 720 % 100:02d}"
             line = digits[6:]
-            if digits not in self._seen_digits and not {area, "555", line, digits} & groups:
+            if digits not in numbers and not {area, "555", line, digits} & groups:
                 break
         else:
             return None

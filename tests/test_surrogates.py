@@ -19,7 +19,7 @@ from pipeline.policy import Policy, PolicyError, load_policy
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.redact import redact_text
 from pipeline.roster import Employee, Roster
-from pipeline.surrogates import FIRST_NAMES, LAST_NAMES, Surrogates, name_tokens, roster_tokens
+from pipeline.surrogates import FIRST_NAMES, LAST_NAMES, Surrogates, name_tokens, roster_tokens, seen_values
 
 KEY = Pseudonymizer(b"k" * 32)
 OTHER_KEY = Pseudonymizer(b"o" * 32)
@@ -88,8 +88,9 @@ def test_faker_lists_are_pinned() -> None:
 def test_same_key_same_surrogates_in_any_batch_and_night() -> None:
     subjects = [f"E{i}" for i in range(500)] + ["dana whitfield", "j. doe"]
     one = Surrogates(KEY, BIG)
-    other_batch = Surrogates(KEY, BIG, seen={"nothing of interest", "bob"})  # another batch, another night
-    assert [one.names(s) for s in subjects] == [other_batch.names(s) for s in subjects]
+    other_batch = Surrogates(KEY, BIG)  # another batch, another night
+    seen = frozenset({"nothing of interest", "bob"})
+    assert [one.names(s) for s in subjects] == [other_batch.names(s, seen) for s in subjects]
     assert one.email("x@y.com", "x.y@y.com") == other_batch.email("x@y.com", "x.y@y.com")
     assert one.phone("4158675309", "(415) 867-5309") == other_batch.phone("4158675309", "(415) 867-5309")
 
@@ -138,23 +139,28 @@ def test_property_any_subject_any_form_is_no_roster_name(subject: str, mention: 
     assert residual.scan([f"thanks {fake}, see you"], BIG) == {}
 
 
-def test_a_draw_equal_to_a_value_of_the_batch_is_drawn_again() -> None:
-    plain = Surrogates(KEY, Roster())
-    first, last = plain.names("E9")
-    for seen in ({first}, {last}, {f"{first} {last}"}, {f"  {first.upper()}  {last} "}):
-        again = Surrogates(KEY, Roster(), seen=seen).names("E9")
-        assert again != (first, last) and " ".join(again).casefold() not in {" ".join(s.casefold().split()) for s in seen}
-        assert Surrogates(KEY, Roster(), seen=seen).names("E9") == again, "the redraw is keyed too"
-    number = plain.phone("4158675309", "415-867-5309")
-    assert Surrogates(KEY, Roster(), seen={number.replace("-", " ")}).phone("4158675309", "415-867-5309") != number
+def test_a_draw_equal_to_a_value_of_the_text_is_drawn_again_for_that_text_only() -> None:
+    book = Surrogates(KEY, Roster())
+    first, last = book.names("E9")
+    for values in ({first}, {last}, {f"{first} {last}"}, {f"  {first.upper()}  {last} "}):
+        seen = seen_values(values)
+        again = book.names("E9", seen)
+        assert again != (first, last) and not {again[0].casefold(), again[1].casefold(), " ".join(again).casefold()} & seen
+        assert Surrogates(KEY, Roster()).names("E9", seen) == again, "the redraw is keyed too"
+        assert book.names("E9") == (first, last), "other texts keep the subject's fake name"
+    number = book.phone("4158675309", "415-867-5309")
+    assert number and book.phone("4158675309", "415-867-5309", seen_values({number.replace("-", " ")})) != number
 
 
-def test_a_surrogate_never_equals_a_value_detected_in_the_batch() -> None:
+def test_a_surrogate_never_equals_a_value_detected_in_its_text() -> None:
     subjects = [f"E{i}" for i in range(300)]
-    plain = Surrogates(KEY, Roster())
-    real = {" ".join(plain.names(s)) for s in subjects[::2]}  # the batch's "real" names are other subjects' draws
-    book = Surrogates(KEY, Roster(), seen=real)
-    assert all(" ".join(book.names(s)) not in real for s in subjects)
+    book = Surrogates(KEY, Roster())
+    real = seen_values(" ".join(book.names(s)) for s in subjects[::2])  # the text's "real" names: others' draws
+    assert all(" ".join(book.names(s, real)).casefold() not in real for s in subjects)
+    text = "Ann Lee met Bo"
+    findings = [Finding(0, 7, "PERSON", 1.0, subject="E1"), Finding(12, 14, "PERSON", 1.0)]
+    out = redact_text(text, findings, surrogate_policy(), KEY, book)
+    assert not {"ann", "lee", "bo"} & set(out.text.casefold().replace(" met ", " ").split())
 
 
 # --- the form reads naturally ----------------------------------------------------------------------------------
@@ -183,8 +189,7 @@ def test_redacted_text_reads_like_text() -> None:
         Finding(0, 7, "PERSON", 1.0, subject="E1"), Finding(13, 16, "PERSON", 1.0, subject="E1"),
         Finding(35, 60, "EMAIL_ADDRESS", 1.0), Finding(69, 83, "PHONE_NUMBER", 1.0),
     ]
-    seen = {text[f.start : f.end] for f in findings}
-    out = redact_text(text, findings, surrogate_policy(), KEY, Surrogates(KEY, ROSTER, seen))
+    out = redact_text(text, findings, surrogate_policy(), KEY, Surrogates(KEY, ROSTER))
     first, last = Surrogates(KEY, ROSTER).names("E1")
     assert out.text.startswith(f"{first} {last} said {first} can take it; mail {first.casefold()}.{last.casefold()}@example.")
     assert re.search(r"or call \(\d{3}\) 555-01\d\d\.$", out.text)
@@ -275,3 +280,26 @@ def test_real_values_next_to_surrogates_are_still_caught() -> None:
             assert any(p.search(text) for p in gate_patterns()[kind]), kind
     # A reserved domain does not launder a colleague's name.
     assert residual.scan([f"{local}@example.com"], BIG) == {"email": 1}
+
+
+# --- canaries: scored on surrogate output ----------------------------------------------------------------------
+
+
+def test_canary_scoring_on_surrogate_output_counts_leaks_not_look_alikes() -> None:
+    from pipeline.canaries import score_texts
+
+    records = [
+        {"text": "ask Ann Lee about the rollout", "spans": [{"start": 4, "end": 11, "label": "ROSTER_NAME"}]},
+        {"text": "call me on (415) 867-5309 after lunch", "spans": [{"start": 11, "end": 25, "label": "PHONE"}]},
+        {"text": "Speaker 2: so um she got a 2 out of 5", "spans": [{"start": 27, "end": 37, "label": "PERFORMANCE"}]},
+    ]
+    caught = ["ask Leslie Annabel about the rollout", "call me on (354) 555-0186 after lunch", "Speaker 2: so um she got a "]
+    assert score_texts(records, caught, surrogates=False)["ROSTER_NAME"]["caught"] == 0, (
+        "the evaluation's character alignment takes a look-alike fake for a leak")
+    assert score_texts(records, caught, surrogates=True) == {
+        "ROSTER_NAME": {"planted": 1, "caught": 1}, "PHONE": {"planted": 1, "caught": 1}, "PERFORMANCE": {"planted": 1, "caught": 1}}
+    missed = [r["text"] for r in records]
+    partial = ["ask Ann Barrera about the rollout", "call me on (354) 555-5309 after lunch", "Speaker 2: so um she got a 5"]
+    for outputs in (missed, partial):
+        scores = score_texts(records, outputs, surrogates=True)
+        assert all(s["caught"] == 0 for s in scores.values()), outputs
