@@ -8,6 +8,7 @@ anything is published. Values come from Faker seeded by the night, so a re-run p
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,6 +204,9 @@ def score_texts(records: list[dict[str, Any]], scrubbed: list[str], surrogates: 
     return out
 
 
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Za-z_]*>")  # <STREET_ADDRESS>, <PERSON_p_...>: not words of the text
+
+
 def surviving_words(text: str, start: int, end: int, scrubbed: str) -> set[str]:
     """The words (three letters or more, or holding a digit; casefolded) of text[start:end] that the scrubbed
     text holds more often than the rest of the text does. The evaluation's rule aligns characters, which fits
@@ -212,7 +216,7 @@ def surviving_words(text: str, start: int, end: int, scrubbed: str) -> set[str]:
     def words(value: str) -> Counter[str]:
         return Counter(t for t in TOKEN.findall(value.casefold()) if len(t) >= 3 or any(c.isdigit() for c in t))
 
-    outside, found = words(text[:start] + " " + text[end:]), words(scrubbed)
+    outside, found = words(text[:start] + " " + text[end:]), words(_PLACEHOLDER.sub(" ", scrubbed))
     return {t for t in words(text[start:end]) if found[t] > outside[t]}
 
 

@@ -87,8 +87,9 @@ class Surrogates:
 
     def value(self, entity: str, subject: str | None, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """The surrogate of a mention, or None (the caller writes a placeholder) when this entity has none or
-        the only fakes at hand would keep a token of the mention: a surrogate never keeps a word or a group
-        of digits of what it replaces (beside titles and the possessive), which is also the evaluation's leak rule."""
+        the only fakes at hand would keep a token of the mention: a surrogate never keeps a word of three
+        letters or more or a group of digits of what it replaces (the evaluation's identifying tokens; titles
+        and the possessive aside)."""
         fake: str | None = None
         if entity == "PERSON":
             fake = self.person(subject or _norm(mention), mention, seen)
@@ -184,7 +185,7 @@ class Surrogates:
 
     def phone(self, subject: str, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """A fictional US number (area code, 555, 01xx) written in the mention's layout when it has 10 digits
-        (a leading country code 1 dropped), else as (AAA) 555-01xx, +1 first when the mention began with '+'. None when
+        (a leading country code 1 dropped), else as (AAA) 555-01xx. None when
         every draw keeps a group of the mention's digits (a real 555 exchange, say)."""
         groups = set(re.findall(r"\d+", mention))
         numbers = {d[-10:] for v in seen if len(d := _digits(v)) >= 7}
@@ -201,9 +202,8 @@ class Surrogates:
         mention = mention.strip()
         if len(_digits(mention)) == 11:  # +1 415-867-5309: the country code goes (a kept "1" is a kept token)
             mention = re.sub(r"^\+?1[ .-]?", "", mention)
-        if len(_digits(mention)) != 10:
-            local = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
-            return f"+1 {local}" if mention.startswith("+") else local
+        if len(_digits(mention)) != 10:  # another country's layout or an extension: a plain US number
+            return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
         out = iter(digits)
         return "".join(next(out) if c.isdigit() else c for c in mention)
 
