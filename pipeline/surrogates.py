@@ -34,7 +34,9 @@ LAST_NAMES = tuple(sorted(set(_Names.last_names)))
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 FICTIONAL = "55501"  # after the area code: exchange 555, lines 0100 to 0199, fictional by the NANP
 MAX_DRAWS = 64  # draws before the part is taken from the list with every refused name left out
-TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
+# A title stays only in a form that says nothing more than two letters can: Mrs and Miss become Ms (marital status
+# goes), Prof and Sir go (a rank is a clue).
+TITLES = {"mr": "Mr", "ms": "Ms", "mx": "Mx", "dr": "Dr", "mrs": "Ms", "miss": "Ms", "prof": "", "sir": ""}
 _PARTS = re.compile(r"[\s'._+-]+")
 
 
@@ -88,8 +90,7 @@ class Surrogates:
     def value(self, entity: str, subject: str | None, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """The surrogate of a mention, or None (the caller writes a placeholder) when this entity has none or
         the only fakes at hand would keep a token of the mention: a surrogate never keeps a word of three
-        letters or more or a group of digits of what it replaces (the evaluation's identifying tokens; titles
-        and the possessive aside)."""
+        letters or more or a group of digits of what it replaces (the evaluation's identifying tokens)."""
         fake: str | None = None
         if entity == "PERSON":
             fake = self.person(subject or _norm(mention), mention, seen)
@@ -145,7 +146,8 @@ class Surrogates:
         words = core.split()
         if any(w.startswith("@") for w in words):  # "@dlee", or an over-long span around one ("ping @dlee")
             return "@" + self._handle(first, last) + suffix
-        title = words[0] if len(words) > 1 and words[0].casefold().rstrip(".") in TITLES else None
+        head = words[0].casefold().rstrip(".") if len(words) > 1 else ""
+        title = head if head in TITLES else None
         rest = words[1:] if title else words
         employee = self._people.get(subject)
         surname = employee and rest and _norm(" ".join(rest)) == _norm(employee.full_name.split()[-1])
@@ -156,7 +158,8 @@ class Surrogates:
         else:
             fake = first
         fake = _case(" ".join(rest), fake)
-        return (f"{title} {fake}" if title else fake) + suffix
+        dot = "." if title and words[0].endswith(".") else ""
+        return (f"{TITLES[title]}{dot} {fake}" if title and TITLES[title] else fake) + suffix
 
     def _handle(self, first: str, last: str, sep: str = "") -> str:
         """Initial and surname ("jdoe"), or the whole names when that one is a roster handle or e-mail name."""
@@ -213,9 +216,8 @@ class SurrogateError(ValueError):
 
 
 def identifying_tokens(value: str) -> set[str]:
-    """Casefolded runs of letters or digits that could identify: three or more characters, or any digit;
-    titles (Dr, Prof) are not."""
-    return {t for t in re.findall(r"[^\W_]+", value.casefold()) if (len(t) >= 3 or any(c.isdigit() for c in t)) and t not in TITLES}
+    """Casefolded runs of letters or digits that could identify: three or more characters, or any digit."""
+    return {t for t in re.findall(r"[^\W_]+", value.casefold()) if len(t) >= 3 or any(c.isdigit() for c in t)}
 
 
 def _split_possessive(value: str) -> tuple[str, str]:
