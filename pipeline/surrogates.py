@@ -37,12 +37,12 @@ MAX_DRAWS = 64  # draws before the part is taken from the list with every refuse
 # A title stays only in a form that says nothing more than two letters can: Mrs and Miss become Ms (marital status
 # goes), Prof and Sir go (a rank is a clue).
 TITLES = {"mr": "Mr", "ms": "Ms", "mx": "Mx", "dr": "Dr", "mrs": "Ms", "miss": "Ms", "prof": "", "sir": ""}
-_PARTS = re.compile(r"[\s'._+-]+")
+_PARTS = re.compile(r"[\s'._+@-]+")
 
 
 def name_tokens(value: str) -> set[str]:
-    """The casefolded name parts of a value (split at spaces, apostrophes, dots, dashes, underscores, pluses;
-    digits dropped): what "is a roster name" is tested on."""
+    """The casefolded name parts of a value (split at spaces, apostrophes, dots, dashes, underscores, pluses and
+    @; digits dropped): what "is a roster name" is tested on."""
     return {t for t in _PARTS.split(re.sub(r"\d+", " ", value.casefold())) if t}
 
 
@@ -183,13 +183,14 @@ class Surrogates:
         domain = domains[self._draw("EMAIL_ADDRESS\x1fdomain", subject) % len(domains)]
         address = f"{fake}@{domain}"
         if address in seen:  # only when the text itself holds this reserved address
-            address = f"{fake}.{self._draw('EMAIL_ADDRESS' + chr(31) + 'again', subject) % 900 + 100}@{domain}"
+            again = self._draw("EMAIL_ADDRESS\x1fagain", subject) % 900 + 100
+            address = f"{fake}.{again}@{domain}"
         return address
 
     def phone(self, subject: str, mention: str, seen: frozenset[str] = frozenset()) -> str | None:
         """A fictional US number (area code, 555, 01xx) written in the mention's layout when it has 10 digits
-        (a leading country code 1 dropped), else as (AAA) 555-01xx. None when
-        every draw keeps a group of the mention's digits (a real 555 exchange, say)."""
+        (a leading country code 1 dropped), else as (AAA) 555-01xx. None when every draw keeps a group of the
+        mention's digits (a real 555 exchange, say)."""
         groups = set(re.findall(r"\d+", mention))
         numbers = {d[-10:] for v in seen if len(d := _digits(v)) >= 7}
         for counter in range(MAX_DRAWS):
