@@ -312,3 +312,22 @@ def test_canary_scoring_on_surrogate_output_counts_leaks_not_look_alikes() -> No
     for outputs in (missed, partial):
         scores = score_texts(records, outputs, surrogates=True)
         assert all(s["caught"] == 0 for s in scores.values()), outputs
+
+
+def test_output_does_not_depend_on_how_texts_are_batched() -> None:
+    """Per-text refusals only: one batch or one text at a time (any worker count) writes the same surrogates."""
+    from pipeline.scrub import redact_batch
+
+    names = [f"{f} {l}" for f, l in zip(FIRST_NAMES[:40], LAST_NAMES[:40], strict=True)]
+    texts = [f"{a} and {b} met; {a.split()[0]} called {b.split()[1]}" for a, b in itertools.pairwise(names)]
+    findings = []
+    for text, (a, b) in zip(texts, itertools.pairwise(names), strict=True):
+        spots = [(text.index(a), a), (text.index(b), b), (text.index(" met; ") + 6, a.split()[0]), (text.rindex(b.split()[1]), b.split()[1])]
+        findings.append([Finding(i, i + len(v), "PERSON", 1.0) for i, v in spots])
+    policy = surrogate_policy()
+    whole = [r.text for r in redact_batch(texts, findings, policy, BIG, KEY)]
+    alone = [redact_batch([t], [f], policy, BIG, KEY)[0].text for t, f in zip(texts, findings, strict=True)]
+    assert whole == alone and all("<PERSON>" not in t for t in whole)
+    for text, out in zip(texts, whole, strict=True):
+        real = set(text.casefold().replace(";", "").split()) - {"and", "met", "called"}
+        assert real and not real & set(out.casefold().replace(";", "").split()), (text, out)
