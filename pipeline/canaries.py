@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import random
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 from faker import Faker
 
-from pipeline.evaluate import score
+from pipeline.evaluate import TOKEN, score
 from pipeline.roster import Employee
 
 CANARY_PREFIX = "__scrubline_canary__:"  # marks canary employees and sessions; never a real id
@@ -212,10 +214,35 @@ def typed_canary(ds: str, employee: Employee, count: int) -> TypedCanary:
     return TypedCanary(rows=rows, secret_events=secrets)
 
 
-def score_texts(records: list[dict[str, Any]], scrubbed: list[str]) -> dict[str, dict[str, int]]:
-    """Planted and caught canaries per label, counted by the same leak rule as the evaluation."""
-    result = score(records, scrubbed)
-    return {label: {"planted": s.spans, "caught": s.spans - s.leaked} for label, s in result.labels.items()}
+def score_texts(records: list[dict[str, Any]], scrubbed: list[str], surrogates: bool = False) -> dict[str, dict[str, int]]:
+    """Planted and caught canaries per label, counted by the same leak rule as the evaluation, or with
+    `surrogates` (the policy writes fake values) by `surviving_words`."""
+    if not surrogates:
+        result = score(records, scrubbed)
+        return {label: {"planted": s.spans, "caught": s.spans - s.leaked} for label, s in result.labels.items()}
+    out: dict[str, dict[str, int]] = {}
+    for record, text in zip(records, scrubbed, strict=True):
+        for span in record["spans"]:
+            entry = out.setdefault(span["label"], {"planted": 0, "caught": 0})
+            entry["planted"] += 1
+            entry["caught"] += not surviving_words(record["text"], span["start"], span["end"], text)
+    return out
+
+
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Za-z_]*>")  # <STREET_ADDRESS>, <PERSON_p_...>: not words of the text
+
+
+def surviving_words(text: str, start: int, end: int, scrubbed: str) -> set[str]:
+    """The words (three letters or more, or holding a digit; casefolded) of text[start:end] that the scrubbed
+    text holds more often than the rest of the text does. The evaluation's rule aligns characters, which fits
+    placeholders but not a fake value of the same shape ("Lee" aligns into "Leslie Barrera", digits into any
+    phone number), so with surrogates a canary is missed when a word of its value is still a word of the output."""
+
+    def words(value: str) -> Counter[str]:
+        return Counter(t for t in TOKEN.findall(value.casefold()) if len(t) >= 3 or any(c.isdigit() for c in t))
+
+    outside, found = words(text[:start] + " " + text[end:]), words(_PLACEHOLDER.sub(" ", scrubbed))
+    return {t for t in words(text[start:end]) if found[t] > outside[t]}
 
 
 def score_typed(canary: TypedCanary, masked_rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -101,7 +101,7 @@ def scrub_text_rows(
     )
     everything = scrub_batch([u.text for u in kept] + [c["text"] for c in planted], policy, roster, keys)
     scrubbed, scrubbed_canaries = everything[: len(kept)], everything[len(kept) :]
-    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries])
+    counts["canaries"] = canaries.score_texts(planted, [r.text for r in scrubbed_canaries], policy.uses_surrogates)
     dropped = Counter({"empty_text": len(utterances) - len(kept)})
     dropped["entity_action_drop_row"] = sum(r.drop_row for r in scrubbed)
     published = [(u, r) for u, r in zip(kept, scrubbed, strict=True) if not r.drop_row]

@@ -57,8 +57,9 @@ ENTITIES = (
     "HEALTH",
     "PRIVATE",
 )
-ACTIONS = ("replace", "pseudonym", "remove", "drop_row")
+ACTIONS = ("replace", "pseudonym", "surrogate", "remove", "drop_row")
 IRREVERSIBLE_ONLY = frozenset({"CREDENTIAL"})  # entities that may never be pseudonymised
+SURROGATE_ENTITIES = frozenset({"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"})  # those pipeline/surrogates.py can fake
 RECOGNIZER_FAMILIES = (
     "presidio_builtin",
     "spacy_ner",
@@ -256,6 +257,13 @@ class PolicyModel(Section):
                 raise ValueError(f"entities.{entity}: must be removed irreversibly, not pseudonymised")
         return self
 
+    @model_validator(mode="after")
+    def _surrogates_exist(self) -> PolicyModel:
+        for entity, action in sorted(self.entities.items()):
+            if action == "surrogate" and entity not in SURROGATE_ENTITIES:
+                raise ValueError(f"entities.{entity}: surrogate is only for {', '.join(sorted(SURROGATE_ENTITIES))}")
+        return self
+
 
 def check_policy(raw: Any) -> PolicyModel:
     """The policy's settings, or a PolicyError naming every broken key by its path."""
@@ -324,6 +332,10 @@ class Policy:
     @property
     def entities(self) -> dict[str, str]:
         return dict(self.settings.entities)
+
+    @property
+    def uses_surrogates(self) -> bool:
+        return "surrogate" in self.settings.entities.values()
 
     def action_for(self, entity: str) -> str:
         # An entity the policy forgot is still replaced: failing safe beats leaking.

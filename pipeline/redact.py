@@ -1,4 +1,5 @@
-"""Apply the policy to findings: each detected span becomes a placeholder, a keyed pseudonym, or nothing.
+"""Apply the policy to findings: each detected span becomes a placeholder, a keyed pseudonym, a surrogate (a
+realistic fake value, pipeline/surrogates.py), or nothing.
 
 Overlapping findings are merged first, so no character of any finding survives, and the merged span
 takes the entity that matters most (credentials first, then the strongest score, then the longest).
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pipeline.detect import Finding
 from pipeline.policy import Policy
 from pipeline.pseudonym import Pseudonymizer
+from pipeline.surrogates import Surrogates, seen_values
 
 # Entities that win a merge regardless of score: losing them to a weaker label would weaken the action.
 PRIORITY = {"CREDENTIAL": 3, "PERFORMANCE": 2}
@@ -49,10 +51,15 @@ def _representative(members: list[Finding]) -> Finding:
     return best
 
 
-def redact_text(text: str, findings: list[Finding], policy: Policy, keys: Pseudonymizer) -> Redacted:
+def redact_text(
+    text: str, findings: list[Finding], policy: Policy, keys: Pseudonymizer, surrogates: Surrogates | None = None
+) -> Redacted:
+    """`surrogates` (which knows the key and the roster) is needed when the policy uses the surrogate action;
+    without it a surrogate falls back to the typed placeholder. No surrogate equals a value detected in the text."""
     out = Redacted(text=text)
     pieces: list[str] = []
     cursor = 0
+    seen = seen_values(text[f.start : f.end] for f in findings) if surrogates is not None else frozenset()
     for start, end, finding in merge_findings(findings):
         action = policy.action_for(finding.entity)
         out.counts[finding.entity] += 1
@@ -60,17 +67,23 @@ def redact_text(text: str, findings: list[Finding], policy: Policy, keys: Pseudo
         if action == "drop_row":
             out.drop_row = True
         pieces.append(text[cursor:start])
-        pieces.append(_replacement(action, finding, text[start:end], keys))
+        pieces.append(_replacement(action, finding, text[start:end], keys, surrogates, seen))
         cursor = end
     pieces.append(text[cursor:])
     out.text = "".join(pieces)
     return out
 
 
-def _replacement(action: str, finding: Finding, value: str, keys: Pseudonymizer) -> str:
+def _replacement(
+    action: str, finding: Finding, value: str, keys: Pseudonymizer, surrogates: Surrogates | None, seen: frozenset[str]
+) -> str:
     if action == "remove" or action == "drop_row":
         return ""
     if action == "pseudonym":
         subject = finding.subject or " ".join(value.casefold().split())
         return f"<{finding.entity}_{keys.mention(subject)}>"
+    if action == "surrogate" and surrogates is not None:
+        fake = surrogates.value(finding.entity, finding.subject, value, seen)
+        if fake is not None:
+            return fake
     return f"<{finding.entity}>"

@@ -2,6 +2,10 @@
 
 It shares no code with pipeline/detect, so a bug there cannot hide its own misses here. Any hit fails
 the night. Only counts per kind leave this module.
+
+Two ranges hold no one's contact and are not counted, so surrogates (pipeline/surrogates.py, which this module
+does not import) pass: e-mail at example.com, example.net and example.org (RFC 2606) unless a part of its local
+name is a roster name, and US numbers 555-0100 to 555-0199 (fictional by the NANP).
 """
 
 from __future__ import annotations
@@ -24,6 +28,34 @@ PATTERNS = {
     "private_key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 }
 _WORD = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*")
+RESERVED_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+_LOCAL_PARTS = re.compile(r"[._+-]+")
+
+
+def roster_name_parts(roster: Roster) -> set[str]:
+    """Every casefolded part of a colleague's names, handle and e-mail local name."""
+    parts: set[str] = set()
+    for e in roster.employees:
+        for value in (e.full_name, e.preferred_name, e.handle, (e.email or "").split("@", 1)[0]):
+            if value:
+                folded = value.casefold().lstrip("@")
+                parts.add(folded)
+                parts.update(p for p in re.split(r"[\s'._+-]+", re.sub(r"\d+", " ", folded)) if p)
+    return parts
+
+
+def _counted_email(address: str, parts: set[str]) -> bool:
+    local, _, domain = address.casefold().rpartition("@")
+    if domain not in RESERVED_DOMAINS:
+        return True
+    tokens = {t for t in _LOCAL_PARTS.split(re.sub(r"\d+", " ", local).replace(" ", ".")) if t}
+    return bool(tokens & parts) or local in parts
+
+
+def _counted_phone(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    national = digits[1:] if len(digits) == 11 and digits[0] == "1" else digits
+    return not (len(national) == 10 and national[3:8] == "55501")
 
 
 def roster_forms(roster: Roster) -> set[str]:
@@ -41,13 +73,19 @@ def roster_forms(roster: Roster) -> set[str]:
 def scan(texts: Iterable[str], roster: Roster) -> dict[str, int]:
     """Hits per kind over published texts; an empty dict means clean."""
     forms = roster_forms(roster)
+    parts = roster_name_parts(roster)
     longest = max((len(f.split()) for f in forms), default=0)
     hits: Counter[str] = Counter()
     for text in texts:
         if not text:
             continue
         for kind, pattern in PATTERNS.items():
-            hits[kind] += len(pattern.findall(text))
+            found = pattern.findall(text)
+            if kind == "email":
+                found = [m for m in found if _counted_email(m, parts)]
+            elif kind == "phone":
+                found = [m for m in found if _counted_phone(m)]
+            hits[kind] += len(found)
         if forms:
             hits["roster"] += _roster_hits(text, forms, longest)
     return {k: v for k, v in hits.items() if v}

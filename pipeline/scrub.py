@@ -19,6 +19,7 @@ from pipeline.policy import Policy, load_policy
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.redact import Redacted, redact_text
 from pipeline.roster import Roster
+from pipeline.surrogates import Surrogates
 
 _DETECTORS: dict[tuple[str, int], Detector] = {}
 SNAP_CHARS = 100  # a window edge moves to a nearby space, so fewer words are cut in two
@@ -73,7 +74,15 @@ def detect_long(detector: Detector, texts: Sequence[str], size: int, overlap: in
 def scrub_batch(texts: Sequence[str], policy: Policy, roster: Roster, keys: Pseudonymizer) -> list[Redacted]:
     size, overlap = policy.window_chars
     findings = detect_long(detector_for(policy, roster), texts, size, overlap)
-    return [redact_text(t, f, policy, keys) for t, f in zip(texts, findings, strict=True)]
+    return redact_batch(texts, findings, policy, roster, keys)
+
+
+def redact_batch(
+    texts: Sequence[str], findings: Sequence[list[Finding]], policy: Policy, roster: Roster, keys: Pseudonymizer
+) -> list[Redacted]:
+    """The policy applied to a batch's findings (text by text: the output never depends on the batch)."""
+    surrogates = Surrogates(keys, roster) if policy.uses_surrogates else None
+    return [redact_text(t, f, policy, keys, surrogates) for t, f in zip(texts, findings, strict=True)]
 
 
 def scrub_texts(

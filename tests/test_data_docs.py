@@ -69,7 +69,7 @@ def test_run_name_and_time_are_the_night(passing: dict[str, str]) -> None:
 
 
 def test_status_cells_show_pass_and_fail() -> None:
-    _, pages = validate.validate_with_docs(_with("text", "mail jane.doe@example.com"), "text", {"expected_rows": ROWS}, DS)
+    _, pages = validate.validate_with_docs(_with("text", "mail jane.doe@globex.com"), "text", {"expected_rows": ROWS}, DS)
     html = pages["text.html"]
     expectations = len(validate.load_suite("text")["expectations"])
     passed = html.count('aria-label="succeeded">&#10004;</span>')

@@ -41,10 +41,11 @@ HARMLESS = (
 )
 # Planted values differ from the examples quoted in the suite's "why" texts, so finding one in
 # the output can only mean it was copied from the data.
+# (Addresses at example.com/.net/.org and 555-0100..0199 numbers are nobody's and pass: surrogates live there.)
 LEAKS = [
-    pytest.param("email", "jane.doe@example.com", id="email"),
-    pytest.param("phone", "(415) 555-0172", id="phone-us-parens"),
-    pytest.param("phone", "415.555.0172", id="phone-us-dots"),
+    pytest.param("email", "jane.doe@globex.com", id="email"),
+    pytest.param("phone", "(415) 555-1172", id="phone-us-parens"),
+    pytest.param("phone", "415.555.1172", id="phone-us-dots"),
     pytest.param("phone", "+49 30 901820 77", id="phone-intl"),
     pytest.param("credit_card", "5500 0000 0000 0004", id="card-spaced"),
     pytest.param("credit_card", "4012888888881881", id="card-bare"),
@@ -152,7 +153,7 @@ def test_leak_fails_and_is_never_copied(family: str, planted: str) -> None:
 
 def test_result_format_is_summary_without_samples() -> None:
     assert RESULT_FORMAT == {"result_format": "SUMMARY", "partial_unexpected_count": 0}
-    validate_table(_with("text", "mail jane.doe@example.com"), "text", {"expected_rows": ROWS})
+    validate_table(_with("text", "mail jane.doe@globex.com"), "text", {"expected_rows": ROWS})
     assert RESULT_FORMAT == {"result_format": "SUMMARY", "partial_unexpected_count": 0}
 
 
