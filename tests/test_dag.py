@@ -5,7 +5,6 @@ the night its `ds` param names, and a bad `ds` fails the run at once with one li
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import stat
 from datetime import date, timedelta

@@ -5,7 +5,6 @@ CLI run, nor Airflow's database and logs after `airflow dags test`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
