@@ -107,7 +107,7 @@ class Replay:
 
 
 def replay(events: pa.Table, idle_gap_ms: int = 30_000, *, fast: bool = True) -> Replay:
-    """Rebuild every typed segment of a keystroke table (`pipeline.read.checked_schema` columns).
+    """Rebuild every typed segment of a keystroke table (`pipeline.read_columnar.checked_schema` columns).
 
     Segments come out in the order they end. Events before a stream's first key-down join its first
     segment; a stream without any key-down yields no segment (its key-ups stay unpaired, which

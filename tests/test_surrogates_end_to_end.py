@@ -17,7 +17,7 @@ from support import DS, Night, run_night, scrubline
 
 from pipeline import residual
 from pipeline.canaries import canary_employees
-from pipeline.generate import generate_night
+from pipeline.demo import generate_night
 from pipeline.policy import default_policy_path
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.read import read_roster
