@@ -40,7 +40,7 @@ class Layout:
     inner_width: int
     wide: list[str]  # elements whose right edge is past the viewport (outside a scrolling box or not)
     svgs: int
-    fetched: list[str]  # every resource the page loaded, as the browser's resource timing lists them
+    fetched: list[str]  # every resource the page loaded or tried to: resource timing and the browser's net log
     screenshot: Path
     drawn_share: float  # share of the screenshot's pixels not of its background colour
     colours: int
@@ -61,11 +61,13 @@ def lay_out(page: Path, work: Path, width: int = 1280, height: int = 1600) -> La
     assert "</body>" in html
     probed = work / f"probed-{page.name}"
     probed.write_text(html.replace("</body>", PROBE + "</body>", 1), encoding="utf-8")
-    dom = subprocess.run([CHROMIUM, *_flags(work, width, height), "--dump-dom", probed.as_uri()],
+    net_log = work / f"net-{page.stem}.json"
+    dom = subprocess.run([CHROMIUM, *_flags(work, width, height), f"--log-net-log={net_log}", "--dump-dom", probed.as_uri()],
                          capture_output=True, text=True, timeout=180, check=False)
     found = re.search(r'<pre id="sl-probe">(.*?)</pre>', dom.stdout, re.DOTALL)
     assert found, f"the probe did not run in Chromium: {dom.stderr[-400:]}"
     measured = json.loads(found.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    measured["fetched"] = sorted(set(measured["fetched"]) | page_requests(net_log))
     shot = work / f"{page.stem}.png"
     subprocess.run([CHROMIUM, *_flags(work, width, height), f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=180, check=False)
@@ -75,6 +77,20 @@ def lay_out(page: Path, work: Path, width: int = 1280, height: int = 1600) -> La
     flat = pixels.reshape(-1, pixels.shape[2])
     colours, counts = np.unique(flat, axis=0, return_counts=True)
     return Layout(**measured, screenshot=shot, drawn_share=1 - counts.max() / len(flat), colours=len(colours))
+
+
+def page_requests(net_log: Path) -> set[str]:
+    """URLs the page asked the network for, from Chromium's net log. Resource timing alone misses a failed load
+    still in flight when the probe runs; the net log records each request as it starts. The browser's own
+    background requests are told apart by their isolation key, which for the page's requests is its file:// site."""
+    text = net_log.read_text(encoding="utf-8")
+    try:
+        log = json.loads(text)
+    except json.JSONDecodeError:  # written until the browser exits; a cut-off log lacks its closing brackets
+        log = json.loads(text.rstrip().rstrip(",") + "]}")
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return {event["params"]["url"] for event in log["events"]
+            if event["type"] == start and event.get("params", {}).get("network_isolation_key", "").startswith("file://")}
 
 
 def png_pixels(path: Path) -> np.ndarray:
