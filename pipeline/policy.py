@@ -73,6 +73,8 @@ RECOGNIZER_FAMILIES = (
     "casual_ner",
     "identifiers",  # issue 11
     "disclosures",
+    "health",  # issue 12: named conditions and treatments tied to a person
+    "private_life",  # issue 12: disclosing phrases of private life tied to a person
 )
 CANARY_LABELS = (
     "CREDENTIAL", "API_KEY", "EMAIL", "PHONE", "CARD", "SSN", "ROSTER_NAME", "PERFORMANCE", "TYPED_SECRET",

@@ -153,3 +153,100 @@ def test_outcome_look_alikes_stay(text: str) -> None:
     recognizers = [performance.outcome_recognizer(), performance.termination_recognizer(),
                    performance.promotion_recognizer()]
     assert [s for r in recognizers for s in spans(r, text)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Comp update: base going from 82,000 to 90,500 EUR", "82,000"),
+        ("salary 120 000 → 131 000 USD from april", "120 000"),
+        ("her pay went from 4.2 to 4.8 lakh", "4.2"),
+        ("bonus 3,000-4,500 € depending on calibration", "3,000"),
+        ("his offer moved from 140,000 to 152,000 dollars", "140,000"),
+        ("Gehalt von 61.000 auf 66.500 EUR erhöht", None),  # "auf" is not a range word: the second figure only
+    ],
+)
+def test_the_first_figure_of_a_pay_range_takes_the_currency_of_the_second(text: str, first: str | None) -> None:
+    found = spans(performance.pay_amount_recognizer(), text)
+    assert len(found) == (2 if first else 1)
+    if first:
+        assert first in found
+
+
+def test_a_range_that_is_not_pay_stays() -> None:
+    assert spans(performance.pay_amount_recognizer(), "the server costs went from 3,000 to 4,500 USD a month") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Ines won't be promoted this cycle", "won't be promoted"),
+        ("he will not be promoted until the project ships", "will not be promoted"),
+        ("she wasn't promoted again", "wasn't promoted"),
+        ("Raj might be let go in the spring", "might be let go"),
+        ("I could be demoted for this", "could be demoted"),
+        ("they shouldn't be fired over one mistake", "shouldn't be fired"),
+    ],
+)
+def test_promotion_and_dismissal_in_any_tense_or_mood(text: str, phrase: str) -> None:
+    recognizers = [performance.promotion_recognizer(), performance.termination_recognizer()]
+    assert any(phrase in s for r in recognizers for s in spans(r, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the build won't be promoted to production today",
+        "this pod might be terminated by the autoscaler",
+        "the release could be promoted to stable",
+    ],
+)
+def test_tense_does_not_make_a_process_a_person(text: str) -> None:
+    recognizers = [performance.promotion_recognizer(), performance.termination_recognizer()]
+    assert [s for r in recognizers for s in spans(r, text)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("terminated for cause effective friday, that's Ben", "terminated for cause"),
+        ("she was let go for poor performance", "let go for poor performance"),
+        ("he got fired for attendance", "fired for attendance"),
+        ("dismissed for gross misconduct last year", "dismissed for gross misconduct"),
+        ("talent review: Jon is a flight risk", "flight risk"),
+        ("losing her would be regretted attrition", "regretted attrition"),
+        ("il a reçu un avertissement la semaine dernière", "reçu un avertissement"),
+        ("recibió una advertencia por escrito", "recibió una advertencia"),
+        ("hij kreeg een schriftelijke waarschuwing", "schriftelijke waarschuwing"),
+        ("ela foi demitida ontem", "demitida"),
+    ],
+)
+def test_dismissal_reasons_retention_calls_and_warnings_in_other_languages(text: str, outcome: str) -> None:
+    assert any(outcome in s for s in spans(performance.outcome_recognizer(), text))
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("Beurteilung: Leistung unter den Erwartungen", "unter den Erwartungen"),
+        ("évaluation annuelle : en dessous des attentes", "en dessous des attentes"),
+        ("evaluación: por debajo de las expectativas", "por debajo de las expectativas"),
+        ("avaliação de desempenho: abaixo das expectativas", "abaixo das expectativas"),
+        ("beoordeling: onder verwachting", "onder verwachting"),
+    ],
+)
+def test_rating_labels_in_other_languages(text: str, rating: str) -> None:
+    assert rating in spans(performance.rating_scale_recognizer(), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the job was terminated for timeout",
+        "sales came in below expectations, see the board deck",
+        "the flight was delayed, risk of missing the connection",
+    ],
+)
+def test_new_outcome_and_rating_look_alikes_stay(text: str) -> None:
+    found = spans(performance.outcome_recognizer(), text) + spans(performance.rating_scale_recognizer(), text)
+    assert found == []

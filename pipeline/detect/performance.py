@@ -26,7 +26,12 @@ _I = re.IGNORECASE
 
 _PRONOUN = r"(?:me|him|her|them|us|you)"
 _POSSESSIVE = r"(?:my|his|her|their|your|our)"
-_AUX = r"(?:being|been|was|were|got|get|gets|getting|is|are|am|will\s+be|gonna\s+be|to\s+be|'s|'re|'m)"
+# Tense, mood and negation all say the same about the person: "was promoted", "won't be promoted", "might be let go".
+_AUX = (
+    r"(?:being|been|was|were|got|get|gets|getting|is|are|am|to\s+be|'s|'re|'m|isn't|wasn't|aren't|weren't"
+    r"|(?:will|won't|would|wouldn't|gonna|going\s+to|might|may|could|couldn't|should|shouldn't|can't|cannot|must"
+    r"|'ll|'d)(?:\s+not)?\s+be)"
+)
 _ADVERB = r"(?:(?:just|finally|officially|quietly|not|never|also|already|actually)\s+)?"
 
 # Subjects that make "was terminated", "got fired", "was promoted" about software or paperwork, not a person.
@@ -549,6 +554,10 @@ def pay_amount_recognizer(language: str = "en") -> SpanRecognizer:
         [
             SpanPattern.of("pay_amount", r"(?P<value>" + amount + r")", 0.8, any_pay, flags=_I),
             SpanPattern.of("equity_units", r"(?P<value>" + shares + r")", 0.8, any_pay, flags=_I),
+            # The first figure of a range takes its currency from the second: "from 82,000 to 90,500 EUR",
+            # "120 000 → 131 000 USD", "between 4.2 and 4.8 lakh".
+            SpanPattern.of("pay_range_start", r"(?P<value>" + _NUMBER + r")(?=\s*(?:to|and|-|–|→|->)\s*(?:" + amount
+                           + r"))", 0.8, any_pay, flags=_I),
             # A bare percentage or an amount in words needs a pay noun: "raise the limit to 5%" is a verb, and
             # "made a million subs" no pay.
             SpanPattern.of("pay_percent", r"(?P<value>" + PERCENT + r")", 0.8, pay_noun, flags=_I),

@@ -57,10 +57,12 @@ def _load_families() -> None:
         credentials,
         disclosures,
         gate_shapes,
+        health,
         identifiers,
         names,
         payment,
         performance,
+        private_life,
         roster,
     )
 
