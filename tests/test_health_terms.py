@@ -36,6 +36,13 @@ def found(text: str) -> list[str]:
         ("je suis enceinte de trois mois", "enceinte"),
         ("estoy embarazada, no se lo digas a nadie", "embarazada"),
         ("Outlook - Re: my insulin injections during the offsite", "insulin injections"),
+        ("leaving at 3 for a doctor's appointment", "doctor's appointment"),
+        ("I'm on crutches till june", "crutches"),
+        ("she has a sinus infection, out today", "sinus infection"),
+        ("my dad had a stroke last night", "stroke"),
+        ("taking a mental health day tomorrow", "mental health"),
+        ("morgen Arzttermin, bin erst ab 11 da", "Arzttermin"),
+        ("I have a nut allergy so no thai for me", "nut allergy"),
     ],
 )
 def test_a_condition_or_treatment_of_a_person(text: str, term: str) -> None:
@@ -57,6 +64,9 @@ def test_a_condition_or_treatment_of_a_person(text: str, term: str) -> None:
         "our cancer research charity run is on sunday",
         "the stomach bug in the test suite",
         "the keystroke logger counts keystrokes per minute",
+        "this migration is a headache",
+        "the wheelchair ramp at the office entrance is finished",
+        "schedule the check-up job for the backup service",
     ],
 )
 def test_a_name_that_is_not_about_a_person_stays(text: str) -> None:

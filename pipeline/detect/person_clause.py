@@ -27,7 +27,8 @@ _NOT_A_NAME = frozenset(
     " nobody team company management hr it's".split()
 )
 _ELIDED_SUBJECT = re.compile(
-    r"^\W*(?:got|have|had|been|going|gonna|just|finally|can't|cant|need|needed|started|starting|still)\b", re.IGNORECASE
+    r"^\W*(?:got|have|had|been|going|gonna|just|finally|can't|cant|need|needed|started|starting|still|taking|feeling"
+    r"|having|seeing)\b", re.IGNORECASE
 )
 
 
