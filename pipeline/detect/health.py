@@ -13,9 +13,10 @@ import re
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.person_clause import about_a_person, alternation, load_lexicon
+from pipeline.detect.person_clause import about_a_person
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import SpanPattern, SpanRecognizer
+from pipeline.detect.vocabulary import alternation, load_lexicon
 
 ENTITY = "HEALTH"
 _QUALIFIER = r"(?:(?:severe|mild|chronic|acute|bad|terrible|awful|early|late|stage\s+\w+|clinical|major)\s+)?"

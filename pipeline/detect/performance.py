@@ -11,15 +11,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from importlib import resources
-
-import yaml
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import Check, SpanPattern, SpanRecognizer
+from pipeline.detect.vocabulary import alternation, clause_parts, load_lexicon
 
 ENTITY = "PERFORMANCE"
 _I = re.IGNORECASE
@@ -406,17 +404,14 @@ def termination_recognizer(language: str = "en") -> SpanRecognizer:
 # The vocabularies are data (lexicons/performance.yaml); the shapes (amounts, rating tokens) are built here once.
 
 
-@functools.cache
 def lexicon() -> dict[str, list[str]]:
     """The performance vocabularies, as a reviewer reads them in lexicons/performance.yaml."""
-    path = resources.files("pipeline.detect").joinpath("lexicons", "performance.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_lexicon("performance.yaml")
 
 
 def _words(key: str) -> str:
     """Alternation of a vocabulary, longest first, each entry whole words with any run of spaces between them."""
-    entries = sorted(set(lexicon()[key]), key=len, reverse=True)
-    return "(?:" + "|".join(r"\s+".join(map(re.escape, e.split())) for e in entries) + ")"
+    return alternation(lexicon()[key])
 
 
 @functools.cache
@@ -485,24 +480,13 @@ _CLAUSE_BREAK = re.compile(r"[.!?;]\s|[\n|•]")
 _STATEMENT_BREAK = re.compile(r"[.!;]\s|[\n|•]")
 
 
-def _clause(text: str, start: int, end: int, before: int, after: int, breaks: re.Pattern[str]) -> tuple[str, str]:
-    """The text of the value's clause within `before` characters ahead and `after` behind it."""
-    ahead = text[max(0, start - before) : start]
-    found = list(breaks.finditer(ahead))
-    if found:
-        ahead = ahead[found[-1].end() :]
-    behind = text[end : end + after]
-    stop = breaks.search(behind)
-    return ahead, behind[: stop.start()] if stop else behind
-
-
 def _near(
     cue: re.Pattern[str], block: re.Pattern[str], before: int, after: int, breaks: re.Pattern[str] = _CLAUSE_BREAK
 ) -> Check:
     """A check: a cue word in the value's clause, and no blocking word there."""
 
     def check(match: re.Match[str], start: int, end: int) -> bool:
-        ahead, behind = _clause(match.string, start, end, before, after, breaks)
+        ahead, behind = clause_parts(match.string, start, end, before, after, breaks)
         return bool(cue.search(ahead) or cue.search(behind)) and not (block.search(ahead) or block.search(behind))
 
     return check

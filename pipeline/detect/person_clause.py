@@ -8,14 +8,11 @@ company's policy. The person words are data (lexicons/person_clause.yaml); each 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
-from importlib import resources
-
-import yaml
 
 from pipeline.detect.spans import Check
+from pipeline.detect.vocabulary import alternation, clause_parts, load_lexicon
 
 BEFORE, AFTER = 80, 40  # characters of the clause searched, ahead of the value and behind it
 _CLAUSE_BREAK = re.compile(r"[.!?;]\s|[\n|•]")
@@ -32,20 +29,6 @@ _ELIDED_SUBJECT = re.compile(
 )
 
 
-@functools.cache
-def load_lexicon(name: str) -> dict[str, list[str]]:
-    """A vocabulary file of lexicons/, as a reviewer reads it."""
-    path = resources.files("pipeline.detect").joinpath("lexicons", name)
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def alternation(entries: Iterable[str], plural: bool = False) -> str:
-    """Regex alternation of entries, longest first, words joined by any run of spaces (and an optional plural)."""
-    tail = r"(?:s|es)?" if plural else ""
-    ordered = sorted({str(e) for e in entries}, key=len, reverse=True)
-    return "(?:" + "|".join(r"\s+".join(map(re.escape, e.split())) + tail for e in ordered) + ")"
-
-
 def whole_words(source: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w'-])(?:" + source + r")(?![\w-])", re.IGNORECASE)
 
@@ -53,13 +36,8 @@ def whole_words(source: str) -> re.Pattern[str]:
 def clause_around(text: str, start: int, end: int) -> str:
     """The text of the value's clause, the value included, from up to BEFORE characters ahead of it to AFTER
     behind it."""
-    ahead = text[max(0, start - BEFORE) : start]
-    breaks = list(_CLAUSE_BREAK.finditer(ahead))
-    if breaks:
-        ahead = ahead[breaks[-1].end() :]
-    behind = text[end : end + AFTER]
-    stop = _CLAUSE_BREAK.search(behind)
-    return ahead + text[start:end] + (behind[: stop.start()] if stop else behind)
+    ahead, behind = clause_parts(text, start, end, BEFORE, AFTER, _CLAUSE_BREAK)
+    return ahead + text[start:end] + behind
 
 
 def about_a_person(more_person_words: Iterable[str] = (), about_a_thing: Iterable[str] = ()) -> Check:

@@ -14,9 +14,10 @@ import re
 
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.detect.person_clause import about_a_person, load_lexicon
+from pipeline.detect.person_clause import about_a_person
 from pipeline.detect.registry import DetectContext, register
 from pipeline.detect.spans import SpanPattern, SpanRecognizer
+from pipeline.detect.vocabulary import load_lexicon
 
 ENTITY = "PRIVATE"
 
