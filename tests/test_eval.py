@@ -206,11 +206,11 @@ WORKFORCE_TARGETS = {
     "PRIVATE": 0.85,
 }
 WORKFORCE_MEASURED = {  # with issues 11 and 12's work together (docs/detection.md)
-    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.526, "GOV_ID": 0.758, "CREDIT_CARD": 1.0, "BANK": 0.904,
+    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.516, "GOV_ID": 0.747, "CREDIT_CARD": 1.0, "BANK": 0.904,
     "IP": 1.0, "DOB": 0.785, "EMPLOYEE_ID": 0.740, "PERSON": 0.932, "SECRET": 0.740, "ROSTER_PERSON": 0.934,
     "PERF": 0.495, "HEALTH": 0.611, "PRIVATE": 0.391,
 }
-WORKFORCE_OVER_REDACTION = (0.03, 0.0665)  # (target, measured)
+WORKFORCE_OVER_REDACTION = (0.03, 0.0657)  # (target, measured)
 GITLEAKS_SECRET = (0.97, 0.937)
 GITLEAKS_OVER_REDACTION = (0.08, 0.157)
 
@@ -277,6 +277,6 @@ def test_presidio_over_redaction_is_no_higher_than_before_issue_12() -> None:
     assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 268 / 16_077
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.0274 (the disclosure model and the health rule on tweets that do mention health), target 0.0260")
+@pytest.mark.xfail(strict=True, reason="measured 0.0275 (the disclosure model and the health rule on tweets that do mention health), target 0.0260")
 def test_wnut_over_redaction_is_no_higher_than_before_issue_12(wnut: EvalResult) -> None:
     assert wnut.over_redaction <= 306 / 11_771

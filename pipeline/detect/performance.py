@@ -511,7 +511,9 @@ def _either(first: Check, second: Check) -> Check:
 
 
 def _whole(words: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])" + words + r"(?![\w-])", re.IGNORECASE)
+    """Any of the words (an alternation) as a whole word, or with a plain English ending ("bumped", "raises",
+    "bonuses"), so a list names each concept once and never matches inside a longer word ("payroll")."""
+    return re.compile(r"(?<![\w-])(?:" + words + r")(?:s|es|ed|d|ing)?(?![\w-])", re.IGNORECASE)
 
 
 class FileNameSpanRecognizer(SpanRecognizer):
