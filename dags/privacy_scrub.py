@@ -17,6 +17,11 @@ the policy `output.publish: on_signoff`, `publish` succeeds with the night commi
 do not see it, `announce` is skipped, so no Asset event is recorded and no training DAG runs on it; the reviewer's
 approval (`scrubline signoff`) publishes the night outside Airflow.
 
+Roots may be URLs (`s3://bucket/prefix`; the staging root stays a folder every worker shares). Object-store
+credentials come from the workers' environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, an instance role, AWS_ENDPOINT_URL
+for a store other than AWS), or from the Airflow connection SCRUBLINE_STORAGE_CONN names (type aws: login is the
+key id, password the secret, extra `endpoint_url` and `region_name`); never from params, so never in XCom.
+
 Every task has an execution timeout and retries with exponential backoff (SCRUBLINE_RETRIES, default 2, from
 SCRUBLINE_RETRY_DELAY_S, default 60 s, doubling up to 30 min): a lost worker, a full disk or a busy night
 heals on its own. An error the user must fix (a bad setting, input or key: pipeline.errors.UserError) fails the
@@ -40,6 +45,7 @@ from pipeline.errors import UserError
 from pipeline.locks import NightBusy
 
 KEY_VARIABLE = "scrubline_hmac_secret"
+STORAGE_CONNECTION = "SCRUBLINE_STORAGE_CONN"  # env: the Airflow connection id holding object-store credentials
 # Chunks of one run scrubbed at the same time, whatever the number of workers: each holds a loaded NLP model.
 MAX_ACTIVE_CHUNKS = int(os.environ.get("SCRUBLINE_MAX_ACTIVE_CHUNKS", "2"))
 # One Asset per published dataset, updated when a night is published: schedule training DAGs on them. Named, not
@@ -98,7 +104,24 @@ def _night(config: dict[str, Any]):
         secret = Variable.get(KEY_VARIABLE, default=None)
         if secret:
             os.environ[KEY_ENV] = secret
+    _storage_credentials()
     return NightConfig(**config)
+
+
+def _storage_credentials() -> None:
+    """Put the object-store connection's credentials where s3fs looks (this worker process's environment), unless
+    the environment already holds some: a deployment keeps its own way (profiles, instance roles) first."""
+    conn_id = os.environ.get(STORAGE_CONNECTION)
+    if not conn_id or os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return
+    from airflow.sdk import Connection
+
+    conn = Connection.get(conn_id)
+    extra = conn.extra_dejson
+    found = {"AWS_ACCESS_KEY_ID": conn.login, "AWS_SECRET_ACCESS_KEY": conn.password,
+             "AWS_SESSION_TOKEN": extra.get("aws_session_token"), "AWS_ENDPOINT_URL": extra.get("endpoint_url"),
+             "AWS_DEFAULT_REGION": extra.get("region_name")}
+    os.environ.update({name: value for name, value in found.items() if value})
 
 
 @dag(

@@ -114,9 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     rekey.set_defaults(handler=_rekey)
 
     keep = sub.add_parser("retention", help="delete raw and quarantine partitions past the policy's retention")
-    keep.add_argument("--raw", required=True, type=Path, help="raw root")
-    keep.add_argument("--clean", required=True, type=Path, help="clean root (a night must be published there)")
-    keep.add_argument("--quarantine", type=Path, help="quarantine root; default <raw>/_quarantine")
+    keep.add_argument("--raw", required=True, help="raw root (a folder or a URL)")
+    keep.add_argument("--clean", required=True, help="clean root (a night must be published there; a folder or a URL)")
+    keep.add_argument("--quarantine", help="quarantine root; default <raw>/_quarantine")
     keep.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
     keep.add_argument("--today", type=_date, help="count days back from this date (default: today)")
     keep.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
@@ -172,12 +172,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_night_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--raw", required=True, type=Path, help="raw root: <raw>/<source>/ds=YYYY-MM-DD/")
-    parser.add_argument("--clean", required=True, type=Path, help="clean root for shards, manifests and reports")
-    parser.add_argument("--roster", type=Path, help="employee directory (JSONL or CSV); default <raw>/roster.jsonl")
+    # Roots are folders or URLs (s3://bucket/prefix; credentials and endpoint from the environment).
+    parser.add_argument("--raw", required=True, help="raw root: <raw>/<source>/ds=YYYY-MM-DD/ (a folder or a URL)")
+    parser.add_argument("--clean", required=True, help="clean root for shards, manifests and reports (a folder or a URL)")
+    parser.add_argument("--roster", help="employee directory (JSONL or CSV); default <raw>/roster.jsonl")
     parser.add_argument("--policy", type=Path, help="policy YAML; default: the shipped policy")
-    parser.add_argument("--quarantine", type=Path, help="where rejected rows go; default <raw>/_quarantine")
-    parser.add_argument("--staging", type=Path, help="private work folder of unfinished runs; default <clean>.staging")
+    parser.add_argument("--quarantine", help="where rejected rows go (a folder or a URL); default <raw>/_quarantine")
+    parser.add_argument(
+        "--staging", type=Path,
+        help="private local work folder of unfinished runs; default <clean>.staging (required for a URL clean root)",
+    )
     parser.add_argument("--key-file", type=Path, help="HMAC key file (mode 0600); default $SCRUBLINE_HMAC_KEY")
     parser.add_argument(
         "--follow-symlinks", action="store_true", help="read raw files that symlinks lead to outside the raw root"

@@ -3,7 +3,8 @@
 Every physical input row ends up in exactly one of the two lists; a reason names a field or a rule,
 never a value, so reasons are safe to count in reports. Files that are not read (an unsupported extension,
 a hidden file) and files without any row are counted, never skipped silently; a symlink that leads out of
-the raw root is refused unless the run allows it.
+the raw root is refused unless the run allows it. The raw root may be a URL (pipeline.storage): files are then
+listed and streamed through fsspec, never copied whole.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ import zstandard
 from pipeline.contracts import ROSTER_FIELDS, SOURCES, UNKNOWN, SourceContract
 from pipeline.errors import UserError
 from pipeline.roster import Employee, Roster
+from pipeline.storage import is_remote, location, open_input
 
 # JSON Lines (`.json` may also hold one JSON array of objects), plain or compressed, and Parquet.
 TEXT_FORMATS = (".jsonl", ".json")
@@ -72,12 +75,12 @@ class Listing:
     """A partition folder's files to read, in name order, and the entries not read, counted by why:
     `unsupported_extension`, `hidden_file` (a name starting with `.` or `_`), `not_a_file`."""
 
-    files: list[Path]
+    files: list[Path]  # a UPath each under a URL root
     skipped: dict[str, int]
 
 
 def partition_dir(raw_root: str | Path, source: str, ds: str) -> Path:
-    return Path(raw_root) / source / f"ds={ds}"
+    return location(raw_root) / source / f"ds={ds}"
 
 
 def list_partition(raw_root: str | Path, source: str, ds: str, follow_symlinks: bool = False) -> Listing:
@@ -106,7 +109,7 @@ def partition_files(raw_root: str | Path, source: str, ds: str, follow_symlinks:
 
 def _refuse_outside(raw_root: str | Path, path: Path, follow_symlinks: bool) -> None:
     """A symlink under the raw root that leads out of it would read (and publish) whatever it points at."""
-    if follow_symlinks:
+    if follow_symlinks or is_remote(raw_root):  # object stores have no symlinks
         return
     root = Path(raw_root).resolve()
     if not path.resolve().is_relative_to(root):
@@ -131,8 +134,8 @@ _PLAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # shown by name; anything 
 def raw_layout(raw_root: str | Path, ds: str, follow_symlinks: bool = False) -> RawLayout:
     """Known sources that have at least one file for this night (contract order), and the other folders
     with a `ds=` folder for it. Names starting with `_` or `.` (quarantine, ground truth) are not sources."""
-    root = Path(raw_root)
-    sources = [name for name in SOURCES if partition_files(root, name, ds, follow_symlinks)]
+    root = location(raw_root)
+    sources = [name for name in SOURCES if partition_files(raw_root, name, ds, follow_symlinks)]
     unknown: Counter[str] = Counter()
     if root.is_dir():
         for folder in sorted(root.iterdir()):
@@ -229,16 +232,23 @@ def key_digest(key: tuple[Any, ...]) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """A raw file's bytes, decompressed by its suffix (.gz, .bz2, .zst; several zstd frames are read on)."""
+@contextmanager
+def open_binary(path: Path) -> Iterator[IO[bytes]]:
+    """A raw file's bytes, decompressed by its suffix (.gz, .bz2, .zst; several zstd frames are read on),
+    streamed from the local disk or through fsspec; the file is closed when the block ends."""
     name = path.name
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    if name.endswith(".zst"):
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
-    return open(path, "rb")
+    with open_input(path) as handle:
+        if name.endswith(".gz"):
+            with gzip.GzipFile(fileobj=handle, mode="rb") as data:
+                yield data
+        elif name.endswith(".bz2"):
+            with bz2.BZ2File(handle, "rb") as data:
+                yield data
+        elif name.endswith(".zst"):
+            with zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True, closefd=False) as data:
+                yield data
+        else:
+            yield handle
 
 
 def _text_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
@@ -285,10 +295,11 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
     # Row group by row group (in slices of PARQUET_READ_ROWS), so a large file is never all in memory.
     line_no = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_READ_ROWS):
-            for record in batch.to_pylist():
-                line_no += 1
-                yield line_no, json.dumps(record, default=str), record, None
+        with open_input(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_READ_ROWS):
+                for record in batch.to_pylist():
+                    line_no += 1
+                    yield line_no, json.dumps(record, default=str), record, None
     except Exception as exc:  # pyarrow raises several types for unreadable files
         raise InputError(f"cannot read Parquet file {path.name}: {type(exc).__name__}") from None
 
@@ -402,7 +413,7 @@ def read_roster(path: str | Path) -> Roster:
     """The employee directory from JSONL or CSV; a bad roster stops the run (it drives name detection), with
     the line that is wrong: employee_id and full_name are required strings, other fields strings or empty,
     and no employee_id may appear twice."""
-    path = Path(path)
+    path = location(path)
     first_line: dict[str, int] = {}
     employees = []
     for line, record in _roster_records(path):

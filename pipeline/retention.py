@@ -17,8 +17,9 @@ from typing import Any
 
 from pipeline.contracts import SOURCES
 from pipeline.files import remove_tree
+from pipeline.object_store import night_manifest
 from pipeline.policy import Policy
-from pipeline.publish import current_manifest
+from pipeline.storage import is_remote, location
 
 log = logging.getLogger("scrubline")
 _PARTITION = re.compile(r"^ds=(\d{4}-\d{2}-\d{2})$")
@@ -44,9 +45,9 @@ def apply_retention(
 ) -> RetentionResult:
     """Delete raw and quarantine partitions past the policy's retention whose night is published."""
     today = today or date.today()
-    quarantine = Path(quarantine_root) if quarantine_root else Path(raw_root) / "_quarantine"
+    quarantine = location(quarantine_root) if quarantine_root else location(raw_root) / "_quarantine"
     result = RetentionResult()
-    for root, days in ((Path(raw_root), policy.retention.raw_days), (quarantine, policy.retention.quarantine_days)):
+    for root, days in ((location(raw_root), policy.retention.raw_days), (quarantine, policy.retention.quarantine_days)):
         if days is None or not root.is_dir():
             continue
         cutoff = today - timedelta(days=days)
@@ -55,13 +56,16 @@ def apply_retention(
                 match = _PARTITION.match(partition.name)
                 if not match or date.fromisoformat(match.group(1)) >= cutoff:
                     continue
-                if not _published(clean_root, match.group(1)):
+                if not _published(str(clean_root), match.group(1)):
                     result.kept_unpublished.append(str(partition))
                     continue
-                files = sum(1 for p in partition.rglob("*") if p.is_file()) if not partition.is_symlink() else 0
+                remote = is_remote(str(partition))
+                files = sum(1 for p in partition.rglob("*") if p.is_file()) if remote or not partition.is_symlink() else 0
                 result.deleted.append(str(partition))
                 result.files_deleted += files
-                if not dry_run:
+                if not dry_run and remote:
+                    partition.fs.rm(partition.path, recursive=True)
+                elif not dry_run:
                     remove_tree(partition)  # a symlinked partition: the link goes, never what it points at
     verb = "would delete" if dry_run else "deleted"
     log.info("retention: %s %d partition(s), %d file(s); kept %d old partition(s) whose night is not published",
@@ -71,6 +75,6 @@ def apply_retention(
     return result
 
 
-def _published(clean_root: str | Path, ds: str) -> bool:
-    manifest = current_manifest(clean_root, ds)
+def _published(clean_root: str, ds: str) -> bool:
+    manifest = night_manifest(clean_root, ds)
     return bool(manifest and manifest.get("validation_success"))

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import canaries, locks, reid, residual, signoff
+from pipeline import canaries, locks, object_store, reid, residual, signoff
 from pipeline.behaviour import STAGED_EVENTS_SCHEMA, build_events, finish_events
 from pipeline.chunks import Chunk, Cut, plan_chunks, session_chunks, share_canaries
 from pipeline.contracts import (
@@ -74,12 +74,25 @@ from pipeline.publish import (
     reports_dir,
     shard_table,
 )
-from pipeline.quarantine import QuarantineWriter, combine_quarantine, write_quarantine
-from pipeline.read import PartitionRows, iter_partition, list_partition, raw_layout, read_partition, read_roster
+from pipeline.quarantine import (
+    QuarantineWriter,
+    combine_quarantine,
+    quarantine_file,
+    write_quarantine,
+)
+from pipeline.read import (
+    PartitionRows,
+    iter_partition,
+    list_partition,
+    raw_layout,
+    read_partition,
+    read_roster,
+)
 from pipeline.read_columnar import CheckedTable, read_columnar
 from pipeline.report import build_report, load_history, sample_rows, write_report
 from pipeline.roster import Roster
 from pipeline.scrub import detector_for
+from pipeline.storage import inside, is_remote, location
 from pipeline.summarize import summarize_performance
 from pipeline.validate import validate_with_docs
 
@@ -96,7 +109,11 @@ _DS = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @dataclass(frozen=True)
 class NightConfig:
     """Where one night's inputs and outputs live, and how it may run. Plain values only: this travels through
-    XCom as a dict. Unsafe combinations (quarantine or staging inside the clean root) are refused here."""
+    XCom as a dict. Unsafe combinations (quarantine or staging inside the clean root) are refused here.
+
+    The raw, clean and quarantine roots may each be a URL (`s3://…`, pipeline.storage); staging is always a
+    local folder, and must be given when the clean root is a URL: the night is committed into its local copy
+    of the clean root (`clean_dir`) and then uploaded (pipeline.object_store)."""
 
     ds: str
     raw_root: str
@@ -120,17 +137,33 @@ class NightConfig:
                 raise ConfigError(f"{name} must be set")
         if self.chunk_files is not None and (type(self.chunk_files) is not int or self.chunk_files < 1):
             raise ConfigError("chunk_files must be a positive whole number")
+        if self.staging_root and is_remote(self.staging_root):
+            raise ConfigError("the staging root must be a local folder (one that every worker of the night shares)")
+        if is_remote(self.clean_root) and not self.staging_root:
+            raise ConfigError("a clean root on object storage needs a local staging root (--staging, or SCRUBLINE_STAGING_ROOT)")
         check_roots(self)
 
     @property
     def quarantine(self) -> Path:
-        return Path(self.quarantine_root or Path(self.raw_root) / "_quarantine")
+        """Where quarantine rows are written now: the quarantine root, or its local outbox when that is a URL."""
+        return self.staging_base / "_quarantine_outbox" if is_remote(self.quarantine_url) else Path(self.quarantine_url)
+
+    @property
+    def quarantine_url(self) -> str:
+        """The quarantine root as configured: default `<raw>/_quarantine`."""
+        return self.quarantine_root or str(location(self.raw_root) / "_quarantine")
+
+    @property
+    def clean_dir(self) -> Path:
+        """The local clean root the night is committed into: the clean root itself, or for a URL its local copy
+        under the staging root (uploaded after each commit; it also keeps the report history for trends)."""
+        return self.staging_base / "_clean" if is_remote(self.clean_root) else Path(self.clean_root)
 
     @property
     def roster_file(self) -> Path | None:
         if self.roster_path:
-            return Path(self.roster_path)
-        default = Path(self.raw_root) / "roster.jsonl"
+            return location(self.roster_path)
+        default = location(self.raw_root) / "roster.jsonl"
         return default if default.exists() else None
 
     @property
@@ -175,24 +208,25 @@ def _is_date(ds: str) -> bool:
     return True
 
 
-def _inside(path: Path, root: Path) -> bool:
-    path, root = path.resolve(), root.resolve()
-    return path == root or path.is_relative_to(root)
+def _where(root: str | Path) -> str:
+    """A root as one comparable string: a local folder resolved (symlinks followed), a URL as written."""
+    return str(root).rstrip("/") if is_remote(root) else str(Path(root).resolve())
 
 
 def check_roots(cfg: NightConfig) -> None:
     """Refuse roots that would let raw values reach readers, or the pipeline read its own output: the raw,
     quarantine and staging roots may not lie inside the clean root, and no output root inside a raw source."""
-    raw, clean = Path(cfg.raw_root), Path(cfg.clean_root)
-    if _inside(raw, clean):
-        raise ConfigError(f"the raw root {raw} is inside the clean root {clean}: readers would read raw rows")
-    for name, path in (("quarantine root", cfg.quarantine), ("staging root", cfg.staging_base)):
-        if _inside(path, clean) or _inside(clean, path):
-            raise ConfigError(f"the {name} {path} and the clean root {clean} overlap: raw rows would reach readers")
-    for name, path in (("clean root", clean), ("quarantine root", cfg.quarantine), ("staging root", cfg.staging_base)):
-        if _inside(path, raw):
-            where = path.resolve().relative_to(raw.resolve()).parts
-            if not where or where[0] in SOURCES:
+    raw, clean = _where(cfg.raw_root), _where(cfg.clean_root)
+    if inside(raw, clean):
+        raise ConfigError(f"the raw root {cfg.raw_root} is inside the clean root {cfg.clean_root}: readers would read raw rows")
+    roots = {"quarantine root": cfg.quarantine_url, "staging root": cfg.staging_base}
+    for name, path in roots.items():
+        if inside(_where(path), clean) or inside(clean, _where(path)):
+            raise ConfigError(f"the {name} {path} and the clean root {cfg.clean_root} overlap: raw rows would reach readers")
+    for name, path in {"clean root": cfg.clean_root, **roots}.items():
+        if inside(_where(path), raw):
+            where = _where(path)[len(raw) + 1:].split("/")[0]
+            if not where or where in SOURCES:
                 raise ConfigError(f"the {name} {path} is the raw root or inside a raw source folder: it would be read as input")
 
 
@@ -230,15 +264,19 @@ def plan(cfg: NightConfig) -> list[str]:
         keys = load_key(cfg.key_file)
         policy = load_policy(cfg.policy_path)
         dir_mode = policy.output["dir_mode"]
-        published = current_manifest(cfg.clean_root, cfg.ds)
+        if is_remote(cfg.clean_root) and _holds(policy):
+            raise ConfigError("output.publish: on_signoff needs a local clean root (sign-off does not upload yet)")
+        published = object_store.night_manifest(cfg.clean_root, cfg.ds) or current_manifest(cfg.clean_dir, cfg.ds)
         if published and published["key_id"] != keys.key_id and not cfg.rekey:
             raise RunError(
                 f"ds={cfg.ds} was published under key id {published['key_id']}, this run's key is {keys.key_id}; "
                 "to re-pseudonymise a published night with a new key use `scrubline rekey`"
             )
-        public_dirs(Path(cfg.clean_root), nights_dir(cfg.clean_root, cfg.ds), dir_mode)  # fails here if read-only
-        if published:
-            link_night(cfg.clean_root, cfg.ds, list(DATASET_SCHEMAS), dir_mode)  # a damaged or older layout
+        if is_remote(cfg.clean_root):
+            private_dir(cfg.staging_base, owned_from=cfg.staging_base)
+        public_dirs(cfg.clean_dir, nights_dir(cfg.clean_dir, cfg.ds), dir_mode)  # fails here if read-only
+        if current_manifest(cfg.clean_dir, cfg.ds):
+            link_night(cfg.clean_dir, cfg.ds, list(DATASET_SCHEMAS), dir_mode)  # a damaged or older layout
         layout = raw_layout(cfg.raw_root, cfg.ds, cfg.follow_symlinks)
         if not layout.sources:
             unknown = f" (folders that are not sources: {', '.join(layout.unknown_folders)})" if layout.unknown_folders else ""
@@ -545,6 +583,8 @@ def validate_night(cfg: NightConfig, on_dataset: Callable[[], None] | None = Non
         per_source = _staged_counts(cfg)
         for source, ids in chunks.items():  # raw rows: into the quarantine root, whatever the gates say
             combine_quarantine(cfg.quarantine, source, cfg.ds, [cfg.chunk_file(c, "quarantine.parquet") for c in ids])
+            if is_remote(cfg.quarantine_url):
+                object_store.move_up(quarantine_file(cfg.quarantine, source, cfg.ds), cfg.quarantine_url, f"{source}/ds={cfg.ds}/quarantine.parquet")
         reconciliation = reconcile(per_source)
         outcomes: dict[str, dict[str, Any]] = {}
         summary: dict[str, Any] = {}
@@ -725,16 +765,18 @@ def report_night(cfg: NightConfig) -> dict[str, str]:
         write_json(folder / "inputs.json", inputs)
         copy_tree(cfg.staging / "data_docs", folder / "data_docs")
         held = bool(gates.get("success")) and _holds(policy)
-        report = _render_report(folder, cfg.clean_root, cfg.ds, of_published=False, held=held)
+        report = _render_report(folder, cfg.clean_dir, cfg.ds, of_published=False, held=held)
         for dataset in manifests:
             write_report(report, cfg.staged(dataset), prefix="_report")
         if held:
-            where = held_report_dir(cfg.clean_root, cfg.ds)
+            where = held_report_dir(cfg.clean_dir, cfg.ds)
         elif gates.get("success"):
-            where = reports_dir(cfg.clean_root, cfg.ds)
+            where = reports_dir(cfg.clean_dir, cfg.ds)
         else:
             output = policy.output
-            where = publish_attempt(folder, cfg.clean_root, cfg.ds, output["file_mode"], output["dir_mode"])
+            where = publish_attempt(folder, cfg.clean_dir, cfg.ds, output["file_mode"], output["dir_mode"])
+            if is_remote(cfg.clean_root):
+                object_store.upload_attempt(cfg.clean_dir, cfg.clean_root, cfg.ds)
         return {"json": str(where / "report.json"), "html": str(where / "report.html")}
 
 
@@ -826,18 +868,26 @@ def publish_night(cfg: NightConfig) -> dict[str, Any]:
         if not validation_path.exists() or not read_json(validation_path).get("success"):
             raise RunError("validation did not pass; nothing published")
         output = policy.output
-        version = commit_night(
-            cfg.night, cfg.clean_root, cfg.ds, DATASETS, output["file_mode"], output["dir_mode"], hold=_holds(policy)
-        )
-        remove_tree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
-        if held_version(cfg.clean_root, cfg.ds) == version:  # not when it is what readers see already
+        committed = cfg.staging / "committed.json"  # a retry after a failed upload only uploads
+        if committed.exists():
+            version = read_json(committed)["version"]
+        else:
+            version = commit_night(
+                cfg.night, cfg.clean_dir, cfg.ds, DATASETS, output["file_mode"], output["dir_mode"], hold=_holds(policy)
+            )
+            write_json(committed, {"version": version})
+        if held_version(cfg.clean_dir, cfg.ds) == version:  # not when it is what readers see already
+            remove_tree(cfg.staging)  # scrubbed parts only, but no longer needed: the manifests keep the counts
             log.info("committed ds=%s as version %s, held for sign-off", cfg.ds, version)
             return {"published": {}, "held": True, "version": version}
+        if is_remote(cfg.clean_root):  # a failed upload leaves staging, so the publish task can be retried alone
+            object_store.upload_night(cfg.clean_dir, cfg.clean_root, cfg.ds)
+            folders = {d: str(location(cfg.clean_root) / "_nights" / f"ds={cfg.ds}" / version / d) for d in DATASETS}
+        else:
+            folders = {d: str(published_dir(cfg.clean_dir, d, cfg.ds)) for d in DATASETS}
+        remove_tree(cfg.staging)
         log.info("published ds=%s as version %s", cfg.ds, version)
-        return {
-            "published": {d: str(published_dir(cfg.clean_root, d, cfg.ds)) for d in DATASETS}, "held": False,
-            "version": version,
-        }
+        return {"published": folders, "held": False, "version": version}
 
 
 def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = None) -> dict[str, Any]:
@@ -864,7 +914,7 @@ def run_night(cfg: NightConfig, progress: bool = False, workers: int | None = No
                 _step(bar)
         except BaseException:
             remove_tree(cfg.staging)
-            _remove_if_empty(nights_dir(cfg.clean_root, cfg.ds))
+            _remove_if_empty(nights_dir(cfg.clean_dir, cfg.ds))
             raise
     return {"sources": counts, "datasets": validated, "report": report, **published}
 
