@@ -12,16 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from leaks import canary_hits
+import s3fs
 from conftest import CanaryNight
+from leaks import canary_hits
+from moto.server import ThreadedMotoServer
 from support import DS, scrubline
 
-pytest.importorskip("moto.server", reason="moto[server] is a dev dependency")
-import s3fs  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-from pipeline import object_store  # noqa: E402
-from pipeline.errors import ConfigError  # noqa: E402
+from pipeline import object_store
+from pipeline.errors import ConfigError
 
 pytestmark = pytest.mark.e2e
 
