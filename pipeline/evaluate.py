@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.pseudonym import MENTION_PATTERN
+
 TOKEN = re.compile(r"[^\W_]+")
 IGNORE = "IGNORE"
 # Identifiers a set leaves unlabelled that still point at people (WNUT-17's @handles and URLs): with
@@ -73,6 +75,15 @@ def surviving_chars(source: str, scrubbed: str) -> list[bool]:
     return kept
 
 
+_PSEUDONYM = re.compile(rf"<([A-Z][A-Z0-9_]*?)_{MENTION_PATTERN}>")
+
+
+def _without_pseudonyms(scrubbed: str) -> str:
+    """`<PERSON_p_…>` as `<PERSON>`: the pseudonym's letters come from a throwaway key, and difflib would align
+    some of them with letters of the text around, so a score would change from run to run."""
+    return _PSEUDONYM.sub(r"<\1>", scrubbed)
+
+
 def _identifying(token: str) -> bool:
     return len(token) >= 3 or any(c.isdigit() for c in token)
 
@@ -92,7 +103,7 @@ def score(records: Iterable[dict[str, Any]], scrubbed: Sequence[str], unlabelled
     for record, out in zip(records, scrubbed, strict=True):
         result.records += 1
         text = record["text"]
-        kept = surviving_chars(text, out)
+        kept = surviving_chars(text, _without_pseudonyms(out))
         tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
         covered = [False] * len(text)
         for span in _with_unlabelled(record) if unlabelled else record["spans"]:

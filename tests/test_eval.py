@@ -75,6 +75,15 @@ def test_over_redaction_is_the_share_of_unlabelled_tokens_removed() -> None:
     assert result.over_redaction == pytest.approx(1 / 3)
 
 
+def test_a_score_does_not_depend_on_the_letters_of_a_pseudonym() -> None:
+    """Pseudonyms come from a throwaway key per call; difflib must not align their letters with the text's (here the
+    "m" of "i'm", inside the region one pseudonym replaced), or the same output would score differently."""
+    text = 'kim:"i\'m tom\'s son"'
+    rec = {"text": text, "spans": [{"start": 0, "end": 3, "label": "PERSON"}, {"start": 10, "end": 13, "label": "PERSON"}]}
+    outs = [f'<PERSON_p_{letters * 16}>\'s son"' for letters in "bmt"]
+    assert len({score([rec], [out]).outside_removed for out in outs}) == 1
+
+
 def test_ignore_spans_are_neither_scored_nor_over_redaction() -> None:
     text = "ordered a Pixel today"
     result = score([record(text, ("Pixel", "IGNORE"))], ["ordered a <X> today"])
@@ -210,7 +219,7 @@ WORKFORCE_MEASURED = {  # with issues 11 and 12's work together (docs/detection.
     "IP": 1.0, "DOB": 0.785, "EMPLOYEE_ID": 0.740, "PERSON": 0.932, "SECRET": 0.740, "ROSTER_PERSON": 0.934,
     "PERF": 0.495, "HEALTH": 0.611, "PRIVATE": 0.391,
 }
-WORKFORCE_OVER_REDACTION = (0.03, 0.0657)  # (target, measured)
+WORKFORCE_OVER_REDACTION = (0.03, 0.0657)  # (target, measured; pseudonyms scored as placeholders)
 GITLEAKS_SECRET = (0.97, 0.937)
 GITLEAKS_OVER_REDACTION = (0.08, 0.157)
 
@@ -269,14 +278,15 @@ def test_unlabelled_handles_and_urls_are_counted_apart() -> None:
     assert separate.outside_removed == 0
 
 
-# Over-redaction no higher than before issue 12 (main at 0799940), on the whole sets: presidio_v2 267 of 16,077
-# tokens, wnut17_dev 305 of 11,771 (one token either way between runs: pseudonyms are keyed per call).
+# Over-redaction no higher than before issue 12 (main at 0799940), on the whole sets, scored with pseudonyms
+# read as placeholders (so the same outputs always score the same): presidio_v2 270 of 16,077 tokens, wnut17_dev
+# 309 of 11,771.
 
 
 def test_presidio_over_redaction_is_no_higher_than_before_issue_12() -> None:
-    assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 268 / 16_077
+    assert run(shared_slice("presidio_v2.jsonl", limit=None)).over_redaction <= 270 / 16_077
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.0275 (the disclosure model and the health rule on tweets that do mention health), target 0.0260")
+@pytest.mark.xfail(strict=True, reason="measured 325 of 11,771 (the disclosure model and the health rule on tweets that do mention health), target 309")
 def test_wnut_over_redaction_is_no_higher_than_before_issue_12(wnut: EvalResult) -> None:
-    assert wnut.over_redaction <= 306 / 11_771
+    assert wnut.over_redaction <= 309 / 11_771

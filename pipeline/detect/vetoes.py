@@ -1,5 +1,5 @@
-"""Model findings that are never a person or a place in workplace text: ticket keys, workplace software and
-code identifiers.
+"""Model findings that are never a person or a place in workplace text: ticket keys, workplace software, code
+identifiers, and common words of a text in another language.
 
 spaCy's small model calls "PAY-743" and "Jira" people or places ("blocked on PAY-774", "Jira is slow today").
 Workplace chat is full of both, so redacting them costs the ML teams real signal and protects nobody. Code and
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.detect.names import workplace_terms
+from pipeline.detect.other_language import is_word_of_the_text
 
 if TYPE_CHECKING:
     from pipeline.detect.engine import Finding
@@ -56,13 +57,18 @@ def is_vetoed(value: str) -> bool:
 def drop_vetoed(
     text: str, findings: Sequence[Finding], is_name: Callable[[str], bool] = lambda _: False
 ) -> list[Finding]:
-    """Findings less subject-less people and places that are ticket keys, workplace software or code."""
+    """Findings less subject-less people and places that are ticket keys, workplace software, code, or words of
+    the language the text is written in (pipeline.detect.other_language)."""
     return [
         f
         for f in findings
         if not (
             f.entity in VETOED_ENTITIES
             and f.subject is None
-            and (is_vetoed(text[f.start : f.end]) or is_code_identifier(text, f.start, f.end, is_name))
+            and (
+                is_vetoed(text[f.start : f.end])
+                or is_code_identifier(text, f.start, f.end, is_name)
+                or is_word_of_the_text(text, f.start, f.end)
+            )
         )
     ]
