@@ -646,7 +646,43 @@ def test_dates_of_birth(text: str, day: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["meeting on 03/14/2024", "born on 13/13/1988", "the DOB field is MM/DD/YYYY", "born in the 80s"]
+    ("text", "year"),
+    [
+        ("I was born in 1987, so the form says 39", "1987"),
+        ("she was born back in 1991 in Leeds", "1991"),
+        ("YOB: 1979", "1979"),
+        ("birth year 1985 per the HR file", "1985"),
+        ("Jahrgang 1972, also bald 55", "1972"),
+        ("er ist 1987 geboren und wohnt in Köln", "1987"),
+        ("née en 1980 à Lille", "1980"),
+        ("nacida en 1990 en Quito", "1990"),
+        ("nascido em 1988 no Porto", "1988"),
+        ("hij is geboren in 1975", "1975"),
+        ("my son was born in 2019 and starts school soon", "2019"),
+    ],
+)
+def test_years_of_birth(text: str, year: str) -> None:
+    assert spans(contact.dob_recognizer(), text) == [year]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Employee (b. 1987-03-14) moved teams", "1987-03-14"),
+        ("nació el 14 de marzo de 1987", "14 de marzo de 1987"),
+        ("ela nasceu em 3 de maio de 1990", "3 de maio de 1990"),
+    ],
+)
+def test_dates_of_birth_after_an_abbreviation_or_a_past_tense(text: str, day: str) -> None:
+    assert spans(contact.dob_recognizer(), text) == [day]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["meeting on 03/14/2024", "born on 13/13/1988", "the DOB field is MM/DD/YYYY", "born in the 80s",
+     "the project was born in 2019 as a hackathon idea", "the company was born in 1998 in a garage",
+     "our team was born in 2021 after the merger", "see item b. 12/03 for the deadline", "born in 2090, says the form",
+     "version 2019 released in 2020"],
 )
 def test_date_of_birth_negatives(text: str) -> None:
     assert spans(contact.dob_recognizer(), text) == []

@@ -137,6 +137,10 @@ def found(detector: Detector, text: str, value: str) -> set[str]:
         ("I was born on the fourteenth of February nineteen eighty eight", "fourteenth of February nineteen eighty eight", "DATE_OF_BIRTH"),
         ("date of birth is July second, two thousand and two", "July second, two thousand and two", "DATE_OF_BIRTH"),
         ("DOB oh three slash fifteen slash seventy nine", "oh three slash fifteen slash seventy nine", "DATE_OF_BIRTH"),
+        # ... and month, day and year read as plain numbers, which the shadow writes without separators
+        ("birthday is oh three fourteen eighty eight", "oh three fourteen eighty eight", "DATE_OF_BIRTH"),
+        ("date of birth three fourteen nineteen eighty eight", "three fourteen nineteen eighty eight", "DATE_OF_BIRTH"),
+        ("um her DOB is twelve oh five ninety one", "twelve oh five ninety one", "DATE_OF_BIRTH"),
         # ids and codes
         ("my employee id is E one two three four five", "E one two three four five", "EMPLOYEE_ID"),
         ("the door pin is seven three one nine", "seven three one nine", "CREDENTIAL"),
@@ -156,6 +160,7 @@ def test_values_read_out_are_found_over_the_spoken_words(
         "let's meet at nine thirty in room four",
         "the first sprint of the year had twenty five tickets",
         "see you at the standup dot dot dot",
+        "the birthday lunch order was six five four three two one",
     ],
 )
 def test_ordinary_speech_is_not_taken_for_values(detector: Detector, text: str) -> None:

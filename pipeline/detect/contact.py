@@ -128,7 +128,8 @@ _FOREIGN_MONTH = (
 _YEAR = r"(?:\d{4}|'?\d{2})"
 _DATE = (
     r"(?<![^\W_]|[/.-])(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}/\d{1,2}"
-    r"|\d{1,2}\.\d{1,2}\.(?!\d)|\d{1,2} \d{1,2} (?:\d{4}|\d{2})|(?:19|20)\d{6}|\d{4}(?:19|20)\d{2}"
+    r"|\d{1,2}\.\d{1,2}\.(?!\d)|\d{1,2} \d{1,2} (?:\d{4}|\d{2})|(?:19|20)\d{6}|\d{4}(?:19|20)\d{2}|\d{3}(?:19|20)\d{2}"
+    r"|\d{6}"
     r"|\d{1,2}[/.-]" + _MONTH + r"\.?[/.-]" + _YEAR + r"|" + _MONTH + r"[/.-]\d{1,2}[/.-]" + _YEAR
     + r"|" + _MONTH + r"\.?\s+(?:the\s+)?\d{1,2}" + _ORDINAL + r"(?:\s?,?\s+" + _YEAR + r")?|\d{1,2}" + _ORDINAL
     + r"\s+(?:of\s+)?" + _MONTH + r"\.?(?:\s?,?\s+" + _YEAR + r")?|" + _MONTH + r"\.?\s+\d{4}"
@@ -138,7 +139,29 @@ _BIRTH_CUE = re.compile(
     r"(?i)(?<![^\W_])(?:born|birth|dob|d\.o\.b|birthday|bday|b-day|b'day|birthdate|date\s+of\s+birth"
     # German, French, Spanish, Portuguese, Dutch, Italian
     r"|geboren|geburtsdatum|geburtstag|geb\.|né|née|naissance|anniversaire|nacid[oa]|nacimiento|cumpleaños"
-    r"|nascid[oa]|nascimento|aniversário|geboortedatum|verjaardag|jarig|nato|nata|compleanno)(?![^\W_])"
+    r"|nascid[oa]|nascimento|aniversário|geboortedatum|verjaardag|jarig|nato|nata|compleanno"
+    # past tenses: "nació el 3 de mayo", "nasceu em", "naquit le", "nacque il"
+    r"|naci[óo]|nací|nasceu|nasci|naquit|nacque)(?![^\W_])"
+)
+# A year of birth alone is a date of birth to the policy: after a cue that says so ("YOB: 1979", "Jahrgang 1972"),
+# after "born in" and its translations ("born in 1987", "nacida en 1990", "geboren in 1975"), or before "born"
+# in the languages that put it first ("er ist 1987 geboren").
+_BIRTH_YEAR_CUE = (
+    r"(?:year\s+of\s+birth|birth\s*year|yob|jahrgang|geburtsjahr|geboortejaar|année\s+de\s+naissance"
+    r"|año\s+de\s+nacimiento|ano\s+de\s+nascimento|anno\s+di\s+nascita)\s*[:=-]?\s*"
+)
+_BORN_IN = (
+    r"(?:born\s+(?:back\s+)?in|n[ée]e?\s+en|nacid[oa]\s+en|naci[óo]\s+en|nasc(?:id[oa]|eu)\s+em"
+    r"|geboren\s+in|nat[oa]\s+nel)\s+"
+)
+_BIRTH_YEAR = (
+    r"(?<![^\W_])(?:(?P<cue>" + _BIRTH_YEAR_CUE + r")|" + _BORN_IN + r")(?P<value>(?:19|20)\d{2})(?![\d/.-]\d)"
+    r"|(?<![\d/.-])(?P<value_before>(?:19|20)\d{2})\s+(?:geboren|née?|nacid[oa]|nascid[oa])(?![^\W_])"
+)
+# Things that are "born in" a year too: products, projects, companies.
+_NOT_A_BIRTH = re.compile(
+    r"(?i)\b(?:project|product|company|startup|firm|business|app|service|tool|idea|repo|brand|band|album|team"
+    r"|feature|platform|initiative|program|programme|movement|tradition|festival|club)s?\b"
 )
 
 
@@ -146,12 +169,9 @@ def _plausible_date(text: str) -> bool:
     """Some reading of the numeric parts is a real calendar date in a birth-year range."""
     if any(c.isalpha() for c in text):
         return True  # a month name: the regex already bounds the day
-    compact = re.fullmatch(r"\d{8}", text)
-    if compact:  # 19840312 or 12031984: read as year first or year last
-        numbers = [int(text[:4]), int(text[4:6]), int(text[6:])] if text[:2] in ("19", "20") else [
-            int(text[:2]), int(text[2:4]), int(text[4:])]
-    else:
-        numbers = [int(n) for n in re.findall(r"\d+", text)]
+    if re.fullmatch(r"\d{6,8}", text):
+        return any(_plausible_date(reading) for reading in _compact_readings(text))
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
     if len(numbers) == 2:  # a yearless 3/14
         return any(1 <= month <= 12 and 1 <= day <= 31 for month, day in (numbers, numbers[::-1]))
     first, second, third = numbers
@@ -165,15 +185,49 @@ def _plausible_date(text: str) -> bool:
     return any(1 <= month <= 12 and 1 <= day <= 31 for month, day in candidates)
 
 
+def _compact_readings(digits: str) -> list[str]:
+    """A date written without separators, as a transcript's spoken digits become ("oh three fourteen eighty
+    eight" reads 031488), cut every way a date can be: year first (8 digits) or last, with a one- or two-digit
+    month and day."""
+    readings = [f"{digits[:4]}/{digits[4:6]}/{digits[6:]}"] if len(digits) == 8 and digits[:2] in ("19", "20") else []
+    year_digits = 4 if len(digits) > 6 else 2
+    head, year = digits[:-year_digits], digits[-year_digits:]
+    for cut in range(1, len(head)):
+        first, second = head[:cut], head[cut:]
+        if len(first) <= 2 and len(second) <= 2:
+            readings.append(f"{first}/{second}/{year}")
+    return readings
+
+
+def _birth_year(match: re.Match[str], start: int, end: int) -> bool:
+    """A past year (a colleague's, or their child's), and a clause not about a thing born that year."""
+    if not 1900 <= int(match.string[start:end]) <= date.today().year:
+        return False
+    if match.group("cue"):
+        return True
+    return not _NOT_A_BIRTH.search(match.string[max(0, start - 50) : start].rsplit("\n", 1)[-1])
+
+
+def _dated_abbreviation(match: re.Match[str], start: int, end: int) -> bool:
+    """"(b. 1987-03-14)": the abbreviation counts only before a whole date with its year."""
+    value = match.string[start:end]
+    return bool(re.search(r"(?:19|20)\d{2}|'\d{2}$|\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$", value)) and _plausible_date(value)
+
+
 def dob_recognizer(language: str = "en") -> SpanRecognizer:
-    """A date with a birth cue ("born", "DOB", "birthday") just before it, or right after it."""
+    """A date with a birth cue ("born", "DOB", "birthday") just before it, or right after it; a year of birth
+    after or before its cue; a date after the abbreviation "b."."""
     near_birth = cue_check(_BIRTH_CUE, before=60, after=15)
 
     def check(match: re.Match[str], start: int, end: int) -> bool:
         return _plausible_date(match.string[start:end]) and near_birth(match, start, end)
 
-    pattern = _pattern("dob", _DATE, 0.85, check, _I)
-    return SpanRecognizer(DOB, [pattern], name="DateOfBirthRecognizer", supported_language=language)
+    patterns = [
+        _pattern("dob", _DATE, 0.85, check, _I),
+        _pattern("birth_year", _BIRTH_YEAR, 0.85, _birth_year, _I),
+        _pattern("dob_abbreviated", r"(?<![^\W_.])b\.\s?(?P<value>" + _DATE + r")", 0.85, _dated_abbreviation, _I),
+    ]
+    return SpanRecognizer(DOB, patterns, name="DateOfBirthRecognizer", supported_language=language)
 
 
 # --- employee ids --------------------------------------------------------------------------------------------------
