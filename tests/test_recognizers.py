@@ -688,6 +688,34 @@ def test_date_of_birth_negatives(text: str) -> None:
     assert spans(contact.dob_recognizer(), text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("emp no. 23-8841 on the form", "23-8841"),
+        ("I'm E-20451 in workday", "E-20451"),
+        ("employee id is e 20451", "e 20451"),
+        ("numéro d'employé 44512", "44512"),
+        ("número de empleado 3321", "3321"),
+        ("o número de funcionário é 88120", "88120"),
+        ("numero dipendente 55102", "55102"),
+        ("medewerkersnummer 88123", "88123"),
+        ("Mitarbeiternummer: 4711", "4711"),
+        ("matrícula 40921", "40921"),
+    ],
+)
+def test_employee_ids_in_more_forms(roster: Roster, text: str, value: str) -> None:
+    assert spans(contact.EmployeeIdRecognizer(roster), text) == [value]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["employee ID card 2024 renewal", "employee of the month 2024", "staff id on 12 badges", "the ticket id is 44817",
+     "PR-2231 was merged", "E11000 duplicate key error", "numero di telefono 5550142"],
+)
+def test_employee_id_look_alikes(roster: Roster, text: str) -> None:
+    assert spans(contact.EmployeeIdRecognizer(roster), text) == []
+
+
 def test_employee_ids(roster: Roster) -> None:
     recognizer = contact.EmployeeIdRecognizer(roster)
     assert spans(recognizer, "employee id: 4512") == ["4512"]

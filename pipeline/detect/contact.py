@@ -235,7 +235,11 @@ def dob_recognizer(language: str = "en") -> SpanRecognizer:
 _EMPLOYEE_CUE = (
     r"(?:(?:employee|emp|staff|worker|personnel|payroll|badge|associate|hr|contractor|colleague|member|case|hr\s+case"
     r"|grievance|investigation|er\s+case|personal|mitarbeiter|personal|medewerker|empleado|funcionário|employé)"
-    r"[\s_-]*(?:id|number|no\.?|num|nr\.?|#|nummer|número|numéro)|eid|employee|badge|personalnummer|matricule|legajo)"
+    r"[\s_-]*(?:id|number|no\.?|num|nr\.?|#|nummer|número|numéro)|eid|employee|badge|personalnummer|matricule|legajo"
+    # the number word first, as French, Spanish, Portuguese and Italian say it; Dutch and German compounds
+    r"|(?:número|numéro|numero|n[º°o]\.?)\s*(?:de\s+|d['’]\s*|del\s+)?(?:l['’])?(?:empleado|employée?|funcionári[oa]"
+    r"|funcionario|colaborador(?:a)?|trabajador(?:a)?|salariée?|dipendente|matrícula|matricola)"
+    r"|matr[ií]cula|matricola|personeelsnummer|medewerkers?nummer|mitarbeiter(?:nummer|-nr\.?))"
 )
 _ERROR_CUE = re.compile(r"(?i)\b(?:error|errno|err|code|exception|fail\w*|warn\w*)\b")
 
@@ -290,12 +294,14 @@ class EmployeeIdRecognizer(SpanRecognizer):
 
     def __init__(self, roster: Roster, supported_language: str = "en") -> None:
         patterns = [
-            _pattern("e_five_digits", r"\bE\d{5}\b", 0.6, _not_an_error_code),
+            _pattern("e_five_digits", r"\bE-?\d{5}\b", 0.6, _not_an_error_code),
             _pattern("emp_prefixed", r"\bEMP[-_]?\d{3,8}\b", 0.85, flags=_I),
             _pattern(
                 "cued_id",
-                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:is|:|=|#)?\s*#?\s*"
-                r"(?P<value>[A-Z]{0,4}[-_]?\d{3,10}(?:[-_/]\d{2,8}){0,2})\b",
+                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:(?:is|ist|est|es|é|è)(?!\w)|:|=|#)?\s*#?\s*"
+                # a letter prefix may stand apart after a cue ("employee id is E 20451", as speech is written)
+                r"(?P<value>(?:[A-Z]{0,4}[-_]?|(?!(?:is|on|of|at|in|to|an|as|or|no|my)\b)[A-Z]{1,2} )"
+                r"(?:\d{2,10}(?:[-_/]\d{2,8}){1,2}|\d{3,10}))\b",
                 0.85,
                 _cued_employee_id,
                 flags=_I,
