@@ -95,7 +95,7 @@ def fail_fast(step: Callable[..., Any]) -> Callable[..., Any]:
 def _night(config: dict[str, Any]):
     """Rebuild the NightConfig inside a task, and make the key available to this worker process."""
     from pipeline.pseudonym import KEY_ENV
-    from pipeline.run import NightConfig
+    from pipeline.night import NightConfig
 
     os.umask(0o077)  # whatever this task writes outside the published tree is private
     if not config.get("key_file") and not os.environ.get(KEY_ENV):

@@ -212,7 +212,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _night_config(args: argparse.Namespace, ds: str, rekey: bool = False):  # -> NightConfig
-    from pipeline.run import NightConfig
+    from pipeline.night import NightConfig
 
     def text(value: Path | None) -> str | None:
         return str(value) if value else None

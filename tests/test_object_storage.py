@@ -237,7 +237,7 @@ def test_retention_deletes_old_quarantine_partitions_on_object_storage(s3_night:
 
 
 def test_roots_on_object_storage_are_checked_like_folders(tmp_path: Path) -> None:
-    from pipeline.run import NightConfig
+    from pipeline.night import NightConfig
 
     with pytest.raises(ConfigError, match="needs a local staging root"):
         NightConfig(ds=DS, raw_root=RAW, clean_root=CLEAN)

@@ -263,7 +263,7 @@ def test_a_bad_ds_is_a_one_line_reason_naming_the_argument(raw: Path, tmp_path: 
 
 def test_config_errors_name_the_setting_for_the_dag_too() -> None:
     from pipeline.errors import ConfigError
-    from pipeline.run import NightConfig
+    from pipeline.night import NightConfig
 
     with pytest.raises(ConfigError, match="ds must be a calendar date written YYYY-MM-DD"):
         NightConfig(ds="../../etc", raw_root="/r", clean_root="/c")
