@@ -215,7 +215,7 @@ WORKFORCE_TARGETS = {
     "PRIVATE": 0.85,
 }
 WORKFORCE_MEASURED = {  # with issues 11 and 12's work together (docs/detection.md)
-    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.516, "GOV_ID": 0.747, "CREDIT_CARD": 1.0, "BANK": 0.904,
+    "EMAIL": 0.935, "PHONE": 0.944, "ADDRESS": 0.537, "GOV_ID": 0.747, "CREDIT_CARD": 1.0, "BANK": 0.904,
     "IP": 1.0, "DOB": 0.797, "EMPLOYEE_ID": 0.740, "PERSON": 0.932, "SECRET": 0.740, "ROSTER_PERSON": 0.934,
     "PERF": 0.495, "HEALTH": 0.611, "PRIVATE": 0.391,
 }

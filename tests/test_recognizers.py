@@ -623,9 +623,24 @@ def test_street_addresses(text: str, address: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("it's 123 main street apartment 4b", "123 main street apartment 4b"),
+        ("pick me up at 9 willow close", "9 willow close"),
+        ("8 bis avenue Victor Hugo", "8 bis avenue Victor Hugo"),
+        ("12 ter rue des Lilas", "12 ter rue des Lilas"),
+        ("Av. Paulista, 1578", "Av. Paulista, 1578"),
+    ],
+)
+def test_street_addresses_as_people_say_them(text: str, address: str) -> None:
+    assert spans(address_family.address_recognizer(), text) == [address]
+
+
+@pytest.mark.parametrize(
     "text",
     ["the 9 Supreme Court justices", "we have 3 more things on my way", "ordered 2 Large Drive bays",
-     "i have 3 main points"],
+     "i have 3 main points", "we have 3 main streets", "take the 2 side roads", "the 5 high street shops are shut",
+     "the 2 bis"],
 )
 def test_street_address_negatives(text: str) -> None:
     assert spans(address_family.address_recognizer(), text) == []

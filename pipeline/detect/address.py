@@ -119,7 +119,8 @@ _ADDRESS_CUE = re.compile(
     r"|send\s+(?:it\s+|them\s+|a\s+new\s+one\s+)?to|sent\s+to|deliver(?:ed)?\s+to|mail(?:ed)?\s+(?:it\s+)?to"
     r"|return(?:ed)?\s+to|moved\s+to|staying\s+at|enter\s+on|drops?\s+(?:you\s+)?off\s+at|corner\s+of"
     r"|meet\s+(?:me|you|us)\s+at|arrived\s+at|taxi\s+to|stop\s+at|side\s+of|(?:is|are)\s+(?:located\s+)?(?:at|on)"
-    r"|(?:my|our|his|her|their|parents'?)\s+(?:place|house|home|apartment|flat)\b)"
+    r"|(?:my|our|his|her|their|parents'?)\s+(?:place|house|home|apartment|flat)\b"
+    r"|pick\s+(?:me|you|us|her|him|them)\s+up\s+(?:at|from))"
 )
 _after_address_cue = cue_check(_ADDRESS_CUE, before=30)
 
@@ -146,14 +147,17 @@ def _weak_street(match: re.Match[str], start: int, end: int) -> bool:
     ) is not None
 
 
+_LOWER_UNIT = r"(?P<unit>,?\s+(?:apt|apartment|suite|ste|unit|flat|floor|fl)\.?\s*#?[a-z0-9-]{1,6}\b(?:\s[a-z]\b)?)?"
 _TITLED_WORDS = re.compile(r"(?:[A-Z][a-z'’]+\.?[ \t]+){1,3}[A-Z][a-z]+\.?")
 _LOWERCASE_WORD = r"(?:[a-z][a-z'’.-]*|\d{1,3}(?:st|nd|rd|th))"
 _US_UK_CORES = (
     _pattern("street", _street(_NAME_WORD, _STRONG_SUFFIX), SCORE),
     _pattern("street_weak_suffix", _street(_NAME_WORD, _WEAK_SUFFIX), SCORE, _weak_street),
-    # Chat is often all lowercase: "i live at 12 oak street" counts after an address cue.
+    # Chat and transcripts are often all lowercase: "i live at 12 oak street" counts after an address cue, and
+    # "123 main street apartment 4b" with a unit after it.
     _pattern(
-        "street_lowercase", _street(_LOWERCASE_WORD, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX), SCORE, _after_address_cue
+        "street_lowercase", _street(_LOWERCASE_WORD, _STRONG_SUFFIX + "|" + _WEAK_SUFFIX) + _LOWER_UNIT, SCORE,
+        lambda match, start, end: bool(match.group("unit")) or _after_address_cue(match, start, end),
     ),
     # Any street name at all when a full region follows: ", City, ST 12345" or a postcode.
     _pattern(
@@ -187,7 +191,7 @@ _LINK = (
 _NUMBER = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?\b"  # "12", "12a", "32/94", "1-3"
 # Street types written before the name: Rue de Virton 38, Rua Diadema 1903, ul. Narewska 94, Via Franscini 71.
 _PREFIX_TYPE = (
-    r"(?:Rue|Rua|R\.|Via|Viale|Vicolo|Corso|Piazza|Piazzetta|Largo|Strada|Avenida|Avda\.?|Calle|Carrer|Camino|Paseo"
+    r"(?:Rue|Rua|R\.|Av\.|Via|Viale|Vicolo|Corso|Piazza|Piazzetta|Largo|Strada|Avenida|Avda\.?|Calle|Carrer|Camino|Paseo"
     r"|Plaza|Praça|Travessa|Estrada|Rodovia|Alameda|ul\.|Ul\.|ulica|Ulica|al\.|Aleja|trg|Trg|Plac|Chemin|Allée|Quai"
     r"|Impasse|Rambla|Avinguda|Passeig|Odos|Leoforos|Rúa|C/|Λ\.|Οδός|Λεωφόρος|Πλατεία|"
     + "|".join(re.escape(w[:1].upper() + w[1:]) for w in _FOREIGN_PREFIXES)
@@ -253,7 +257,8 @@ _STREET_CORES = (
     # After a house number the street's words may be in any case: "31 Rue tachkent", "36 rue de pologne".
     _pattern(
         "number_prefix_type",
-        r"\b\d{1,5}[ \t]+(?i:" + _PREFIX_TYPE + "|" + _PREFIX_TYPE_LOWER + r")(?:[ \t]+[^\W\d_][\w'’-]*){1,4}",
+        r"\b\d{1,5}(?:[ \t]+(?i:bis|ter|quater))?[ \t]+(?i:" + _PREFIX_TYPE + "|" + _PREFIX_TYPE_LOWER + r")"
+        r"(?:[ \t]+[^\W\d_][\w'’-]*){1,4}",
         SCORE,
     ),
     # After a type word the name may hold lowercase words: "Árpád fejedelem útja 62.", "hegyalja út 98.".
