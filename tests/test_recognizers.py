@@ -289,6 +289,12 @@ def test_authorization_negatives(text: str) -> None:
         ("mysql -u root -phunter22 appdb", "hunter22"),
         ("redis-cli -h cache -a R3disPass! ping", "R3disPass!"),
         ("PGPASSWORD=pg9x2mQ psql -h db", "pg9x2mQ"),
+        # a pronoun for the password, the value shaped like one
+        ("I reset it to Maple!Tree42 for now", "Maple!Tree42"),
+        ("ok I changed it back to Gr33n-Lantern so you can log in", "Gr33n-Lantern"),
+        ("just set it to Pa$$w0rd99 and we'll rotate later", "Pa$$w0rd99"),
+        # the question, then the answer
+        ("the password? it's qwerty123, don't tell anyone", "qwerty123"),
     ],
 )
 def test_passwords(text: str, secret: str) -> None:
@@ -329,6 +335,16 @@ def test_passwords(text: str, secret: str) -> None:
         "the wifi here is slow",
         "set the account to read-only",
         "psql -h db -p 5432",
+        "I reset it to the default settings",
+        "set it to v2.14.0-rc1 before the release",
+        "changed it to PROJ-1234 in the board",
+        "set it to en_US.UTF-8 on the server",
+        "switch it to https://intranet.example.com/login",
+        "set it to /var/log/app.log",
+        "set it to --no-cache",
+        "update it to 2026-12-07T09:00:00Z",
+        "set it to TeamAlpha for the channel",
+        "reset it to $DEFAULT_PASSWORD",
     ],
 )
 def test_password_negatives(text: str) -> None:
@@ -343,6 +359,8 @@ def test_password_negatives(text: str) -> None:
         ("door code is 1234#", "1234"),
         ("the otp is 493021", "493021"),
         ("cvv: 123", "123"),
+        ("set the pin to 4471 for the locker", "4471"),
+        ("he changed the alarm code to 8812", "8812"),
     ],
 )
 def test_pins(text: str, secret: str) -> None:
@@ -350,7 +368,8 @@ def test_pins(text: str, secret: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["pin the tab", "PIN is wrong", "pin 12 on the header", "pinned 4821 messages", "BBM PIN 32783FC8"]
+    "text", ["pin the tab", "PIN is wrong", "pin 12 on the header", "pinned 4821 messages", "BBM PIN 32783FC8",
+             "pin to 2026 roadmap", "change the pin to your birthday"]
 )
 def test_pin_negatives(text: str) -> None:
     assert spans(credentials.pin_recognizer(), text) == []

@@ -455,9 +455,11 @@ _PROSE_PASSWORD = (
     r"\b(?:(?P<qual>" + _QUALIFIER + r")\s+)?(?P<cue>" + _PW_CUE + r")\b"
     r"(?:\s+(?:for|to|on|of|at|into|in|from|with)\s+(?:(?:the|my|our|your|his|her|their|this|that)\s+)?[\w@.-]+"
     r"(?:\s+[\w@.-]+){0,2}?)?(?P<sep>\s+(?:(?:has\s+been|was|got|is)\s+)?(?:changed|reset|set|updated)\s+to|'s|\s+(?:is|was|are)\b:?"
-    r"|\s*(?:=(?!=)|:|->)|\s+[-–—]\s)"
+    r"|\s*(?:=(?!=)|:|->)|\s+[-–—]\s|\s*\?\s*(?:it'?s|it\s+is)\b)"
     r"(?:\s+(?:now|still|just|literally|actually|currently|simply|temporarily))?\s*" + _VALUE
 )
+# "I reset it to Maple!Tree42 for now": no cue but the pronoun, so only a value shaped like a password counts.
+_IT_TO = r"\b(?:reset|set|changed|change|updated|update|switched|switch)\s+it\s+(?:back\s+)?to\s+(?P<value>[^\s\"'`]{8,64})"
 _CHANGED_TO = (
     r"\b(?:changed|reset|set|updated|changing|setting)\s+(?:the|my|your|his|her|their|our)\s+(?:[\w-]+\s+){0,2}"
     r"(?:" + _PW_CUE + r"|account|login|creds)\s+to\s+" + _VALUE
@@ -482,6 +484,26 @@ _CLI_PASSWORD = (
     r"\b(?:mysql|mysqldump|mysqladmin|mariadb|sshpass|docker\s+login|podman\s+login|redis-cli|mongo|mongosh)\b"
     r"[^\n]*?\s(?:-p|-a|--password[= ]|--pass[= ])[ \t]*['\"]?(?P<value>[^\s'\"]{3,128})"
 )
+
+
+_NOT_A_PASSWORD_SHAPE = re.compile(
+    r"v?\d+(?:[._-]\d+)+(?:[-+][\w.]+)?"  # a version
+    r"|[A-Z][A-Z0-9]+-\d+"  # a ticket key
+    r"|[a-z]{2}[_-][A-Z]{2}(?:\.[\w-]+)?"  # a locale ("en_US.UTF-8")
+    r"|\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?Z?"  # a date or timestamp
+    r"|[\w.+-]+@[\w.-]+|\w+://\S+|[~/.]\S*|-\S*|\$\S*"  # an e-mail address, a URL, a path, a flag, a variable
+)
+
+
+def _password_shaped(value: str) -> bool:
+    """Typed like a password: eight characters or more of at least three kinds (lower, upper, digit, symbol), and
+    no version, ticket key, locale, date, address, path or code."""
+    value = value.rstrip(TRAILING)
+    kinds = sum((any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
+                 any(not c.isalnum() for c in value)))
+    if len(value) < 8 or kinds < 3 or _NOT_A_PASSWORD_SHAPE.fullmatch(value):
+        return False
+    return not (is_placeholder(value) or _PLACEHOLDER_INSIDE.search(value) or _CODE_VALUE.search(value))
 
 
 def _kv_password(match: re.Match[str], start: int, end: int) -> bool:
@@ -526,6 +548,7 @@ def password_recognizer(language: str = "en") -> SpanRecognizer:
         _pattern("password_spaced", _SPACED_PASSWORD, 0.7, _password_check(prose=True, typed=True), flags),
         _pattern("wifi", _WIFI, 0.8, _password_check(prose=True, typed=True), flags),
         _pattern("login_pair", _LOGIN_PAIR, 0.85, _login_pair, flags),
+        _pattern("password_it_to", _IT_TO, 0.8, _value_check(_password_shaped), flags),
         _pattern("password_xml", _XML_PASSWORD, 0.9, _kv_value, flags),
         _pattern("password_cli_flag", _CLI_PASSWORD, 0.85, _kv_value, strip=SENTENCE_END),
     ]
@@ -540,6 +563,10 @@ _PIN = (
     r"\b" + _PIN_CUE + r"\b(?:\s*(?:code|number|#|no\.?))?(?:\s+(?:for|to|on|of)\s+(?:(?:the|my|our)\s+)?[\w.-]+)?"
     r"\s*(?:is|was|:|=|-)?\s*(?:now\s+|still\s+)?(?P<value>\d{4,8})(?!\w)"
 )
+_PIN_SET_TO = (
+    r"\b(?:set|changed?|reset|updated?|switched?)\s+(?:the|my|our|your|his|her|their)\s+(?:[\w-]+\s+)?" + _PIN_CUE
+    + r"\s+to\s+(?P<value>\d{4,8})(?!\w)"
+)
 _CARD_CODE = r"\b(?:cvv2?|cvc2?|csc|security\s+code)\b\s*(?:is|was|:|=)?\s*(?P<value>\d{3,4})(?!\w)"
 
 
@@ -547,6 +574,7 @@ def pin_recognizer(language: str = "en") -> SpanRecognizer:
     """Numeric PINs, door and one-time codes, and card security codes after their cue."""
     patterns = [
         _pattern("pin", _PIN, 0.85, flags=re.IGNORECASE),
+        _pattern("pin_set_to", _PIN_SET_TO, 0.85, flags=re.IGNORECASE),
         _pattern("card_security_code", _CARD_CODE, 0.85, flags=re.IGNORECASE),
     ]
     return SpanRecognizer(ENTITY, patterns, name="PinRecognizer", supported_language=language)
