@@ -82,6 +82,10 @@ def test_company_level_and_other_figures_stay(text: str) -> None:
         ("I'm a 4 on a 5-point scale in the review", "4 on a 5-point scale"),
         ("Perf_Review_2025_Rating_Exceeds.pdf - Adobe", "Exceeds"),
         ("she got a 4 in the mid year review", "4"),
+        # spoken: a number in words after "a", and a result word before the rating
+        ("um so his rating came out as a three which is fine", "three"),
+        ("his rating was a two, so we talk next week", "two"),
+        ("her score came out at 4.2 after calibration", "4.2"),
     ],
 )
 def test_ratings_on_any_scale(text: str, rating: str) -> None:
@@ -105,6 +109,8 @@ def test_ratings_on_any_scale(text: str, rating: str) -> None:
         "Good review of the design doc",
         "rating scale: Exceeds, Meets, Below",
         "Calibration guidelines: no more than 10% Exceeds per org",
+        "he scored two goals on Saturday",
+        "the score was two nil at half time",
     ],
 )
 def test_rating_look_alikes_stay(text: str) -> None:

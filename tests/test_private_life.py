@@ -46,6 +46,10 @@ def found(text: str) -> list[str]:
         ("je cherche un autre poste en ce moment", "je cherche un autre poste"),
         ("wir haben uns getrennt, ich brauche ein paar Tage", "wir haben uns getrennt"),
         ("mañana tengo una entrevista con Globant", "entrevista con Globant"),
+        # coming out
+        ("I came out to my parents last year", "came out"),
+        ("he came out as trans at work", "came out"),
+        ("she came out at work in March", "came out"),
     ],
 )
 def test_a_disclosing_phrase_about_a_person(text: str, phrase: str) -> None:
@@ -67,6 +71,10 @@ def test_a_disclosing_phrase_about_a_person(text: str, phrase: str) -> None:
         "the visa application portal is down",
         "Debt collectors API integration",
         "Our Christian Bale fan club",
+        "his rating came out as a three which is meets",
+        "the numbers came out to 42k for the quarter",
+        "it came out to be fine in the end",
+        "her score came out at 4.2 after calibration",
     ],
 )
 def test_a_look_alike_about_a_thing_stays(text: str) -> None:

@@ -562,7 +562,10 @@ _SCALE = (
     r"\s+out\s+of\s+(?:three|four|five|seven|ten)\b"
     r"|(?<![\w.,/])\d(?:[.,]\d)?\s+on\s+(?:a|the)\s+(?:\d|three|four|five|seven|ten)[- ]point\s+scale\b"
 )
-_RATING_CUE = r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+at)"
+_RATING_CUE = (
+    r"(?:rated|rating|score|scored|calibrated(?:\s+(?:at|to|as))?|landed(?:\s+(?:at|on))?|came\s+(?:in|out)\s+(?:at|as)"
+    r"|(?:rating|score)\s+(?:came\s+(?:in|out)|was|is|ended\s+up)\s+(?:at|as))"
+)
 
 
 def _placed_label(near: Check) -> Check:
@@ -588,7 +591,7 @@ def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
     label = _words("rating_labels")
     short = _words("short_rating_labels")
     lead = (
-        r"(?:\b" + _RATING_CUE + r"\s*(?:[:=-]\s*)?(?:(?:a|an|as|at)\s+)?"
+        r"(?:\b" + _RATING_CUE + r"\s*(?:[:=-]\s*)?(?:(?:was|is|of)\s+)?(?:(?:a|an|as|at)\s+)?"
         r"|\b(?:overall|final|rating|score|outcome|result|calibration)\s*[:=-]\s*)"
     )
     quote_open, quote_close = r"[\"'“‘]", r"[\"'”’]"
@@ -597,7 +600,9 @@ def rating_scale_recognizer(language: str = "en") -> SpanRecognizer:
         SpanPattern.of("rating_label", r"(?<![\w-])(?P<value>" + label + r")(?![\w-])", 0.8, near, flags=_I),
         SpanPattern.of(
             "cued_short_label",
-            lead + r"(?:" + quote_open + r")?(?P<value>" + short + r"|[1-5](?:\.\d)?|(?-i:[A-E][+-]?)(?!\w))"
+            # a spelled number only after "a" ("came out as a three"), so "scored two goals" stays
+            lead + r"(?:" + quote_open + r")?(?P<value>" + short + r"|[1-5](?:\.\d)?|(?-i:[A-E][+-]?)(?!\w)"
+            r"|(?<=\ba )(?:one|two|three|four|five))"
             r"(?:" + quote_close + r")?(?![\w-])(?!\s+(?:of|on|for|with|in|at|stars?|to)\b)",
             0.75,
             not_thing,
