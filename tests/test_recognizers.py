@@ -750,6 +750,29 @@ def test_employee_id_look_alikes(roster: Roster, text: str) -> None:
     assert spans(contact.EmployeeIdRecognizer(roster), text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("email: paul[at]initech[dot]com", "paul[at]initech[dot]com"),
+        ("send it to bob (at) hooli (dot) com", "bob (at) hooli (dot) com"),
+        ("ana.lima [at] example.com.br if you need it", "ana.lima [at] example.com.br"),
+        ("reach j.doe{at}corp{dot}io", "j.doe{at}corp{dot}io"),
+        ("mail x_y <at> firm <dot> de", "x_y <at> firm <dot> de"),
+    ],
+)
+def test_emails_written_to_dodge_scrapers(text: str, email: str) -> None:
+    assert spans(contact.obfuscated_email_recognizer(), text) == [email]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["meet [at] 3pm", "see the note (at) the end", "for x in arr[at]i.length", "reply (at) your convenience (dot) thanks",
+     "jane@acme.com"],
+)
+def test_bracketed_at_look_alikes(text: str) -> None:
+    assert spans(contact.obfuscated_email_recognizer(), text) == []
+
+
 def test_employee_ids(roster: Roster) -> None:
     recognizer = contact.EmployeeIdRecognizer(roster)
     assert spans(recognizer, "employee id: 4512") == ["4512"]

@@ -1,5 +1,5 @@
-"""Contact and internal identifiers: phone numbers with extensions, street addresses, dates of birth,
-employee ids and internal hostnames.
+"""Contact and internal identifiers: phone numbers with extensions, e-mail addresses written to dodge scrapers,
+street addresses, dates of birth, employee ids and internal hostnames.
 
 Presidio's PhoneRecognizer scores every phone-shaped number at 0.4 and drops extensions; these patterns
 keep the extension in the span and score formatted numbers higher. Dates and bare numbers are everywhere
@@ -13,6 +13,7 @@ import re
 from datetime import date
 
 import ahocorasick
+import tldextract
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
@@ -393,11 +394,39 @@ def hostname_recognizer(language: str = "en") -> SpanRecognizer:
     return SpanRecognizer(HOSTNAME, patterns, name="InternalHostnameRecognizer", supported_language=language)
 
 
+# --- e-mail addresses written to dodge scrapers ---------------------------------------------------------------------
+
+EMAIL = "EMAIL_ADDRESS"
+_OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
+_AT = r"\s*" + _OPEN + r"\s*(?:at|@)\s*" + _CLOSE + r"\s*"
+_DOT = r"(?:\s*" + _OPEN + r"\s*(?:dot|\.)\s*" + _CLOSE + r"\s*|\.)"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OBFUSCATED_EMAIL = (
+    r"(?<![\w.+-])[\w.+-]{1,64}" + _AT + _LABEL + r"(?:" + _DOT + _LABEL + r")*" + _DOT + r"[A-Za-z]{2,12}(?![\w-])"
+)
+
+
+def _real_domain(match: re.Match[str], start: int, end: int) -> bool:
+    """The host ends in a public suffix (tldextract's bundled list): "arr[at]i.length" is code."""
+    host = re.split(_AT, match.string[start:end], maxsplit=1, flags=_I)[-1]
+    host = re.sub(_DOT, ".", host, flags=_I)
+    return bool(tldextract.extract(host).suffix)
+
+
+def obfuscated_email_recognizer(language: str = "en") -> SpanRecognizer:
+    """"paul[at]initech[dot]com", "bob (at) hooli (dot) com": the @ in brackets, the dots bracketed or plain."""
+    return SpanRecognizer(
+        EMAIL, [_pattern("bracketed_at", _OBFUSCATED_EMAIL, 0.85, _real_domain, flags=_I)],
+        name="ObfuscatedEmailRecognizer", supported_language=language,
+    )
+
+
 @register("contact")
 def contact_recognizers(context: DetectContext) -> list[EntityRecognizer]:
     language = context.policy.language
     return [
         spoken_forms(phone_recognizer(language)),
+        obfuscated_email_recognizer(language),
         spoken_forms(address.address_recognizer(language)),
         address.postal_code_recognizer(language),
         spoken_forms(dob_recognizer(language)),
