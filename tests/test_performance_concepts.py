@@ -162,6 +162,43 @@ def test_outcome_look_alikes_stay(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Jo is ranked in the bottom 10% of the org", "ranked in the bottom 10%"),
+        ("Ben is underperforming and needs to improve on communication", "underperforming"),
+        ("she's been flagged as high potential", "high potential"),
+        ("Kim is not ready for promotion this cycle", "not ready for promotion"),
+        ("Ana is on track for promo next half", "on track for promo"),
+        ("promotion to L5 approved for Mia", "promotion to L5 approved"),
+        ("Eva is at top of band already", "top of band"),
+        ("his comp ratio is 0.92", "comp ratio is 0.92"),
+        ("Eva is at pay grade 7", "pay grade 7"),
+        ("put Omar on garden leave until June", "garden leave"),
+        ("he's serving his notice until the 30th", "serving his notice"),
+    ],
+)
+def test_standing_readiness_pay_position_and_exits(text: str, phrase: str) -> None:
+    assert phrase in spans(performance.outcome_recognizer(), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the service is underperforming since the deploy",
+        "the query underperformed the baseline by 20%",
+        "the model is not ready for production",
+        "the build is on track for the release",
+        "pay grade definitions are on the HR wiki",
+        "the garden leave policy is in the handbook",
+        "ranked in the top 10% of search results",
+    ],
+)
+def test_standing_look_alikes_stay(text: str) -> None:
+    assert spans(performance.outcome_recognizer(), text) == []
+
+
+
+@pytest.mark.parametrize(
     ("text", "first"),
     [
         ("Comp update: base going from 82,000 to 90,500 EUR", "82,000"),
