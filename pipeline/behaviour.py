@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from pipeline.contracts import EVENTS_SCHEMA, SOURCES, UNKNOWN
 from pipeline.pseudonym import Pseudonymizer
 from pipeline.columns import value_codes
-from pipeline.timing import draw_times, timing_columns
+from pipeline.timing import draw_times, speed_banded, timing_columns
 
 OTHER = "other"
 # A chunk's staged events: the published columns plus what the night-wide timing draws need (pipeline.timing),
@@ -69,6 +69,8 @@ def build_events(source: str, events: pa.Table, settings: dict[str, Any], keys: 
     seeds = np.zeros(len(first), np.uint64)
     if settings["timing"] != "step":
         gap_class = _gap_classes(source, events, order, first)
+        if settings["timing"] == "population_banded":
+            gap_class = speed_banded(gap_class, ms, first, of, settings)
         seeds = np.array([keys.seed("timing", f"{night}/{s}") for s in session_pids], np.uint64)
     base, short, u = timing_columns(ms, first, of, gap_class, seeds, settings)
     splits = [keys.split(u, fractions) for u in user_pids]

@@ -166,6 +166,8 @@ class Events(Section):
     timing: Literal[TIMING_FORMS] = "population"
     pause_ms: Positive = 1_000
     pause_step_ms: Positive = 1_000
+    # population_banded: bounds of the speed bands, by a session's mean gap shorter than pause_ms
+    speed_bands_ms: list[Positive] = Field(default_factory=lambda: [115, 135])
     coordinate_grid: Positive = 100
     idle_gap_ms: Positive = 30_000
     app_categories: dict[Category, Strings] = Field(default_factory=dict)

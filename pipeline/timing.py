@@ -10,7 +10,9 @@ a gap shorter than `pause_ms` becomes:
   draw is keyed per night and session by HMAC, so a re-run publishes the same bytes, and nobody without
   the key can tie a published gap back to the one it replaced;
 - `session_mean`: every short gap of a session becomes that session's mean short gap (only the session's
-  speed survives).
+  speed survives);
+- `population_banded`: `population`, drawn only from sessions of the same speed band (the session's mean short
+  gap against `speed_bands_ms`), so a session keeps its coarse typing speed and nothing finer.
 
 Gaps of at least `pause_ms` (pauses to think, switches between fields) keep their length, rounded to
 `pause_step_ms`, in every form; the order of the events and their key classes never change. Everything
@@ -23,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-TIMING_FORMS = ("step", "population", "session_mean")
+TIMING_FORMS = ("step", "population", "population_banded", "session_mean")
+DRAWN_FORMS = ("population", "population_banded")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -38,7 +41,7 @@ def publish_times(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class: 
     `of`: each row's session; `gap_class`: a small non-negative code per row naming the kind of gap that
     ends at it; `seeds`: one keyed 64-bit seed per session. The `step` form is left to the caller.
     """
-    if settings["timing"] not in ("population", "session_mean"):
+    if settings["timing"] not in (*DRAWN_FORMS, "session_mean"):
         raise ValueError(f"timing form {settings['timing']} is not drawn here")
     base, short, u = timing_columns(ms, first, of, gap_class, seeds, settings)
     return draw_times(base, short, gap_class, u, first, of)
@@ -65,7 +68,7 @@ def timing_columns(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class:
     new[pauses] = (gap[pauses] + pause_step // 2) // pause_step * pause_step
     at = np.flatnonzero(short)
     u = np.zeros(len(ms))
-    if form == "population":
+    if form in DRAWN_FORMS:
         none[at] = gap[at]
         u[at] = _uniforms(seeds[of[at]], at - first[of[at]])
     elif len(at):  # session_mean
@@ -74,6 +77,22 @@ def timing_columns(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class:
         count = np.bincount(sessions, minlength=len(first))
         new[at] = np.rint(total[sessions] / count[sessions]).astype(np.int64)
     return _since_start(new, first, of), none, u
+
+
+def speed_banded(gap_class: np.ndarray, ms: np.ndarray, first: np.ndarray, of: np.ndarray,
+                 settings: dict[str, Any]) -> np.ndarray:
+    """Gap classes split by each session's speed band: its mean gap shorter than `pause_ms` placed among the
+    `speed_bands_ms` bounds. Fixed bounds, so a band is the session's alone, whatever chunk or night it is in."""
+    gap = np.diff(ms, prepend=ms[:1])
+    gap[first] = 0
+    short = gap < int(settings["pause_ms"])
+    short[first] = False
+    total = np.bincount(of[short], weights=gap[short], minlength=len(first))
+    count = np.bincount(of[short], minlength=len(first))
+    mean = np.divide(total, count, out=np.zeros(len(first)), where=count > 0)
+    bounds = np.asarray(settings["speed_bands_ms"], np.float64)
+    band = np.digitize(mean, bounds)
+    return gap_class * (len(bounds) + 1) + band[of]
 
 
 def draw_times(base: np.ndarray, short: np.ndarray, gap_class: np.ndarray, u: np.ndarray, first: np.ndarray,

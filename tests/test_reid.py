@@ -170,7 +170,7 @@ def test_a_small_night_at_chance_does_not_stop_under_any_of_many_keys(tmp_path: 
         assert not gate(risk, policy.reid.max_top1_over_chance, policy.reid.significance), k
 
 
-@pytest.mark.parametrize("form", ["population", "session_mean"])
+@pytest.mark.parametrize("form", ["population", "population_banded", "session_mean"])
 def test_a_timing_form_keeps_order_classes_and_pauses_and_reruns_byte_identically(masked: pa.Table, form: str) -> None:
     raw = _events(masked, timing="step", time_step_ms=1)
     out = _events(masked, timing=form)
@@ -186,6 +186,32 @@ def test_a_timing_form_keeps_order_classes_and_pauses_and_reruns_byte_identicall
     assert pauses.any()
     assert (np.abs(gaps_out[pauses] - gaps_raw[pauses]) <= 510).all()  # a pause keeps its length to the second
     assert not np.array_equal(gaps_out[~pauses], gaps_raw[~pauses] // 10 * 10)
+
+
+def test_speed_bands_split_the_pool_by_each_sessions_own_mean_gap() -> None:
+    from pipeline.timing import speed_banded
+
+    # two sessions: one typing a key event every 80 ms, one every 200 ms, with a 2 s pause in the first
+    ms = np.array([0, 80, 160, 2160, 2240, 0, 200, 400, 600], np.int64)
+    first, of = np.array([0, 5]), np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    classes = np.array([0, 1, 1, 1, 1, 0, 1, 1, 1])
+    banded = speed_banded(classes, ms, first, of, {"pause_ms": 1000, "speed_bands_ms": [115, 135]})
+    assert banded.tolist() == [0, 3, 3, 3, 3, 2, 5, 5, 5]  # class * 3 + band: the pause does not slow the first
+
+
+def test_banded_draws_keep_a_fast_session_faster_than_a_slow_one(masked: pa.Table) -> None:
+    """Under population_banded a session's drawn gaps come from its band's pool, so the published speed of a
+    session follows its measured speed far more closely than under population (docs/reidentification.md)."""
+    raw, banded = _events(masked, timing="step", time_step_ms=1), _events(masked, timing="population_banded")
+    plain = _events(masked, timing="population")
+
+    def speeds(events: pa.Table) -> np.ndarray:
+        sessions = events["session_pid"].to_numpy(zero_copy_only=False)
+        t = events["t_ms"].to_numpy()
+        return np.array([np.median(np.diff(t[sessions == s])) for s in sorted(set(sessions))])
+
+    r = speeds(raw)
+    assert np.corrcoef(r, speeds(banded))[0, 1] > np.corrcoef(r, speeds(plain))[0, 1]
 
 
 def test_population_draws_are_keyed_by_night_and_key(masked: pa.Table) -> None:
@@ -246,7 +272,7 @@ def test_the_cmu_converter_rebuilds_holds_and_flights_as_raw_keystrokes() -> Non
     assert ups["t"] - downs[1] == 100
 
 
-@pytest.mark.parametrize("form", ["population", "session_mean", "step"])
+@pytest.mark.parametrize("form", ["population", "population_banded", "session_mean", "step"])
 @pytest.mark.parametrize("count", [2, 5])
 def test_session_chunks_staged_apart_publish_the_whole_partitions_events(masked: pa.Table, form: str, count: int) -> None:
     """Chunks hold whole sessions; their staged events, combined, get the night's timing pool (issue 14)."""
