@@ -41,6 +41,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "step 100 ms (coarse buckets)": {"timing": "step", "time_step_ms": 100},
     "session_mean": {"timing": "session_mean"},
     "population (default)": {"timing": "population"},
+    "population, 2 speed bands": {"timing": "population_banded", "speed_bands_ms": [125]},
     "population, 3 speed bands": {"timing": "population_banded"},
 }
 
