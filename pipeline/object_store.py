@@ -32,6 +32,7 @@ from pipeline.publish import (
     VERSION_PREFIX,
     PublishError,
     attempts_dir,
+    current_manifest,
     current_version,
     nights_dir,
 )
@@ -94,8 +95,6 @@ def move_up(local: Path, url: str, relative: str) -> None:
 def night_manifest(clean_root: str, ds: str) -> dict[str, Any] | None:
     """The published night's `_night.json` by the reader rule (local or remote), or None."""
     if not is_remote(clean_root):
-        from pipeline.publish import current_manifest
-
         return current_manifest(clean_root, ds)
     fs, root = filesystem(clean_root)
     night = f"{root}/_nights/ds={ds}"
@@ -113,18 +112,6 @@ def night_files(clean_root: str, dataset: str, ds: str) -> list[str]:
         return []
     base = location(clean_root) / "_nights" / f"ds={ds}" / manifest["version"]
     return [str(base / entry["path"]) for entry in manifest["datasets"][dataset]["files"]]
-
-
-def published_nights(clean_root: str) -> dict[str, str]:
-    """{ds: version} of every night a reader may read on a remote clean root."""
-    fs, root = filesystem(clean_root)
-    out = {}
-    for night in sorted(fs.ls(f"{root}/_nights", detail=False)) if fs.exists(f"{root}/_nights") else []:
-        name = night.rstrip("/").rsplit("/", 1)[-1]
-        version = _remote_current(fs, night)
-        if name.startswith("ds=") and version and fs.exists(f"{night}/{version}/{SUCCESS}"):
-            out[name.removeprefix("ds=")] = version
-    return out
 
 
 def _pointer(version: str, manifest: dict[str, Any]) -> bytes:

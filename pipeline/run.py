@@ -138,7 +138,7 @@ def plan(cfg: NightConfig) -> list[str]:
         dir_mode = policy.output["dir_mode"]
         if is_remote(cfg.clean_root) and _holds(policy):
             raise ConfigError("output.publish: on_signoff needs a local clean root (sign-off does not upload yet)")
-        published = object_store.night_manifest(cfg.clean_root, cfg.ds) or current_manifest(cfg.clean_dir, cfg.ds)
+        published = object_store.night_manifest(cfg.clean_root, cfg.ds)  # the remote's, for a URL clean root
         if published and published["key_id"] != keys.key_id and not cfg.rekey:
             raise RunError(
                 f"ds={cfg.ds} was published under key id {published['key_id']}, this run's key is {keys.key_id}; "
