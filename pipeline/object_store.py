@@ -106,7 +106,7 @@ def night_manifest(clean_root: str, ds: str) -> dict[str, Any] | None:
 
 def night_files(clean_root: str, dataset: str, ds: str) -> list[str]:
     """The reader rule as a function: the files of a dataset in the night's current version, as paths or URLs
-    that pandas, pyarrow, polars, DuckDB (with the fsspec filesystem registered) and `datasets` can open."""
+    that pandas, pyarrow and DuckDB (with the fsspec filesystem registered) open."""
     manifest = night_manifest(clean_root, ds)
     if manifest is None:
         return []
