@@ -61,7 +61,9 @@ def test_every_guarded_pattern_is_listed() -> None:
 
 
 @pytest.mark.parametrize(("name", "compiled", "flags", "trigger"), PATTERNS, ids=[p[0] for p in PATTERNS])
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same 40 examples every run. With a fresh seed, from_regex on the spelled-out password pattern
+# (up to 40 alternated units) now and then draws for many minutes; one CI run sat on it for over 10.
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
 def test_trigger_holds_for_generated_matches(name: str, compiled: re.Pattern[str], flags: int, trigger: Trigger,
                                              data: st.DataObject) -> None:
