@@ -25,6 +25,7 @@ from support import free_port, wait_healthy
 from pipeline.airflow_local import DAG_FILE, DAG_ID, airflow_env
 from pipeline.contracts import DATASET_SCHEMAS
 from pipeline.demo import generate_night
+from pipeline.policy import default_policy_path
 from pipeline.pseudonym import create_key_file
 from pipeline.publish import current_version
 
@@ -55,6 +56,18 @@ train_on_new_shards()
 DEADLINE_S = 900  # the whole stack, from migrate to the downstream run's end; it is stopped whatever happens
 
 
+
+def _policy_without_reid_gate(folder: Path) -> Path:
+    """The shipped policy with the re-identification gate out of reach (more users needed than these nights have):
+    this module tests the Airflow wiring, with a new random key each run, and a night of six generated typists
+    fails the gate under some keys (gradient boosting named 71% of sessions in one CI run; issue 16's notes).
+    The gate itself is tested in test_reid.py and test_reid_end_to_end.py."""
+    text = default_policy_path().read_text()
+    assert "\nreid:\n" in text and "\n  min_users: 5\n" in text
+    path = folder / "policy.yaml"
+    path.write_text(text.replace("\n  min_users: 5\n", "\n  min_users: 1000\n", 1))
+    return path
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], Path]]:
     """A migrated SQLite Airflow with both DAGs, and its three services running: (home, env, clean root)."""
@@ -72,6 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     env = airflow_env(home, {
         "SCRUBLINE_RAW_ROOT": str(raw), "SCRUBLINE_CLEAN_ROOT": str(clean),
         "SCRUBLINE_QUARANTINE_ROOT": str(root / "quarantine"), "SCRUBLINE_KEY_FILE": str(create_key_file(root / "hmac.key")),
+        "SCRUBLINE_POLICY": str(_policy_without_reid_gate(root)),
         "SCRUBLINE_TEST_TRAINED": str(root / "trained.json"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
