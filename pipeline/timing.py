@@ -58,11 +58,8 @@ def timing_columns(ms: np.ndarray, first: np.ndarray, of: np.ndarray, gap_class:
         raise ValueError(f"timing form {form} is unknown")
     if form == "step":
         return ms, none, np.zeros(len(ms))
-    gap = np.diff(ms, prepend=ms[:1])
-    gap[first] = 0
+    gap, short = _gaps(ms, first, int(settings["pause_ms"]))
     pause_ms, pause_step = int(settings["pause_ms"]), int(settings["pause_step_ms"])
-    short = gap < pause_ms
-    short[first] = False
     new = np.zeros_like(gap)
     pauses = np.flatnonzero(gap >= pause_ms)  # a session's first row has gap 0: never a pause
     new[pauses] = (gap[pauses] + pause_step // 2) // pause_step * pause_step
@@ -83,16 +80,22 @@ def speed_banded(gap_class: np.ndarray, ms: np.ndarray, first: np.ndarray, of: n
                  settings: dict[str, Any]) -> np.ndarray:
     """Gap classes split by each session's speed band: its mean gap shorter than `pause_ms` placed among the
     `speed_bands_ms` bounds. Fixed bounds, so a band is the session's alone, whatever chunk or night it is in."""
-    gap = np.diff(ms, prepend=ms[:1])
-    gap[first] = 0
-    short = gap < int(settings["pause_ms"])
-    short[first] = False
+    gap, short = _gaps(ms, first, int(settings["pause_ms"]))
     total = np.bincount(of[short], weights=gap[short], minlength=len(first))
     count = np.bincount(of[short], minlength=len(first))
     mean = np.divide(total, count, out=np.zeros(len(first)), where=count > 0)
     bounds = np.asarray(settings["speed_bands_ms"], np.float64)
     band = np.digitize(mean, bounds)
     return gap_class * (len(bounds) + 1) + band[of]
+
+
+def _gaps(ms: np.ndarray, first: np.ndarray, pause_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's gap since the row before in its session (0 at a session's start), and which gaps are short."""
+    gap = np.diff(ms, prepend=ms[:1])
+    gap[first] = 0
+    short = gap < pause_ms
+    short[first] = False
+    return gap, short
 
 
 def draw_times(base: np.ndarray, short: np.ndarray, gap_class: np.ndarray, u: np.ndarray, first: np.ndarray,

@@ -33,6 +33,7 @@ CONTEXT_ZIPF, CONTEXT_MARGIN = 4.0, 1.5  # a word that shows the sentence is in 
 PARTICLES = frozenset({"de", "da", "di", "do", "dos", "das", "del", "della", "dal", "van", "von", "der", "den", "ter",
                        "ten", "la", "le", "du", "des", "y", "e", "zu", "vom", "zur", "het"})
 CONTEXT_WORDS = 1  # other words of L the text must hold
+CONTEXT_CHARS = 200  # ... within this many characters: the finding's sentence, not a long text's every word
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 # A title before the finding says it is a name, whatever it means as a word ("Frau Schüler", "Señora Cabeza").
 _TITLE_BEFORE = re.compile(
@@ -86,8 +87,8 @@ def _marks_language(word: str) -> frozenset[str]:
 def is_word_of_the_text(text: str, start: int, end: int) -> bool:
     """The finding is words of one language L: each a common word of L or a word that shows a sentence is in L,
     none a name in Faker's lists, and at least one rare in English (or two or more that all show L: "bis morgen",
-    "de ce matin"); no title before it; not capitalised inside a sentence (but in German); and the rest of the
-    text holds at least CONTEXT_WORDS words of L. (The English surname lexicon is not asked: it holds most Spanish
+    "de ce matin"); no title before it; not capitalised inside a sentence (but in German); and the text around
+    it (CONTEXT_CHARS either side) holds at least CONTEXT_WORDS words of L. (The English surname lexicon is not asked: it holds most Spanish
     words, "Viernes" among them.)"""
     words = [w.lower() for w in _WORD.findall(text[start:end])]
     if not words or any(w in foreign_names() for w in words) or _TITLE_BEFORE.search(text[max(0, start - 16) : start]):
@@ -104,5 +105,5 @@ def is_word_of_the_text(text: str, start: int, end: int) -> bool:
         return False
     if language != "de" and text[start].isupper() and not _SENTENCE_START.search(text[:start]):
         return False  # capitalised inside a sentence: a proper name ("lives in Goiânia"); German capitalises nouns
-    around = _WORD.findall(text[:start]) + _WORD.findall(text[end:])
+    around = _WORD.findall(text[max(0, start - CONTEXT_CHARS) : start]) + _WORD.findall(text[end : end + CONTEXT_CHARS])
     return sum(language in _marks_language(w) for w in around) >= CONTEXT_WORDS
