@@ -1,11 +1,12 @@
-"""Vetoes: ticket keys and workplace software are never people or places, unless the roster says so."""
+"""Vetoes: ticket keys, workplace software and an id's cue words are never people or places, unless the roster
+says so."""
 
 from __future__ import annotations
 
 import pytest
 
 from pipeline.detect.engine import Finding
-from pipeline.detect.vetoes import drop_vetoed, is_vetoed
+from pipeline.detect.vetoes import drop_vetoed, is_identifier_cue, is_vetoed
 
 
 @pytest.mark.parametrize("value", ["PAY-743", "OPS-12", "K8S-1044", "Jira", "grafana", "Kubernetes's", "Datadog"])
@@ -25,3 +26,33 @@ def test_only_subjectless_people_and_places_are_dropped() -> None:
     roster = Finding(11, 15, "PERSON", 1.0, subject="E1")
     other = Finding(16, 20, "HOSTNAME", 0.6)
     assert drop_vetoed(text, [ner_person, ner_place, roster, other]) == [roster, other]
+
+
+# (text, the words a model took for a name): the cue of an employee id, in the languages the cue covers.
+ID_CUES = [
+    ("mi número de empleado es 3321", "mi número de empleado"),
+    ("Su número de empleado: 48213", "Su número"),
+    ("Personalnummer 44518", "Personalnummer"),
+    ("mijn personeelsnummer is 66210", "mijn personeelsnummer"),
+    ("mon numéro d'employé est 77812", "mon numéro d'employé"),
+    ("Meine Mitarbeiternummer lautet 5512", "Meine Mitarbeiternummer"),
+    ("my employee number is 88213", "my employee number"),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), ID_CUES)
+def test_an_employee_ids_cue_is_never_a_person(text: str, found: str) -> None:
+    start = text.index(found)
+    assert is_identifier_cue(text, start, start + len(found))
+    assert drop_vetoed(text, [Finding(start, start + len(found), "PERSON", 0.85)]) == []
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Ana García número de empleado 3321", "Ana García"),
+    ("Ana número de empleado 3321", "Ana número"),  # a name beside the cue stays a name
+    ("Personalnummer von Jens Albers: 4451", "Jens Albers"),
+    ("mi número es el 3321", "mi número"),  # "número" alone is no employee id's cue
+])
+def test_names_beside_a_cue_are_kept(text: str, found: str) -> None:
+    start = text.index(found)
+    assert not is_identifier_cue(text, start, start + len(found))

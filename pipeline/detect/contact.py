@@ -233,7 +233,7 @@ def dob_recognizer(language: str = "en") -> SpanRecognizer:
 
 # --- employee ids --------------------------------------------------------------------------------------------------
 
-_EMPLOYEE_CUE = (
+EMPLOYEE_CUE = (
     r"(?:(?:employee|emp|staff|worker|personnel|payroll|badge|associate|hr|contractor|colleague|member|case|hr\s+case"
     r"|grievance|investigation|er\s+case|personal|mitarbeiter|personal|medewerker|empleado|funcionário|employé)"
     r"[\s_-]*(?:id|number|no\.?|num|nr\.?|#|nummer|número|numéro)|eid|employee|badge|personalnummer|matricule|legajo"
@@ -299,7 +299,7 @@ class EmployeeIdRecognizer(SpanRecognizer):
             _pattern("emp_prefixed", r"\bEMP[-_]?\d{3,8}\b", 0.85, flags=_I),
             _pattern(
                 "cued_id",
-                r"\b(?P<cue>" + _EMPLOYEE_CUE + r")\s*(?:(?:is|ist|est|es|é|è)(?!\w)|:|=|#)?\s*#?\s*"
+                r"\b(?P<cue>" + EMPLOYEE_CUE + r")\s*(?:(?:is|ist|est|es|é|è)(?!\w)|:|=|#)?\s*#?\s*"
                 # a letter prefix may stand apart after a cue ("employee id is E 20451", as speech is written)
                 r"(?P<value>(?:[A-Z]{0,4}[-_]?|(?!(?:is|on|of|at|in|to|an|as|or|no|my)\b)[A-Z]{1,2} )"
                 r"(?:\d{2,10}(?:[-_/]\d{2,8}){1,2}|\d{3,10}))\b",
