@@ -517,6 +517,7 @@ def main() -> int:
     ap.add_argument("--employees", type=int, default=50, help="employees of each small demo night")
     ap.add_argument("--verbatim-text", action="store_true", help="copy texts verbatim (else ' #<copy>' is appended after the first copy)")
     ap.add_argument("--validate-fractions", type=float, nargs="*", default=[0.05, 0.1], help="sizes at which validate + publish are measured")
+    ap.add_argument("--validate-only", action="store_true", help="skip the baselines and the full-size chunk runs")
     ap.add_argument("--data", type=Path, default=Path("/tmp/exp/scale-data"))
     ap.add_argument("--deadline", default=None, help="UTC HH:MM after which no new child is started")
     ap.add_argument("--min-free-gib", type=float, default=2.0, help="kill our children when MemAvailable falls below this")
@@ -560,14 +561,17 @@ def main() -> int:
     results["night"] = info
     work = private(data / f"work-{name}")
 
+    results["baseline"], results["runs"] = {}, []
+    if args.validate_only:
+        args.chunk_files = args.chunk_files[:1]  # the validate nights are cut with the first size
     log("baselines: import only, then context + Detector with the full roster")
     base_cfg = night_cfg(raw, work / "baseline", key, args.chunk_files[0])
-    base = run_children([{"name": "import-only", "child": "import", "cfg": base_cfg},
-                         {"name": "model-loaded", "child": "model", "cfg": base_cfg}], 1, guard, deadline, work)
+    base = [] if args.validate_only else run_children(
+        [{"name": "import-only", "child": "import", "cfg": base_cfg},
+         {"name": "model-loaded", "child": "model", "cfg": base_cfg}], 1, guard, deadline, work)
     results["baseline"] = {b["name"]: {k: b.get(k) for k in ("maxrss_mib", "wall_s", "cpu_s", "load_s", "roster_employees", "error")} for b in base}
 
-    results["runs"] = []
-    for cf in args.chunk_files:
+    for cf in [] if args.validate_only else args.chunk_files:
         if past(deadline) or guard.tripped:
             results["runs"].append({"chunk_files": cf, "not_run": "deadline" if past(deadline) else "memory guard"})
             continue
