@@ -261,30 +261,24 @@ class PartWriter:
             self._zw = self._fh = None
 
 
+# Every id of a raw text row, per source (docs/contracts.md); a copy prefixes each one that is set.
+TEXT_IDS = {
+    "chat": ("message_id", "employee_id", "channel_id", "thread_id"),
+    "transcripts": ("meeting_id", "segment_id", "speaker_employee_id"),
+    "performance": ("record_id", "employee_id", "manager_id"),
+}
+
+
 def rewrite_text_row(source: str, row: dict[str, Any], p: str, suffix: str) -> dict[str, Any]:
     """A copy of a raw text row with every id prefixed by the copy's `p` (employee ids too: the roster's)."""
     r = dict(row)
-    if source == "chat":
-        for k in ("message_id", "employee_id", "channel_id"):
+    for k in TEXT_IDS[source]:
+        if r.get(k):
             r[k] = p + r[k]
-        if r.get("thread_id"):
-            r["thread_id"] = p + r["thread_id"]
-        if r.get("recipient_ids") is not None:
-            r["recipient_ids"] = [p + x for x in r["recipient_ids"]]
-        if suffix and r.get("text"):
-            r["text"] = r["text"] + suffix
-    elif source == "transcripts":
-        for k in ("meeting_id", "segment_id"):
-            r[k] = p + r[k]
-        if r.get("speaker_employee_id"):
-            r["speaker_employee_id"] = p + r["speaker_employee_id"]
-        if suffix and r.get("text"):
-            r["text"] = r["text"] + suffix
-    elif source == "performance":
-        for k in ("record_id", "employee_id"):
-            r[k] = p + r[k]
-        if r.get("manager_id"):
-            r["manager_id"] = p + r["manager_id"]
+    if r.get("recipient_ids") is not None:
+        r["recipient_ids"] = [p + x for x in r["recipient_ids"]]
+    if suffix and source != "performance" and r.get("text"):
+        r["text"] = r["text"] + suffix
     return r
 
 

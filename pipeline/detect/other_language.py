@@ -88,8 +88,8 @@ def is_word_of_the_text(text: str, start: int, end: int) -> bool:
     """The finding is words of one language L: each a common word of L or a word that shows a sentence is in L,
     none a name in Faker's lists, and at least one rare in English (or two or more that all show L: "bis morgen",
     "de ce matin"); no title before it; not capitalised inside a sentence (but in German); and the text around
-    it (CONTEXT_CHARS either side) holds at least CONTEXT_WORDS words of L. (The English surname lexicon is not asked: it holds most Spanish
-    words, "Viernes" among them.)"""
+    it (CONTEXT_CHARS either side) holds at least CONTEXT_WORDS words of L. (The English surname lexicon is not
+    asked: it holds most Spanish words, "Viernes" among them.)"""
     words = [w.lower() for w in _WORD.findall(text[start:end])]
     if not words or any(w in foreign_names() for w in words) or _TITLE_BEFORE.search(text[max(0, start - 16) : start]):
         return False
